@@ -1,0 +1,56 @@
+# The few verbs a newcomer needs. Each target installs what it uses, and skips what is installed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DB ?= sqlite:///data/offsync.db
+
+.PHONY: chromium run test test-fast bench lint install runtime test-deps clean
+
+run: install runtime
+	$(BIN)/offsync serve --db $(DB) --host $(HOST) --port $(PORT)
+
+# The project itself, in a virtual environment (re-run only when pyproject.toml changes).
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The browser runtime (Pyodide + PyScript) from the npm registry, copied under web/vendor/.
+runtime: web/vendor/.installed
+web/vendor/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf web/vendor && mkdir -p web/vendor
+	cp -r node_modules/pyodide web/vendor/pyodide
+	cp -r node_modules/@pyscript/core/dist web/vendor/pyscript
+	touch $@
+
+# Test extras, and Debian's Chromium when it is missing and we are root.
+test-deps: $(VENV)/.test-installed
+$(VENV)/.test-installed: $(VENV)/.installed
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else echo "chromium is missing: install Debian's chromium package (apt-get install chromium)"; exit 1; fi; \
+	fi
+
+test: install runtime test-deps chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install test-deps
+	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
+bench: install runtime test-deps chromium
+	$(BIN)/python -m bench
+
+lint: test-deps
+	$(BIN)/ruff check models server tests web bench
+
+clean:
+	rm -rf $(VENV) node_modules web/vendor

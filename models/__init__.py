@@ -1,0 +1,28 @@
+"""offsync's shared business objects: the same files run on the server and in the browser.
+
+Standard library only. Whatever touches the environment (a Storage object, an HTTP transport,
+a clock) is handed in, never imported.
+"""
+
+from .access import (ALL, ALLOW, AUTHENTICATED, DENY, EVERYONE, OWNER, READ, REPLICATE, WRITE,
+                     AccessRule)
+from .changes import Change, ChangeType
+from .errors import (AccessDeniedError, ConflictError, CorruptEntryError, FilterError,
+                     NotFoundError, OffsyncError, StorageFullError, TransportError,
+                     ValidationError)
+from .fields import Boolean, DateTime, Field, Integer, Number, String
+from .model import Model
+from .stores import DictStorage, MemoryStore, RemoteStore, Store, WebStorageStore
+from .todo import Todo
+from .transport import Response, Transport
+
+MODELS: dict[str, type[Model]] = {Todo.collection: Todo}
+
+__all__ = [
+    "ALL", "ALLOW", "AUTHENTICATED", "DENY", "EVERYONE", "OWNER", "READ", "REPLICATE", "WRITE",
+    "AccessRule", "Change", "ChangeType", "AccessDeniedError", "ConflictError",
+    "CorruptEntryError", "FilterError", "NotFoundError", "OffsyncError", "StorageFullError",
+    "TransportError", "ValidationError", "Boolean", "DateTime", "Field", "Integer", "Number",
+    "String", "Model", "DictStorage", "MemoryStore", "RemoteStore", "Store", "WebStorageStore",
+    "Todo", "Response", "Transport", "MODELS",
+]

@@ -1,0 +1,79 @@
+"""Errors every store and model raises, so callers catch one family whatever the backend."""
+
+from __future__ import annotations
+
+
+class OffsyncError(Exception):
+    """Base of every error raised by `models`. `status` and `code` map onto the REST error body."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "details": self.details,
+        }
+
+
+class ValidationError(OffsyncError):
+    """One or more fields are invalid. `details` maps each field name to its messages."""
+
+    status = 422
+    code = "VALIDATION_FAILED"
+
+    def __init__(self, model: str, details: dict[str, list[str]]) -> None:
+        parts = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in details.items())
+        super().__init__(f"{model} is invalid: {parts}", details)
+
+
+class FilterError(OffsyncError):
+    """A `where`/`order`/`limit`/`skip` filter that cannot be understood."""
+
+    status = 400
+    code = "INVALID_FILTER"
+
+
+class NotFoundError(OffsyncError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class ConflictError(OffsyncError):
+    """A write based on a revision that is no longer current (someone else wrote first)."""
+
+    status = 409
+    code = "REVISION_CONFLICT"
+
+
+class AccessDeniedError(OffsyncError):
+    status = 403
+    code = "ACCESS_DENIED"
+
+
+class StorageFullError(OffsyncError):
+    """The local storage refused the write (quota exceeded). Nothing was changed."""
+
+    status = 507
+    code = "STORAGE_FULL"
+
+
+class CorruptEntryError(OffsyncError):
+    """A stored entry cannot be read back. It is left untouched so nothing is lost."""
+
+    status = 500
+    code = "CORRUPT_ENTRY"
+
+
+class TransportError(OffsyncError):
+    """The remote side could not be reached or answered with something that is not our protocol."""
+
+    status = 503
+    code = "TRANSPORT_ERROR"

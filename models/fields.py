@@ -1,0 +1,177 @@
+"""Typed fields: each knows its default, how to coerce a JSON value, and what makes it invalid."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Callable
+
+MISSING: Any = object()
+
+
+class FieldError(ValueError):
+    """Raised by a field for one bad value; the model gathers these into a ValidationError."""
+
+
+class Field:
+    """A declared attribute of a model. Subclasses set `json_type` and override `coerce`."""
+
+    json_type = "string"
+
+    def __init__(
+        self,
+        *,
+        default: Any = None,
+        default_factory: Callable[[], Any] | None = None,
+        required: bool = False,
+        read_only: bool = False,
+        validators: tuple[Callable[[Any], str | None], ...] = (),
+        description: str = "",
+    ) -> None:
+        self.default = default
+        self.default_factory = default_factory
+        self.required = required
+        self.read_only = read_only
+        self.validators = validators
+        self.description = description
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def make_default(self) -> Any:
+        return self.default_factory() if self.default_factory else self.default
+
+    def clean(self, value: Any) -> Any:
+        """Coerce `value` and run the validators; raise FieldError with a readable message."""
+        if value is None:
+            if self.required:
+                raise FieldError("is required")
+            return None
+        value = self.coerce(value)
+        if value is None and self.required:
+            raise FieldError("is required")
+        for validator in self.validators:
+            message = validator(value)
+            if message:
+                raise FieldError(message)
+        return value
+
+    def coerce(self, value: Any) -> Any:
+        return value
+
+    def schema(self) -> dict:
+        """A JSON Schema fragment for OpenAPI."""
+        schema: dict[str, Any] = {"type": self.json_type}
+        if not self.required:
+            schema["nullable"] = True
+        if self.default is not None:
+            schema["default"] = self.default
+        if self.read_only:
+            schema["readOnly"] = True
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+class String(Field):
+    def __init__(
+        self, *, min_length: int = 0, max_length: int | None = None, trim: bool = False, **kw: Any
+    ) -> None:
+        super().__init__(**kw)
+        self.min_length = min_length
+        self.max_length = max_length
+        self.trim = trim
+
+    def coerce(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise FieldError(f"must be a string, not {type(value).__name__}")
+        if self.trim:
+            value = value.strip()
+        if self.required and value == "":
+            raise FieldError("is required")
+        if len(value) < self.min_length:
+            raise FieldError(f"must be at least {self.min_length} characters")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise FieldError(
+                f"must be at most {self.max_length} characters (got {len(value)})"
+            )
+        return value
+
+    def schema(self) -> dict:
+        schema = super().schema()
+        if self.min_length:
+            schema["minLength"] = self.min_length
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        return schema
+
+
+class Boolean(Field):
+    json_type = "boolean"
+
+    def coerce(self, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise FieldError(f"must be true or false, not {type(value).__name__}")
+        return value
+
+
+class Integer(Field):
+    json_type = "integer"
+
+    def coerce(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FieldError(f"must be an integer, not {type(value).__name__}")
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise FieldError("must be a whole number")
+            value = int(value)
+        return value
+
+
+class Number(Field):
+    json_type = "number"
+
+    def coerce(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FieldError(f"must be a number, not {type(value).__name__}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise FieldError("must be a finite number")
+        return value
+
+
+class DateTime(Field):
+    """A moment in UTC, stored as an ISO-8601 string so JSON round-trips are exact.
+
+    `auto_now_add` stamps the first save, `auto_now` every save, using the model's clock.
+    """
+
+    def __init__(self, *, auto_now: bool = False, auto_now_add: bool = False, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.auto_now = auto_now
+        self.auto_now_add = auto_now_add
+
+    def coerce(self, value: Any) -> Any:
+        if isinstance(value, _dt.datetime):
+            return format_datetime(value)
+        if not isinstance(value, str):
+            raise FieldError(f"must be an ISO-8601 date-time string, not {type(value).__name__}")
+        try:
+            parsed = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise FieldError(f"must be an ISO-8601 date-time, got {value[:40]!r}") from None
+        return format_datetime(parsed)
+
+    def schema(self) -> dict:
+        return {**super().schema(), "format": "date-time"}
+
+
+def format_datetime(moment: _dt.datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    moment = moment.astimezone(_dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def utc_now() -> str:
+    """The default clock: now, in UTC, as the string a DateTime field stores."""
+    return format_datetime(_dt.datetime.now(_dt.timezone.utc))

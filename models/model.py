@@ -1,0 +1,235 @@
+"""The declarative model base and the async data API every store shares.
+
+    class Todo(Model):
+        collection = "todos"
+        title = String(required=True, trim=True, max_length=500)
+
+    Todo.bind(store)
+    todo = await Todo.create(title="Buy milk")
+    await Todo.find(where={"completed": False}, order="order ASC", limit=10)
+
+The model validates before every write and runs its hooks; the store it is bound to only stores.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import secrets
+from typing import Any, Callable, ClassVar, TypeVar
+
+from .access import AccessRule, is_allowed
+from .errors import AccessDeniedError, OffsyncError, ValidationError
+from .fields import DateTime, Field, FieldError, String, utc_now
+from .filters import Query, normalize
+from .stores.base import Document, Store
+
+M = TypeVar("M", bound="Model")
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def new_id() -> str:
+    """Random, collision-free ids made where the object is created, so offline clients never clash."""
+    return secrets.token_hex(16)
+
+
+def _valid_id(value: str) -> str | None:
+    return None if ID_PATTERN.match(value) else "must be 1-64 letters, digits, '-' or '_'"
+
+
+class Model:
+    collection: ClassVar[str] = ""
+    fields: ClassVar[dict[str, Field]] = {}
+    acl: ClassVar[tuple[AccessRule, ...]] = ()
+    store: ClassVar[Store | None] = None
+    clock: ClassVar[Callable[[], str]] = staticmethod(utc_now)
+
+    id = String(validators=(_valid_id,), description="Random string made where the object is created")
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        collected: dict[str, Field] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, Field):
+                    collected[name] = value
+        cls.fields = collected
+        if not cls.collection:
+            cls.collection = cls.__name__.lower() + "s"
+
+    def __init__(self, **values: Any) -> None:
+        unknown = sorted(set(values) - set(self.fields) - {"_rev"})
+        if unknown:
+            raise ValidationError(
+                type(self).__name__, {name: ["is not a field of this model"] for name in unknown}
+            )
+        self._rev: str | None = values.get("_rev")
+        for name, field in self.fields.items():
+            self.__dict__[name] = values[name] if name in values else field.make_default()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_dict()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_dict() == self.to_dict()
+
+    # ---- binding ------------------------------------------------------------------------------
+    @classmethod
+    def bind(cls: type[M], store: Store) -> type[M]:
+        """Bind this class to a store, in place. Returns the class for chaining."""
+        cls.store = store
+        return cls
+
+    @classmethod
+    def using(cls: type[M], store: Store) -> type[M]:
+        """A subclass bound to `store`, leaving this class as it was (two stores in one process)."""
+        return type(cls.__name__, (cls,), {"store": store, "collection": cls.collection,
+                                           "__module__": cls.__module__})
+
+    @classmethod
+    def _store(cls) -> Store:
+        if cls.store is None:
+            raise OffsyncError(f"{cls.__name__} is not bound to a store: call {cls.__name__}.bind()")
+        return cls.store
+
+    # ---- validation and JSON ------------------------------------------------------------------
+    def validate(self) -> None:
+        """Clean every field in place, or raise one ValidationError naming every bad field."""
+        problems: dict[str, list[str]] = {}
+        cleaned: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            try:
+                cleaned[name] = field.clean(self.__dict__.get(name))
+            except FieldError as exc:
+                problems.setdefault(name, []).append(str(exc))
+        if not problems:
+            self.__dict__.update(cleaned)
+            for name, messages in (self.check() or {}).items():
+                problems.setdefault(name, []).extend(messages)
+        if problems:
+            raise ValidationError(type(self).__name__, problems)
+
+    def check(self) -> dict[str, list[str]] | None:
+        """Rules across fields: override and return {field: [messages]}."""
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: self.__dict__.get(name) for name in self.fields}
+
+    def to_json(self) -> str:
+        return json.dumps({**self.to_dict(), "_rev": self._rev}, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls: type[M], data: dict[str, Any], rev: str | None = None) -> M:
+        obj = cls(**{k: v for k, v in data.items() if k != "_rev"})
+        obj._rev = rev if rev is not None else data.get("_rev")
+        return obj
+
+    @classmethod
+    def from_json(cls: type[M], text: str) -> M:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValidationError(cls.__name__, {"_json": [f"is not valid JSON: {exc}"]}) from None
+        if not isinstance(data, dict):
+            raise ValidationError(cls.__name__, {"_json": ["must be a JSON object"]})
+        return cls.from_dict(data)
+
+    @classmethod
+    def _from_doc(cls: type[M], doc: Document) -> M:
+        obj = cls.from_dict(doc.data or {}, rev=doc.rev)
+        return obj
+
+    # ---- access rules -------------------------------------------------------------------------
+    @classmethod
+    def can(cls, access: str, *, user_id: str | None = None, owner_id: str | None = None) -> bool:
+        return is_allowed(cls.acl, access, user_id=user_id, owner_id=owner_id)
+
+    @classmethod
+    def check_access(cls, access: str, **who: Any) -> None:
+        if not cls.can(access, **who):
+            raise AccessDeniedError(f"{access} on {cls.collection} is not allowed", {"access": access})
+
+    # ---- hooks (override; may be async) -------------------------------------------------------
+    def before_save(self, is_new: bool) -> Any: ...
+    def after_save(self, is_new: bool) -> Any: ...
+    def before_delete(self) -> Any: ...
+    def after_delete(self) -> Any: ...
+
+    async def _hook(self, name: str, *args: Any) -> None:
+        result = getattr(self, name)(*args)
+        if inspect.isawaitable(result):
+            await result
+
+    # ---- data API -----------------------------------------------------------------------------
+    @classmethod
+    def query(cls, where: Any = None, order: Any = None, limit: Any = None, skip: Any = None) -> Query:
+        return normalize(cls.fields, where=where, order=order, limit=limit, skip=skip)
+
+    @classmethod
+    async def create(cls: type[M], **values: Any) -> M:
+        obj = cls(**values)
+        await obj.save()
+        return obj
+
+    @classmethod
+    async def find(
+        cls: type[M], where: Any = None, order: Any = None, limit: Any = None, skip: Any = None
+    ) -> list[M]:
+        docs = await cls._store().find(cls.collection, cls.query(where, order, limit, skip))
+        return [cls._from_doc(doc) for doc in docs]
+
+    @classmethod
+    async def find_one(cls: type[M], where: Any = None, order: Any = None) -> M | None:
+        found = await cls.find(where=where, order=order, limit=1)
+        return found[0] if found else None
+
+    @classmethod
+    async def find_by_id(cls: type[M], id: str) -> M | None:
+        doc = await cls._store().get(cls.collection, id)
+        return None if doc is None else cls._from_doc(doc)
+
+    @classmethod
+    async def count(cls, where: Any = None) -> int:
+        return await cls._store().count(cls.collection, cls.query(where))
+
+    @property
+    def is_new(self) -> bool:
+        return self._rev is None
+
+    async def save(self) -> None:
+        """Validate, run hooks, and write; raises ConflictError if someone else wrote first."""
+        is_new = self.is_new
+        if self.id is None:
+            self.id = new_id()
+        await self._hook("before_save", is_new)
+        now = type(self).clock()
+        for name, field in self.fields.items():
+            if isinstance(field, DateTime):
+                if field.auto_now or (field.auto_now_add and self.__dict__.get(name) is None):
+                    self.__dict__[name] = now
+        self.validate()
+        doc = await self._store().write(
+            self.collection, self.id, self.to_dict(), base_rev=self._rev
+        )
+        self.__dict__.update({k: v for k, v in (doc.data or {}).items() if k in self.fields})
+        self._rev = doc.rev
+        await self._hook("after_save", is_new)
+
+    async def update(self, **values: Any) -> None:
+        """Change some fields and save (LoopBack's `updateAttributes`)."""
+        unknown = sorted(set(values) - set(self.fields))
+        if unknown:
+            raise ValidationError(
+                type(self).__name__, {name: ["is not a field of this model"] for name in unknown}
+            )
+        self.__dict__.update(values)
+        await self.save()
+
+    async def delete(self) -> None:
+        await self._hook("before_delete")
+        await self._store().write(self.collection, self.id, None, base_rev=self._rev)
+        self._rev = None
+        await self._hook("after_delete")
