@@ -59,9 +59,14 @@ class WebStorageStore(Store):
         out = []
         for i in range(self.storage.length):
             key = self.storage.key(i)
-            if key is not None and key.startswith(self.prefix):
+            if isinstance(key, str) and key.startswith(self.prefix):
                 out.append(key)
         return out
+
+    def read(self, key: str) -> str | None:
+        """`getItem`, with the browser's `null` (not `None` under Pyodide) as None."""
+        raw = self.storage.getItem(key)
+        return raw if isinstance(raw, str) else None
 
     # ---- reading -----------------------------------------------------------------------------
     def _parse(self, model: str, id: str, key: str, raw: str) -> Document:
@@ -89,7 +94,7 @@ class WebStorageStore(Store):
 
     async def get_any(self, model: str, id: str) -> Document | None:
         key = self.doc_key(model, id)
-        raw = self.storage.getItem(key)
+        raw = self.read(key)
         return None if raw is None else self._parse(model, id, key, raw)
 
     def _all(self, model: str) -> list[Document]:
@@ -98,7 +103,7 @@ class WebStorageStore(Store):
         for key in self.keys():
             if not key.startswith(marker):
                 continue
-            raw = self.storage.getItem(key)
+            raw = self.read(key)
             if raw is None:
                 continue
             try:
@@ -119,7 +124,7 @@ class WebStorageStore(Store):
         return len(self._live(model, Query(where=query.where)))
 
     async def checkpoint(self) -> int:
-        raw = self.storage.getItem(self.seq_key)
+        raw = self.read(self.seq_key)
         if raw is not None and raw.isdigit():
             return int(raw)
         # Missing or damaged counter: recover it from the change keys rather than reuse numbers.
@@ -132,7 +137,7 @@ class WebStorageStore(Store):
         out: list[Change] = []
         last = await self.checkpoint()
         for checkpoint in range(since + 1, last + 1):
-            raw = self.storage.getItem(self.change_key(checkpoint))
+            raw = self.read(self.change_key(checkpoint))
             if raw is None:
                 continue  # superseded by a later write of the same document
             try:
@@ -181,11 +186,11 @@ class WebStorageStore(Store):
         return doc
 
     def _set(self, journal: list, key: str, value: str) -> None:
-        journal.append((key, self.storage.getItem(key)))
+        journal.append((key, self.read(key)))
         self.storage.setItem(key, value)
 
     def _remove(self, journal: list, key: str) -> None:
-        journal.append((key, self.storage.getItem(key)))
+        journal.append((key, self.read(key)))
         self.storage.removeItem(key)
 
     def _undo(self, journal: list) -> None:
@@ -196,7 +201,7 @@ class WebStorageStore(Store):
 
         def growth(item: tuple[str, str | None]) -> int:
             key, old = item
-            return len(old or "") - len(self.storage.getItem(key) or "")
+            return len(old or "") - len(self.read(key) or "")
 
         for key, old in sorted(first.items(), key=growth):
             if old is None:

@@ -1,0 +1,82 @@
+"""Shared fixtures. Browser tests run Debian's Chromium through Playwright; if it cannot start,
+the test fails (never skips)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.live_server import LiveServer
+
+CHROMIUM = os.environ.get("OFFSYNC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("server") / "offsync.db").start()
+    yield server
+    server.stop()
+
+
+class PageWatch:
+    """Everything a page did that a test may want to assert on afterwards."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+
+    def external_requests(self) -> list[str]:
+        return [
+            url for url in self.requests
+            if not url.startswith(("data:", "blob:"))
+            and urlparse(url).hostname not in ("127.0.0.1",)
+        ]
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context()
+    watch = PageWatch()
+    context.on("request", lambda request: watch.requests.append(request.url))
+    context.watch = watch  # type: ignore[attr-defined]
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    page.on("pageerror", lambda exc: context.watch.errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: context.watch.errors.append(f"console: {msg.text}") if msg.type == "error"
+        else None,
+    )
+    return page
+
+
+ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,63 @@
+"""A real `offsync serve` process on a free port, for browser tests (started, waited for, stopped)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class LiveServer:
+    def __init__(self, db_path: Path, port: int = 0) -> None:
+        self.db_path = db_path
+        self.port = port
+        self.url = ""
+        self.process: subprocess.Popen | None = None
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 30.0) -> "LiveServer":
+        command = [sys.executable, "-m", "server.cli", "serve", "--db", f"sqlite:///{self.db_path}",
+                   "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            found = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                self.port = int(found.group(1))
+                self.url = f"http://127.0.0.1:{self.port}"
+                self._wait_until_answering(deadline)
+                return self
+        self.stop()
+        raise RuntimeError("offsync serve did not start:\n" + "".join(self.output))
+
+    def _wait_until_answering(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/api/todos/count", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"offsync serve at {self.url} never answered")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
