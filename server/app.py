@@ -1,0 +1,92 @@
+"""The application factory: one database, every model bound to it, and every route.
+
+The database is opened by the lifespan (not at import or in `create_app`), so an app object can be
+built, inspected and tested without touching the disk, and a worker process opens its own
+connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+
+import models
+from models.model import Model
+from models.stores.sqlite import SQLiteStore
+
+from . import archive, openapi, rest, static
+from .body import DEFAULT_MAX_BODY_BYTES
+from .errors import EXCEPTION_HANDLERS
+
+DEFAULT_DATABASE_URL = "sqlite:///data/offsync.db"
+
+
+def parse_database_url(url: str) -> str:
+    """The SQLite path in `url`: `sqlite:///relative.db`, `sqlite:////absolute.db` or
+    `sqlite:///:memory:`."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        scheme = url.split(":", 1)[0] if ":" in url else url
+        raise ValueError(
+            f"unsupported database URL {url!r} (scheme {scheme!r}): use sqlite:///path/to/file.db "
+            "(relative), sqlite:////absolute/path.db or sqlite:///:memory:"
+        )
+    path = url[len(prefix):]
+    if not path or path.endswith("/"):
+        raise ValueError(f"database URL {url!r} names no file: use sqlite:///data/offsync.db")
+    if "?" in path or "#" in path:
+        raise ValueError(f"database URL {url!r}: query strings and fragments are not supported")
+    return path
+
+
+def create_app(
+    database_url: str = DEFAULT_DATABASE_URL,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    web_dir: Path | None = None,
+    models_map: Mapping[str, type[Model]] | None = None,
+) -> Starlette:
+    """The offsync server. `web_dir` defaults to the repository's `web/`; `models_map` to
+    `models.MODELS`."""
+    path = parse_database_url(database_url)
+    model_classes = dict(models.MODELS if models_map is None else models_map)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = SQLiteStore(path)
+        app.state.store = store
+        app.state.models = {name: model.using(store) for name, model in model_classes.items()}
+        try:
+            yield
+        finally:
+            app.state.store = None
+            app.state.models = {}
+            store.close()
+
+    package = archive.build_archive(Path(models.__file__).resolve().parent)
+    spec = openapi.build_spec(model_classes)
+    routes: list[BaseRoute] = [
+        *rest.routes(model_classes, max_body_bytes),
+        *openapi.routes(spec),
+        *archive.routes(package),
+    ]
+    owned = {
+        route.path.split("/")[2]
+        for route in routes
+        if isinstance(route, Route) and route.path.startswith("/api/")
+    }
+    routes += rest.unknown_model_routes(owned)
+    routes += static.routes(static.WEB_DIR if web_dir is None else web_dir)
+
+    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app.state.database_url = database_url
+    app.state.database_path = path
+    app.state.collections = sorted(model_classes)
+    app.state.archive = package
+    app.state.openapi = spec
+    app.state.store = None
+    return app

@@ -1,0 +1,134 @@
+"""How anything that goes wrong becomes `{"error": {"status", "code", "message", "details"}}`.
+
+Errors of `models` already carry their status and code; the few that only HTTP can produce (a body
+that is not JSON, too large, an unknown collection) are declared here in the same family, so one
+handler renders them all and `RemoteStore` turns them back into exceptions on the other side.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Match, Route
+
+from models.errors import OffsyncError
+
+logger = logging.getLogger("offsync.server")
+
+
+class MalformedJSONError(OffsyncError):
+    status = 400
+    code = "MALFORMED_JSON"
+
+
+class InvalidBodyError(OffsyncError):
+    """The body is JSON, but not the JSON object a document needs."""
+
+    status = 400
+    code = "INVALID_BODY"
+
+
+class InvalidParameterError(OffsyncError):
+    """A query parameter or header that cannot be understood (`since`, `limit`, `If-Match`)."""
+
+    status = 400
+    code = "INVALID_PARAMETER"
+
+
+class ModelNotFoundError(OffsyncError):
+    status = 404
+    code = "MODEL_NOT_FOUND"
+
+
+class PayloadTooLargeError(OffsyncError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaTypeError(OffsyncError):
+    """Only JSON bodies are read: a form post from another site can never write a document."""
+
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class NotStartedError(OffsyncError):
+    """A request reached the app before its lifespan opened the database (or after it closed)."""
+
+    status = 503
+    code = "NOT_STARTED"
+
+
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"status": status, "code": code, "message": message,
+                      "details": details or {}}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def offsync_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OffsyncError)
+    if exc.status >= 500:
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's `Allow` names only the first
+    route's, and we register one route per method)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(dict(request.scope))
+            if match is not Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own 404 (no route) and 405 (wrong method), in our error format."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        message = f"nothing at {request.url.path}"
+    elif exc.status_code == 405:
+        allowed = allowed_methods(request) or headers.get("Allow") or headers.get("allow") or ""
+        if allowed:
+            headers["Allow"] = allowed
+        message = f"{request.method} is not allowed on {request.url.path}"
+        message += f" (allowed: {allowed})" if allowed else ""
+    else:
+        message = str(exc.detail)
+    code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """An unexpected exception: logged with its traceback here, never sent to the client."""
+    logger.error("%s %s crashed", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "INTERNAL_ERROR", "internal server error; see the server log")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    OffsyncError: offsync_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

@@ -1,0 +1,286 @@
+"""LoopBack-style REST for every model: `/api/{collection}` and `/api/{collection}/{id}`.
+
+Every write goes through the model (validation, hooks, access rules), then the store checks the
+revision it was based on in the same transaction as the write, so a request either fully succeeds
+or changes nothing.
+
+Choices where LoopBack leaves room:
+- `PUT /api/{c}/{id}` replaces the whole document, and creates it when it does not exist
+  (LoopBack's `replaceOrCreate`): an offline client that made the id can always retry its PUT.
+- `DELETE` answers 200 `{"count": 1}` like LoopBack's `deleteById`, and 404 for an unknown id.
+- `If-Match` is optional on PUT/PATCH/DELETE. Without it the write is based on the current revision
+  (last writer wins); with it a stale revision is refused with 409 REVISION_CONFLICT.
+- Read-only fields belong to the server: on create, fields stamped only when missing
+  (`created_at`) may come from the client, who made the object offline; any other read-only value
+  in the input is replaced by the stored one (or dropped on create). `_rev` in a body is ignored:
+  the revision a write is based on travels in `If-Match`.
+- `ETag` is the revision in double quotes (RFC 9110); `If-Match` accepts it quoted or bare.
+- The ids `count` and `changes` are shadowed by those routes; ids are random so none collide.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
+
+from models.access import READ, REPLICATE, WRITE
+from models.errors import ConflictError, FilterError, NotFoundError, ValidationError
+from models.fields import DateTime
+from models.filters import normalize, parse_filter_json
+from models.model import Model
+from models.stores.base import Document, Store
+
+from .body import DEFAULT_MAX_BODY_BYTES, read_json_object
+from .errors import InvalidParameterError, ModelNotFoundError, NotStartedError
+
+CHANGES_DEFAULT_LIMIT = 1000
+CHANGES_MAX_LIMIT = 10_000
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def store_of(request: Request) -> Store:
+    store = getattr(request.app.state, "store", None)
+    if store is None:
+        raise NotStartedError("the server is not started: its lifespan has not opened the database")
+    return store
+
+
+def document_body(data: dict | None, rev: str | None) -> dict[str, Any]:
+    """What the API sends for a document: the model's fields plus `_rev`."""
+    return {**(data or {}), "_rev": rev}
+
+
+def etag(rev: str | None) -> dict[str, str]:
+    return {"ETag": f'"{rev}"'} if rev else {}
+
+
+def if_match(request: Request) -> str | None:
+    """The revision named by `If-Match` (quoted or bare), `*` for any, or None."""
+    raw = request.headers.get("if-match")
+    if raw is None or not raw.strip():
+        return None
+    value = raw.strip()
+    if "," in value:
+        raise InvalidParameterError("If-Match must name one revision", {"If-Match": value})
+    value = value.removeprefix("W/")
+    return value.strip('"') or None
+
+
+def int_param(request: Request, name: str, default: int, minimum: int, maximum: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameterError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f" and {maximum}" if maximum is not None else ""
+        raise InvalidParameterError(f"{name} must be between {minimum}{bound}, got {value}")
+    return value
+
+
+def check_id(model: type[Model], path_id: str, body: dict[str, Any]) -> None:
+    if "id" in body and body["id"] is not None and body["id"] != path_id:
+        raise ValidationError(
+            model.__name__, {"id": [f"must match the id in the URL ({path_id!r})"]}
+        )
+
+
+def server_fields(model: type[Model], body: dict[str, Any], stored: dict | None) -> dict[str, Any]:
+    """The input with `_rev` removed and read-only fields settled as described in the module doc."""
+    data = {k: v for k, v in body.items() if k != "_rev"}
+    for name, field in model.fields.items():
+        if not field.read_only:
+            continue
+        if stored is not None:
+            data[name] = stored.get(name)
+        elif not (isinstance(field, DateTime) and field.auto_now_add and not field.auto_now):
+            data.pop(name, None)
+    return data
+
+
+# ---- endpoints --------------------------------------------------------------------------------
+
+class CollectionAPI:
+    """The endpoints of one collection; the model bound to the app's store is looked up per request
+    so that the global model classes are never mutated."""
+
+    def __init__(self, collection: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.collection = collection
+        self.max_body_bytes = max_body_bytes
+
+    def model(self, request: Request, access: str) -> type[Model]:
+        store_of(request)
+        model = request.app.state.models[self.collection]
+        model.check_access(access)
+        return model
+
+    async def _live(self, model: type[Model], id: str) -> Document:
+        doc = await model.store.get(model.collection, id)  # type: ignore[union-attr]
+        if doc is None:
+            raise NotFoundError(f"no {model.__name__} with id {id!r}", {"id": id})
+        return doc
+
+    async def find(self, request: Request) -> JSONResponse:
+        model = self.model(request, READ)
+        query = parse_filter_json(request.query_params.get("filter"), model.fields)
+        docs = await model.store.find(model.collection, query)  # type: ignore[union-attr]
+        return JSONResponse([document_body(doc.data, doc.rev) for doc in docs])
+
+    async def count(self, request: Request) -> JSONResponse:
+        model = self.model(request, READ)
+        raw = request.query_params.get("where")
+        where = None
+        if raw:
+            try:
+                where = json.loads(raw)
+            except ValueError as exc:
+                raise FilterError(f"where is not valid JSON: {exc}") from None
+        if where is not None and not isinstance(where, dict):
+            raise FilterError("where must be a JSON object")  # normalize() lets [] and 0 pass
+        normalize(model.fields, where=where)
+        return JSONResponse({"count": await model.count(where=where)})
+
+    async def changes(self, request: Request) -> JSONResponse:
+        """A page of changes after `since`; `checkpoint` is the `since` of the next page."""
+        model = self.model(request, REPLICATE)
+        since = int_param(request, "since", 0, 0, None)
+        limit = int_param(request, "limit", CHANGES_DEFAULT_LIMIT, 1, CHANGES_MAX_LIMIT)
+        store = store_of(request)
+        before = await store.checkpoint()
+        changes = await store.changes(model.collection, since, limit)
+        if len(changes) == limit:
+            checkpoint = changes[-1].checkpoint  # more may follow: resume right after this page
+        else:
+            checkpoint = max([before, since, *(c.checkpoint for c in changes)])
+        return JSONResponse({"changes": [c.to_dict() for c in changes], "checkpoint": checkpoint})
+
+    async def find_by_id(self, request: Request) -> JSONResponse:
+        model = self.model(request, READ)
+        doc = await self._live(model, request.path_params["id"])
+        return JSONResponse(document_body(doc.data, doc.rev), headers=etag(doc.rev))
+
+    async def create(self, request: Request) -> JSONResponse:
+        model = self.model(request, WRITE)
+        body = await read_json_object(request, self.max_body_bytes)
+        obj = model.from_dict(server_fields(model, body, None))
+        obj._rev = None
+        if isinstance(obj.id, str):
+            existing = await model.store.get(model.collection, obj.id)  # type: ignore[union-attr]
+            if existing is not None:
+                raise ConflictError(
+                    f"{model.__name__} {obj.id!r} already exists; PUT it to replace it",
+                    {"id": obj.id, "current_rev": existing.rev},
+                )
+        await obj.save()
+        headers = {**etag(obj._rev), "Location": f"/api/{self.collection}/{obj.id}"}
+        return JSONResponse(document_body(obj.to_dict(), obj._rev), status_code=201,
+                            headers=headers)
+
+    async def replace(self, request: Request) -> JSONResponse:
+        """Full replace, or create when missing (replaceOrCreate)."""
+        model = self.model(request, WRITE)
+        id = request.path_params["id"]
+        body = await read_json_object(request, self.max_body_bytes)
+        check_id(model, id, body)
+        expected = if_match(request)
+        current = await model.store.get(model.collection, id)  # type: ignore[union-attr]
+        obj = model.from_dict({**server_fields(model, body, current and current.data), "id": id})
+        if expected == "*":
+            if current is None:
+                raise ConflictError(f"no {model.__name__} with id {id!r} to replace", {"id": id})
+            expected = None
+        obj._rev = expected if expected is not None else (current.rev if current else None)
+        await obj.save()
+        status = 200 if current is not None else 201
+        return JSONResponse(document_body(obj.to_dict(), obj._rev), status_code=status,
+                            headers=etag(obj._rev))
+
+    async def update(self, request: Request) -> JSONResponse:
+        """Partial update: the given fields are merged into the stored document, then validated."""
+        model = self.model(request, WRITE)
+        id = request.path_params["id"]
+        current = await self._live(model, id)
+        body = await read_json_object(request, self.max_body_bytes)
+        check_id(model, id, body)
+        changes = server_fields(model, body, current.data)
+        changes.pop("id", None)  # the URL names the document; check_id refused any other id
+        obj = model.from_dict(current.data or {}, rev=current.rev)
+        expected = if_match(request)
+        if expected not in (None, "*"):
+            obj._rev = expected
+        await obj.update(**changes)
+        return JSONResponse(document_body(obj.to_dict(), obj._rev), headers=etag(obj._rev))
+
+    async def delete(self, request: Request) -> JSONResponse:
+        model = self.model(request, WRITE)
+        id = request.path_params["id"]
+        current = await self._live(model, id)
+        obj = model.from_dict(current.data or {}, rev=current.rev)
+        expected = if_match(request)
+        if expected not in (None, "*"):
+            obj._rev = expected
+        await obj.delete()
+        return JSONResponse({"count": 1})
+
+
+async def checkpoint(request: Request) -> JSONResponse:
+    return JSONResponse({"checkpoint": await store_of(request).checkpoint()})
+
+
+async def unknown_model(request: Request) -> JSONResponse:
+    name = request.path_params["collection"]
+    known = ", ".join(sorted(request.app.state.collections))
+    raise ModelNotFoundError(f"there is no model {name!r} (known: {known})", {"model": name})
+
+
+class UnknownModelRoute(Route):
+    """Matches `/api/<name>...` only when no other route owns `<name>`, so that a known collection
+    still gets the usual 404/405 and an unknown one gets MODEL_NOT_FOUND."""
+
+    def __init__(self, path: str, owned: set[str]) -> None:
+        super().__init__(path, unknown_model, methods=ALL_METHODS, include_in_schema=False)
+        self.owned = owned
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and child["path_params"]["collection"] in self.owned:
+            return Match.NONE, {}
+        return match, child
+
+
+def routes(models: Mapping[str, type[Model]], max_body_bytes: int) -> list[BaseRoute]:
+    """The API routes, most specific first (`/count` and `/changes` before `/{id}`)."""
+    out: list[BaseRoute] = [Route("/api/checkpoint", checkpoint, methods=["GET"])]
+    for collection in models:
+        api = CollectionAPI(collection, max_body_bytes)
+        base = f"/api/{collection}"
+        out += [
+            Route(base, api.find, methods=["GET"], name=f"{collection}.find"),
+            Route(base, api.create, methods=["POST"], name=f"{collection}.create"),
+            Route(f"{base}/count", api.count, methods=["GET"], name=f"{collection}.count"),
+            Route(f"{base}/changes", api.changes, methods=["GET"], name=f"{collection}.changes"),
+            Route(f"{base}/{{id}}", api.find_by_id, methods=["GET"],
+                  name=f"{collection}.find_by_id"),
+            Route(f"{base}/{{id}}", api.replace, methods=["PUT"], name=f"{collection}.replace"),
+            Route(f"{base}/{{id}}", api.update, methods=["PATCH"], name=f"{collection}.update"),
+            Route(f"{base}/{{id}}", api.delete, methods=["DELETE"], name=f"{collection}.delete"),
+        ]
+    return out
+
+
+def unknown_model_routes(owned: set[str]) -> list[BaseRoute]:
+    """Catch-alls for `/api/<unknown>` and below; `owned` are the first segments already served."""
+    return [
+        UnknownModelRoute("/api/{collection}", owned),
+        UnknownModelRoute("/api/{collection}/{rest:path}", owned),
+    ]
