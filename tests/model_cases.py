@@ -1,0 +1,1341 @@
+"""The shared model test cases: one set of async cases, run on CPython and inside Pyodide.
+
+Standard library and `models` only (no pytest, no sqlite3), because the browser runner imports this
+module inside Pyodide. Each case is an `async def name(store)` that receives a fresh, empty store.
+Cases about one store's mechanics (Web Storage keys, quota, corrupt entries) build the storage they
+need themselves, so they run the same way whatever store they are handed.
+
+    results = await run_all(MemoryStore)          # [{"name", "ok", "error"}, ...]
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from models import (
+    ALL,
+    ALLOW,
+    AUTHENTICATED,
+    DENY,
+    EVERYONE,
+    OWNER,
+    READ,
+    REPLICATE,
+    WRITE,
+    AccessDeniedError,
+    AccessRule,
+    Boolean,
+    Change,
+    ChangeType,
+    ConflictError,
+    CorruptEntryError,
+    DictStorage,
+    FilterError,
+    MemoryStore,
+    Model,
+    Number,
+    OffsyncError,
+    StorageFullError,
+    String,
+    Todo,
+    ValidationError,
+    WebStorageStore,
+)
+from models.access import is_allowed
+from models.revisions import generation, next_revision
+from models.stores.webstorage import QuotaExceededError
+
+CASES: list = []
+
+
+def case(fn):
+    """Register an async case `fn(store)` under its function name."""
+    CASES.append(fn)
+    return fn
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+REV = re.compile(r"^[1-9][0-9]*-[0-9a-f]{32}$")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+async def raises(exc_type: type[BaseException], coro: Awaitable[Any]) -> BaseException:
+    """Await `coro` and return the `exc_type` it raised; fail if it raised nothing."""
+    try:
+        await coro
+    except exc_type as exc:
+        return exc
+    raise AssertionError(f"expected {exc_type.__name__}, but nothing was raised")
+
+
+def raises_sync(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any,
+                **kw: Any) -> BaseException:
+    try:
+        fn(*args, **kw)
+    except exc_type as exc:
+        return exc
+    raise AssertionError(f"expected {exc_type.__name__} from {fn.__name__}, nothing was raised")
+
+
+class Item(Model):
+    """A small model for filter cases: every field may be null, unlike Todo's."""
+
+    collection = "items"
+    name = String()
+    rank = Number()
+    flag = Boolean()
+    note = String()
+
+
+ITEMS = [
+    {"id": "a", "name": "apple", "rank": 3, "flag": True, "note": None},
+    {"id": "b", "name": "Banana", "rank": 1, "flag": False, "note": "yellow"},
+    {"id": "c", "name": "cherry", "rank": 2, "flag": True, "note": "red"},
+    {"id": "d", "name": "date", "rank": None, "flag": None, "note": "brown"},
+    {"id": "e", "name": "elder_berry", "rank": 2.5, "flag": False, "note": "100%"},
+    {"id": "f", "name": "fig", "rank": 2, "flag": False, "note": None},
+]
+
+
+async def seed_items(store, rows=ITEMS) -> type[Item]:
+    I = Item.using(store)
+    for row in reversed(rows):  # insertion order must not leak into results
+        await I.create(**row)
+    return I
+
+
+def ids(objs) -> list[str]:
+    return [o.id for o in objs]
+
+
+class FakeClock:
+    """A clock the case moves by hand, so timestamps never depend on timing."""
+
+    def __init__(self) -> None:
+        self.second = 0
+
+    def __call__(self) -> str:
+        return f"2024-01-01T00:00:{self.second:02d}.000Z"
+
+    def tick(self) -> None:
+        self.second += 1
+
+
+def snapshot(storage) -> list[tuple[str, str]]:
+    """Every key and value of a Web Storage look-alike, to compare states exactly."""
+    keys = [storage.key(i) for i in range(storage.length)]
+    return sorted((k, storage.getItem(k)) for k in keys)
+
+
+def used_chars(storage) -> int:
+    return sum(len(k) + len(v) for k, v in snapshot(storage))
+
+
+class RecordingStorage:
+    """Wraps a Storage and records every call, to check which keys a write touches."""
+
+    def __init__(self, inner=None) -> None:
+        self.inner = inner if inner is not None else DictStorage()
+        self.log: list[tuple[str, Any]] = []
+
+    @property
+    def length(self) -> int:
+        self.log.append(("length", None))
+        return self.inner.length
+
+    def key(self, index: int):
+        self.log.append(("key", index))
+        return self.inner.key(index)
+
+    def getItem(self, key: str):
+        self.log.append(("get", key))
+        return self.inner.getItem(key)
+
+    def setItem(self, key: str, value: str) -> None:
+        self.log.append(("set", key))
+        self.inner.setItem(key, value)
+
+    def removeItem(self, key: str) -> None:
+        self.log.append(("remove", key))
+        self.inner.removeItem(key)
+
+    def touched(self) -> set[str]:
+        return {key for op, key in self.log if op in ("set", "remove")}
+
+    def scanned(self) -> bool:
+        return any(op in ("key", "length") for op, _ in self.log)
+
+
+class FailingStorage(RecordingStorage):
+    """Fails the n-th setItem (or the next removeItem) after `arm()`, like a full browser."""
+
+    def __init__(self, inner=None) -> None:
+        super().__init__(inner)
+        self.fail_set_at: int | None = None
+        self.fail_remove: BaseException | None = None
+        self.error: BaseException = QuotaExceededError("QuotaExceededError: quota exceeded")
+        self.sets = 0
+
+    def arm(self, fail_set_at: int | None = None, error: BaseException | None = None,
+            fail_remove: BaseException | None = None) -> None:
+        self.sets = 0
+        self.fail_set_at = fail_set_at
+        self.fail_remove = fail_remove
+        if error is not None:
+            self.error = error
+
+    def disarm(self) -> None:
+        self.fail_set_at = None
+        self.fail_remove = None
+
+    def setItem(self, key: str, value: str) -> None:
+        self.sets += 1
+        if self.fail_set_at is not None and self.sets == self.fail_set_at:
+            raise self.error
+        super().setItem(key, value)
+
+    def removeItem(self, key: str) -> None:
+        error, self.fail_remove = self.fail_remove, None  # fail once, so the undo can run
+        if error is not None:
+            raise error
+        super().removeItem(key)
+
+
+# ---- create, read, update, delete -------------------------------------------------------------
+
+@case
+async def create_then_find_by_id(store):
+    T = Todo.using(store)
+    todo = await T.create(title="Buy milk")
+    assert todo.id and todo._rev, f"create must set id and _rev, got {todo!r} rev={todo._rev!r}"
+    found = await T.find_by_id(todo.id)
+    assert found is not None, f"find_by_id({todo.id!r}) found nothing right after create"
+    assert found == todo, f"stored {found!r} differs from created {todo!r}"
+    assert found._rev == todo._rev, f"rev {found._rev!r} != {todo._rev!r}"
+    assert isinstance(found, T) and not found.is_new
+
+
+@case
+async def find_by_id_missing_is_none(store):
+    T = Todo.using(store)
+    await T.create(title="there")
+    assert await T.find_by_id("no-such-id") is None
+    assert await T.find_one(where={"title": "nope"}) is None
+
+
+@case
+async def save_new_object_then_save_again(store):
+    T = Todo.using(store)
+    todo = T(title="draft")
+    assert todo.is_new and todo.id is None and todo._rev is None
+    await todo.save()
+    assert not todo.is_new and todo.id, "save must give a new object an id and a revision"
+    first_rev = todo._rev
+    todo.title = "final"
+    await todo.save()
+    assert todo._rev != first_rev, "a second save must produce a new revision"
+    assert (await T.find_by_id(todo.id)).title == "final"
+    assert await T.count() == 1, "saving twice must not create a second document"
+
+
+@case
+async def update_changes_fields_and_rev(store):
+    T = Todo.using(store)
+    todo = await T.create(title="write tests")
+    old_rev = todo._rev
+    await todo.update(completed=True, title="  write more tests  ")
+    assert todo.completed is True and todo.title == "write more tests"
+    assert todo._rev != old_rev and generation(todo._rev) == 2, f"rev after update: {todo._rev}"
+    found = await T.find_by_id(todo.id)
+    assert found.completed is True and found.title == "write more tests", f"stored {found!r}"
+    assert found._rev == todo._rev
+
+
+@case
+async def delete_then_find_by_id_none(store):
+    T = Todo.using(store)
+    keep = await T.create(title="keep")
+    gone = await T.create(title="gone")
+    await gone.delete()
+    assert await T.find_by_id(gone.id) is None, "a deleted todo must not be found by id"
+    assert ids(await T.find()) == [keep.id], "find must not return deleted todos"
+    assert await T.count() == 1, "count must not include deleted todos"
+    assert gone.is_new, "a deleted object has no current revision any more"
+
+
+@case
+async def delete_twice_or_unsaved_raises_conflict(store):
+    T = Todo.using(store)
+    todo = await T.create(title="once")
+    await todo.delete()
+    await raises(ConflictError, todo.delete())
+    await raises(ConflictError, T(title="never saved").delete())
+    assert await T.count() == 0
+
+
+@case
+async def recreate_after_delete(store):
+    T = Todo.using(store)
+    todo = await T.create(title="phoenix")
+    await todo.delete()
+    again = await T.create(id=todo.id, title="phoenix again")
+    assert generation(again._rev) == 3, f"the tombstone is the new parent; got rev {again._rev}"
+    found = await T.find_by_id(todo.id)
+    assert found is not None and found.title == "phoenix again"
+
+
+@case
+async def count_with_and_without_where(store):
+    T = Todo.using(store)
+    assert await T.count() == 0, "a fresh store must be empty"
+    for i in range(5):
+        await T.create(title=f"todo {i}", completed=i % 2 == 0)
+    assert await T.count() == 5
+    assert await T.count(where={"completed": True}) == 3
+    assert await T.count(where={"completed": False}) == 2
+    assert await T.count(where={"title": {"like": "todo 1%"}}) == 1
+
+
+@case
+async def ids_random_and_unique(store):
+    T = Todo.using(store)
+    made = [await T.create(title=f"t{i}") for i in range(30)]
+    seen = {t.id for t in made}
+    assert len(seen) == 30, "every create must get a different id"
+    for todo in made:
+        assert re.fullmatch(r"[0-9a-f]{32}", todo.id), f"id {todo.id!r} is not 32 random hex"
+    assert len({t.id[:8] for t in made}) > 25, "ids look sequential, not random"
+    assert await T.count() == 30
+
+
+@case
+async def explicit_id_kept_and_duplicate_create_conflicts(store):
+    T = Todo.using(store)
+    todo = await T.create(id="my-id_1", title="mine")
+    assert todo.id == "my-id_1"
+    exc = await raises(ConflictError, T.create(id="my-id_1", title="someone else's"))
+    assert "my-id_1" in str(exc), f"the conflict should name the id: {exc}"
+    assert (await T.find_by_id("my-id_1")).title == "mine", "a duplicate create overwrote"
+    bad = await raises(ValidationError, T.create(id="has space", title="x"))
+    assert "id" in bad.details, f"a bad id must be reported on 'id': {bad.details}"
+
+
+@case
+async def using_binds_independent_stores(store):
+    other = MemoryStore()
+    before = Todo.store
+    A, B = Todo.using(store), Todo.using(other)
+    await A.create(title="in A")
+    assert await A.count() == 1 and await B.count() == 0, "two bound classes share a store"
+    assert Todo.store is before, "using() must not rebind Todo itself"
+    assert A.collection == B.collection == "todos"
+    Unbound = Todo.using(None)
+    await raises(OffsyncError, Unbound.create(title="nowhere"))
+
+
+# ---- validation -------------------------------------------------------------------------------
+
+@case
+async def title_is_trimmed(store):
+    T = Todo.using(store)
+    todo = await T.create(title="  \t spaced out \n ")
+    assert todo.title == "spaced out", f"title not trimmed: {todo.title!r}"
+    assert (await T.find_by_id(todo.id)).title == "spaced out", "the stored title is not trimmed"
+
+
+@case
+async def title_500_ok_501_rejected(store):
+    T = Todo.using(store)
+    ok = await T.create(title="x" * 500)
+    assert len(ok.title) == 500
+    padded = await T.create(title="  " + "y" * 500 + "  ")
+    assert len(padded.title) == 500, "trimming must happen before the length check"
+    exc = await raises(ValidationError, T.create(title="z" * 501))
+    assert list(exc.details) == ["title"], f"only title is wrong: {exc.details}"
+    assert "500" in exc.details["title"][0], f"say the limit: {exc.details['title']}"
+    assert "title" in str(exc), f"message must name the field: {exc}"
+    assert await T.count() == 2
+
+
+@case
+async def title_empty_or_whitespace_rejected(store):
+    T = Todo.using(store)
+    for bad in ("", "   ", "\n\t", None):
+        exc = await raises(ValidationError, T.create(title=bad))
+        assert "title" in exc.details, f"title={bad!r} must be rejected on title: {exc.details}"
+    exc = await raises(ValidationError, T.create())
+    assert exc.details == {"title": ["is required"]}, f"missing title: {exc.details}"
+    assert await T.count() == 0
+
+
+@case
+async def wrong_types_rejected(store):
+    T = Todo.using(store)
+    for values, field in [
+        ({"title": 5}, "title"),
+        ({"title": ["a"]}, "title"),
+        ({"title": "ok", "completed": "yes"}, "completed"),
+        ({"title": "ok", "completed": 1}, "completed"),
+        ({"title": "ok", "completed": None}, "completed"),
+        ({"title": "ok", "order": "first"}, "order"),
+        ({"title": "ok", "order": float("nan")}, "order"),
+        ({"title": "ok", "created_at": "yesterday"}, "created_at"),
+    ]:
+        exc = await raises(ValidationError, T.create(**values))
+        assert list(exc.details) == [field], f"{values!r}: expected only {field}: {exc.details}"
+        assert field in exc.message, f"message must name {field}: {exc.message}"
+        assert exc.status == 422 and exc.code == "VALIDATION_FAILED"
+    assert await T.count() == 0
+
+
+@case
+async def unknown_field_rejected(store):
+    T = Todo.using(store)
+    exc = await raises(ValidationError, T.create(title="x", priority=3))
+    assert exc.details == {"priority": ["is not a field of this model"]}, exc.details
+    todo = await T.create(title="x")
+    exc = await raises(ValidationError, todo.update(colour="red"))
+    assert "colour" in exc.details
+    assert (await T.find_by_id(todo.id))._rev == todo._rev, "a rejected update wrote"
+    raises_sync(ValidationError, T.from_dict, {"title": "x", "bogus": 1})
+
+
+@case
+async def validation_names_every_bad_field(store):
+    T = Todo.using(store)
+    exc = await raises(ValidationError, T.create(title=5, completed="yes"))
+    assert set(exc.details) == {"title", "completed"}, f"both fields are wrong: {exc.details}"
+    assert "title" in str(exc) and "completed" in str(exc), str(exc)
+    assert exc.to_dict()["details"] == exc.details
+
+
+@case
+async def validation_failure_writes_nothing(store):
+    T = Todo.using(store)
+    await raises(ValidationError, T.create(title=""))
+    assert await store.checkpoint() == 0, "a rejected create changed the checkpoint"
+    assert await store.changes("todos") == [], "a rejected create recorded a change"
+    assert await T.count() == 0
+    todo = await T.create(title="valid")
+    checkpoint = await store.checkpoint()
+    await raises(ValidationError, todo.update(title="   "))
+    assert await store.checkpoint() == checkpoint, "a rejected update changed the checkpoint"
+    stored = await T.find_by_id(todo.id)
+    assert stored.title == "valid" and stored._rev == todo._rev, f"a rejected update wrote {stored!r}"
+
+
+@case
+async def defaults(store):
+    T = Todo.using(store)
+    fresh = T(title="x")
+    assert fresh.completed is False and fresh.order is None and fresh.created_at is None
+    todo = await T.create(title="x")
+    assert todo.completed is False, "completed defaults to False"
+    assert isinstance(todo.order, (int, float)), f"order is filled on save: {todo.order!r}"
+    assert ISO.match(todo.created_at) and ISO.match(todo.updated_at), todo.to_dict()
+    assert todo.created_at == todo.updated_at, "one clock reading per save"
+    later = await T.create(title="y")
+    assert later.order >= todo.order, "new todos go last"
+    found = await T.find_by_id(todo.id)
+    assert found.completed is False and found.order == todo.order
+
+
+@case
+async def created_at_set_once_updated_at_changes(store):
+    clock = FakeClock()
+    T = Todo.using(store)
+    T.clock = staticmethod(clock)
+    todo = await T.create(title="clocked")
+    assert todo.created_at == todo.updated_at == "2024-01-01T00:00:00.000Z", todo.to_dict()
+    clock.tick()
+    await todo.update(completed=True)
+    assert todo.created_at == "2024-01-01T00:00:00.000Z", "created_at must not move"
+    assert todo.updated_at == "2024-01-01T00:00:01.000Z", "updated_at must follow the clock"
+    clock.tick()
+    copy = await T.find_by_id(todo.id)
+    assert copy.created_at == todo.created_at and copy.updated_at == todo.updated_at
+    await copy.save()
+    assert copy.created_at == "2024-01-01T00:00:00.000Z"
+    assert copy.updated_at == "2024-01-01T00:00:02.000Z"
+
+
+# ---- hooks ------------------------------------------------------------------------------------
+
+@case
+async def hooks_called_in_order(store):
+    events: list[tuple] = []
+
+    class Hooked(Todo):
+        def before_save(self, is_new):
+            events.append(("before_save", is_new, self._rev))
+            super().before_save(is_new)
+            self.title = self.title.upper()
+
+        async def after_save(self, is_new):
+            stored = await type(self).find_by_id(self.id)
+            events.append(("after_save", is_new, self._rev == stored._rev))
+
+        def before_delete(self):
+            events.append(("before_delete",))
+
+        async def after_delete(self):
+            events.append(("after_delete", await type(self).find_by_id(self.id)))
+
+    H = Hooked.using(store)
+    todo = await H.create(title="shout")
+    assert todo.title == "SHOUT", "before_save may change fields before validation"
+    assert (await H.find_by_id(todo.id)).title == "SHOUT", "the hook's change was not stored"
+    await todo.update(completed=True)
+    await todo.delete()
+    assert events == [
+        ("before_save", True, None),
+        ("after_save", True, True),
+        ("before_save", False, events[2][2]),
+        ("after_save", False, True),
+        ("before_delete",),
+        ("after_delete", None),
+    ], f"hooks ran as {events}"
+    assert events[2][2] is not None, "before_save on update sees the current revision"
+
+
+@case
+async def hook_failure_aborts_write(store):
+    class Refusing(Todo):
+        def before_save(self, is_new):
+            if self.title == "forbidden":
+                raise ValueError("no")
+            super().before_save(is_new)
+
+        async def before_delete(self):
+            if self.title == "keep":
+                raise ValueError("keep me")
+
+    R = Refusing.using(store)
+    await raises(ValueError, R.create(title="forbidden"))
+    assert await R.count() == 0 and await store.checkpoint() == 0, "a refused save wrote"
+    kept = await R.create(title="keep")
+    await raises(ValueError, kept.delete())
+    assert await R.find_by_id(kept.id) is not None, "a refused delete deleted"
+
+
+@case
+async def after_save_not_called_when_validation_fails(store):
+    events: list[str] = []
+
+    class Watched(Todo):
+        def after_save(self, is_new):
+            events.append("after_save")
+
+    W = Watched.using(store)
+    await raises(ValidationError, W.create(title=""))
+    assert events == [], f"after_save ran for a rejected save: {events}"
+
+
+# ---- JSON -------------------------------------------------------------------------------------
+
+@case
+async def json_round_trip(store):
+    T = Todo.using(store)
+    todo = await T.create(title="Café ✓ 🎉 \"quoted\"", completed=True)
+    text = todo.to_json()
+    assert "Café" in text, "to_json keeps non-ASCII text readable"
+    back = T.from_json(text)
+    assert back == todo and back._rev == todo._rev, f"{back!r} rev={back._rev} != {todo!r}"
+    again = T.from_dict(todo.to_dict(), rev=todo._rev)
+    assert again == todo and again._rev == todo._rev
+    assert set(todo.to_dict()) == set(T.fields) == {
+        "id", "title", "completed", "created_at", "updated_at", "order"}, todo.to_dict()
+    assert json.loads(text)["_rev"] == todo._rev
+    stored = await T.find_by_id(todo.id)
+    assert stored.to_json() == text, "the store changed the document's JSON"
+
+
+@case
+async def from_json_rejects_garbage(store):
+    for text in ("{not json", "[1, 2]", "null", '"title"'):
+        exc = raises_sync(ValidationError, Todo.from_json, text)
+        assert "_json" in exc.details, f"{text!r}: {exc.details}"
+
+
+@case
+async def unicode_and_floats_survive_the_store(store):
+    T = Todo.using(store)
+    title = "naïve 日本語 🎉 \\ \u2028 end"
+    todo = await T.create(title=title, order=0.1 + 0.2)
+    found = await T.find_by_id(todo.id)
+    assert found.title == title, f"{found.title!r} != {title!r}"
+    assert found.order == 0.1 + 0.2, f"float changed in the store: {found.order!r}"
+    assert (await T.find(where={"title": title}))[0].id == todo.id
+
+
+# ---- conflicts --------------------------------------------------------------------------------
+
+@case
+async def stale_update_raises_conflict_keeps_winner(store):
+    T = Todo.using(store)
+    todo = await T.create(title="original")
+    mine, theirs = await T.find_by_id(todo.id), await T.find_by_id(todo.id)
+    await theirs.update(title="theirs")
+    exc = await raises(ConflictError, mine.update(title="mine"))
+    assert exc.status == 409 and exc.details.get("id") == todo.id, exc.to_dict()
+    found = await T.find_by_id(todo.id)
+    assert found.title == "theirs" and found._rev == theirs._rev, f"the winner was lost: {found!r}"
+    assert len(await store.changes("todos")) == 1
+
+
+@case
+async def stale_delete_raises_conflict(store):
+    T = Todo.using(store)
+    todo = await T.create(title="original")
+    stale = await T.find_by_id(todo.id)
+    await todo.update(title="edited")
+    checkpoint = await store.checkpoint()
+    await raises(ConflictError, stale.delete())
+    assert (await T.find_by_id(todo.id)).title == "edited", "a stale delete deleted"
+    assert await store.checkpoint() == checkpoint, "a refused delete moved the checkpoint"
+
+
+@case
+async def edit_against_delete_conflicts(store):
+    T = Todo.using(store)
+    todo = await T.create(title="doomed")
+    stale = await T.find_by_id(todo.id)
+    await todo.delete()
+    await raises(ConflictError, stale.update(title="edited"))
+    assert await T.find_by_id(todo.id) is None, "an edit resurrected a deleted todo"
+    tomb = await store.get_any("todos", todo.id)
+    assert tomb is not None and tomb.deleted, "the tombstone was overwritten"
+
+
+@case
+async def store_write_checks_base_rev(store):
+    doc = await store.write("notes", "n1", {"id": "n1", "text": "a"}, base_rev=None)
+    await raises(ConflictError, store.write("notes", "n1", {"id": "n1"}, base_rev=None))
+    await raises(ConflictError, store.write("notes", "n1", {"id": "n1"}, base_rev="1-" + "0" * 32))
+    await raises(ConflictError, store.write("notes", "n2", {"id": "n2"}, base_rev=doc.rev))
+    await raises(ConflictError, store.write("notes", "n2", None, base_rev=None))
+    assert (await store.get("notes", "n1")).data == {"id": "n1", "text": "a"}
+    assert await store.checkpoint() == doc.checkpoint, "refused writes moved the checkpoint"
+
+
+# ---- revisions --------------------------------------------------------------------------------
+
+@case
+async def rev_generation_increments(store):
+    T = Todo.using(store)
+    todo = await T.create(title="rev")
+    revs = [todo._rev]
+    await todo.update(title="rev 2")
+    revs.append(todo._rev)
+    await todo.update(completed=True)
+    revs.append(todo._rev)
+    for rev in revs:
+        assert REV.match(rev), f"rev {rev!r} is not <generation>-<32 hex>"
+    assert [generation(r) for r in revs] == [1, 2, 3], revs
+    await todo.delete()
+    tomb = await store.get_any("todos", todo.id)
+    assert generation(tomb.rev) == 4 and tomb.prev == revs[-1], f"tombstone {tomb}"
+
+
+@case
+async def store_revs_follow_the_shared_scheme(store):
+    data = {"id": "s1", "title": "same", "n": 1}
+    first = await store.write("notes", "s1", data, base_rev=None)
+    assert first.rev == next_revision(None, data), "stores must compute revs with next_revision"
+    second = await store.write("notes", "s1", {**data, "n": 2}, base_rev=first.rev)
+    assert second.rev == next_revision(first.rev, {**data, "n": 2}) and second.prev == first.rev
+    gone = await store.write("notes", "s1", None, base_rev=second.rev)
+    assert gone.rev == next_revision(second.rev, None, deleted=True) and gone.deleted
+    other = MemoryStore()
+    mirrored = await other.write("notes", "s1", dict(reversed(list(data.items()))), base_rev=None)
+    assert mirrored.rev == first.rev, "same content and parent must give the same rev anywhere"
+
+
+@case
+async def next_revision_is_deterministic(store):
+    a = next_revision(None, {"x": 1, "y": [1, 2]})
+    assert a == next_revision(None, {"y": [1, 2], "x": 1}), "key order must not matter"
+    assert a.startswith("1-") and REV.match(a)
+    assert next_revision(a, {"x": 1}) == next_revision(a, {"x": 1})
+    assert next_revision(a, {"x": 1}).startswith("2-")
+    assert next_revision(a, {"x": 2}) != next_revision(a, {"x": 1}), "content is in the hash"
+    b = next_revision(None, {"x": 2})
+    assert next_revision(a, {"z": 0}) != next_revision(b, {"z": 0}), "the parent is in the hash"
+    assert next_revision(a, None, deleted=True) != next_revision(a, None)
+    assert generation(None) == 0 and generation("garbage") == 0 and generation("12-ab") == 12
+    assert next_revision("garbage", {}).startswith("1-")
+
+
+# ---- changes and checkpoints ------------------------------------------------------------------
+
+@case
+async def checkpoint_only_grows(store):
+    T = Todo.using(store)
+    assert await store.checkpoint() == 0, "an empty store starts at checkpoint 0"
+    seen = [0]
+
+    async def step(expect_growth: bool) -> None:
+        now = await store.checkpoint()
+        if expect_growth:
+            assert now > seen[-1], f"checkpoint did not grow: {seen} then {now}"
+        else:
+            assert now == seen[-1], f"checkpoint moved without a write: {seen} then {now}"
+        seen.append(now)
+
+    todo = await T.create(title="a")
+    await step(True)
+    await todo.update(title="b")
+    await step(True)
+    await raises(ValidationError, todo.update(title=""))
+    await step(False)
+    stale = T.from_dict(todo.to_dict(), rev="1-" + "0" * 32)
+    await raises(ConflictError, stale.update(title="c"))
+    await step(False)
+    await T.find()
+    await store.changes("todos")
+    await step(False)
+    await (await T.find_by_id(todo.id)).delete()
+    await step(True)
+    await T.create(title="d")
+    await step(True)
+
+
+@case
+async def changes_newest_per_doc_in_checkpoint_order(store):
+    T = Todo.using(store)
+    a = await T.create(title="a")
+    b = await T.create(title="b")
+    since = await store.checkpoint()
+    c = await T.create(title="c")
+    await a.update(title="a2")
+    await a.update(title="a3")
+    await b.delete()
+    changes = await store.changes("todos", since)
+    assert [ch.id for ch in changes] == [c.id, a.id, b.id], f"order/newest-only: {changes}"
+    assert [ch.type for ch in changes] == [ChangeType.CREATE, ChangeType.UPDATE, ChangeType.DELETE]
+    points = [ch.checkpoint for ch in changes]
+    assert points == sorted(points) and len(set(points)) == 3 and points[0] > since, points
+    assert points[-1] == await store.checkpoint(), "the last change is at the current checkpoint"
+    assert changes[1].rev == a._rev and generation(a._rev) == 3, "only a's newest revision"
+    everything = await store.changes("todos", 0)
+    assert [ch.id for ch in everything] == [c.id, a.id, b.id], "one change per document"
+    assert await store.changes("todos", await store.checkpoint()) == []
+    assert all(isinstance(ch, Change) for ch in everything)
+
+
+@case
+async def changes_limit_pages(store):
+    T = Todo.using(store)
+    made = [await T.create(title=f"t{i}") for i in range(7)]
+    await made[0].update(title="t0 again")
+    expected = [t.id for t in made[1:]] + [made[0].id]
+    pages, since = [], 0
+    while True:
+        page = await store.changes("todos", since, limit=3)
+        assert len(page) <= 3, f"limit 3 returned {len(page)}"
+        if not page:
+            break
+        pages.append([ch.id for ch in page])
+        since = page[-1].checkpoint
+    assert [len(p) for p in pages] == [3, 3, 1], f"pages: {pages}"
+    assert [id for page in pages for id in page] == expected, "paging lost, repeated or reordered changes"
+
+
+@case
+async def changes_limit_zero_returns_nothing(store):
+    T = Todo.using(store)
+    for i in range(3):
+        await T.create(title=f"t{i}")
+    got = await store.changes("todos", 0, limit=0)
+    assert got == [], f"limit=0 must return no changes, got {len(got)}"
+    assert len(await store.changes("todos", 0, limit=1)) == 1
+
+
+@case
+async def changes_of_other_models_excluded(store):
+    T, I = Todo.using(store), Item.using(store)
+    t = await T.create(title="todo")
+    i = await I.create(name="item")
+    await t.update(title="todo 2")
+    assert [ch.id for ch in await store.changes("todos")] == [t.id]
+    assert [ch.id for ch in await store.changes("items")] == [i.id]
+    assert len(await store.changes("items", 0, limit=1)) == 1
+    assert await store.checkpoint() == 3, "one checkpoint sequence per store, across models"
+    assert await store.changes("nothing") == []
+
+
+@case
+async def delete_records_tombstone_change(store):
+    T = Todo.using(store)
+    todo = await T.create(title="bye")
+    rev = todo._rev
+    since = await store.checkpoint()
+    await todo.delete()
+    changes = await store.changes("todos", since)
+    assert len(changes) == 1, f"a delete must record one change: {changes}"
+    change = changes[0]
+    assert change.type is ChangeType.DELETE and change.prev == rev, change
+    assert generation(change.rev) == 2 and change.checkpoint == since + 1, change
+    tomb = await store.get_any("todos", todo.id)
+    assert tomb.deleted and tomb.data is None and tomb.rev == change.rev, tomb
+    assert await store.get("todos", todo.id) is None
+    assert Change.from_dict(change.to_dict()) == change
+    assert change.to_dict()["type"] == "delete"
+
+
+# ---- where ------------------------------------------------------------------------------------
+
+async def _expect(I, where, expected, **kw):
+    got = ids(await I.find(where=where, **kw))
+    assert got == expected, f"where={where!r} {kw or ''}: expected {expected}, got {got}"
+    count = await I.count(where=where)
+    if not kw:
+        assert count == len(expected), f"count(where={where!r}) = {count}, find gave {got}"
+
+
+@case
+async def where_eq_neq(store):
+    I = await seed_items(store)
+    await _expect(I, {"rank": 2}, ["c", "f"])
+    await _expect(I, {"rank": {"eq": 2}}, ["c", "f"])
+    await _expect(I, {"rank": 2.0}, ["c", "f"])
+    await _expect(I, {"name": "apple"}, ["a"])
+    await _expect(I, {"name": "APPLE"}, [])
+    await _expect(I, {"rank": {"neq": 2}}, ["a", "b", "e"])
+    await _expect(I, {"name": {"neq": "apple"}}, ["b", "c", "d", "e", "f"])
+    await _expect(I, {"rank": "2"}, [])
+    await _expect(I, {"id": "e"}, ["e"])
+    await _expect(I, {"rank": 2, "flag": True}, ["c"])
+
+
+@case
+async def where_comparisons(store):
+    I = await seed_items(store)
+    await _expect(I, {"rank": {"gt": 2}}, ["a", "e"])
+    await _expect(I, {"rank": {"gte": 2}}, ["a", "c", "e", "f"])
+    await _expect(I, {"rank": {"lt": 2}}, ["b"])
+    await _expect(I, {"rank": {"lte": 2}}, ["b", "c", "f"])
+    await _expect(I, {"rank": {"gt": 2.4}}, ["a", "e"])
+    await _expect(I, {"name": {"gt": "c"}}, ["c", "d", "e", "f"])
+    await _expect(I, {"name": {"lt": "a"}}, ["b"])
+    await _expect(I, {"rank": {"gt": None}}, [])
+
+
+@case
+async def where_inq_nin_between(store):
+    I = await seed_items(store)
+    await _expect(I, {"rank": {"inq": [1, 3]}}, ["a", "b"])
+    await _expect(I, {"rank": {"nin": [1, 3]}}, ["c", "e", "f"])
+    await _expect(I, {"name": {"inq": ["fig", "date", "kiwi"]}}, ["d", "f"])
+    await _expect(I, {"rank": {"inq": []}}, [])
+    await _expect(I, {"rank": {"nin": []}}, ["a", "b", "c", "e", "f"])
+    await _expect(I, {"note": {"inq": [None, "red"]}}, ["c"])
+    await _expect(I, {"rank": {"between": [2, 3]}}, ["a", "c", "e", "f"])
+    await _expect(I, {"rank": {"between": [1.5, 2.5]}}, ["c", "e", "f"])
+    await _expect(I, {"rank": {"between": [3, 2]}}, [])
+    await _expect(I, {"name": {"between": ["b", "d"]}}, ["c"])
+
+
+@case
+async def where_like_nlike(store):
+    I = await seed_items(store)
+    await _expect(I, {"name": {"like": "%an%"}}, ["b"])
+    await _expect(I, {"name": {"like": "ban%"}}, ["b"])
+    await _expect(I, {"name": {"like": "%E%"}}, ["a", "c", "d", "e"])
+    await _expect(I, {"name": {"like": "_ig"}}, ["f"])
+    await _expect(I, {"name": {"like": "fi"}}, [])
+    await _expect(I, {"name": {"like": "elder_berry"}}, ["e"])
+    await _expect(I, {"note": {"like": "100%"}}, ["e"])
+    await _expect(I, {"name": {"nlike": "%e%"}}, ["b", "f"])
+    await _expect(I, {"note": {"nlike": "%r%"}}, ["b", "e"])
+    await _expect(I, {"rank": {"like": "%"}}, [])
+
+
+@case
+async def where_null_handling(store):
+    I = await seed_items(store)
+    await _expect(I, {"note": None}, ["a", "f"])
+    await _expect(I, {"note": {"eq": None}}, ["a", "f"])
+    await _expect(I, {"note": {"neq": None}}, ["b", "c", "d", "e"])
+    await _expect(I, {"rank": None}, ["d"])
+    await _expect(I, {"note": {"neq": "red"}}, ["b", "d", "e"])
+    await _expect(I, {"rank": {"lt": 100}}, ["a", "b", "c", "e", "f"])
+    await _expect(I, {"rank": {"between": [None, 3]}}, [])
+
+
+@case
+async def where_booleans(store):
+    I = await seed_items(store)
+    await _expect(I, {"flag": True}, ["a", "c"])
+    await _expect(I, {"flag": False}, ["b", "e", "f"])
+    await _expect(I, {"flag": {"eq": False}}, ["b", "e", "f"])
+    await _expect(I, {"flag": {"neq": True}}, ["b", "e", "f"])
+    await _expect(I, {"flag": None}, ["d"])
+    await _expect(I, {"flag": {"inq": [True, None]}}, ["a", "c"])
+    T = Todo.using(store)
+    done = await T.create(title="done", completed=True)
+    await T.create(title="open")
+    assert ids(await T.find(where={"completed": True})) == [done.id]
+
+
+@case
+async def where_and_or(store):
+    I = await seed_items(store)
+    await _expect(I, {"and": [{"flag": False}, {"rank": {"gte": 2}}]}, ["e", "f"])
+    await _expect(I, {"or": [{"rank": 1}, {"note": "red"}]}, ["b", "c"])
+    await _expect(I, {"or": [{"and": [{"flag": True}, {"rank": {"gt": 2}}]}, {"name": "fig"}]},
+                  ["a", "f"])
+    await _expect(I, {"flag": False, "or": [{"rank": 1}, {"rank": 2}]}, ["b", "f"])
+    await _expect(I, {"and": [{"or": [{"note": None}, {"note": "red"}]}, {"rank": {"lt": 3}}]},
+                  ["c", "f"])
+    await _expect(I, {"or": [{"name": "nothing"}]}, [])
+    await _expect(I, {"and": [{}]}, ["a", "b", "c", "d", "e", "f"])
+
+
+@case
+async def large_integers_compare_exactly(store):
+    I = Item.using(store)
+    big = 2**53
+    await I.create(id="low", rank=big)
+    await I.create(id="high", rank=big + 1)
+    assert (await I.find_by_id("high")).rank == big + 1, "the store changed a large integer"
+    got = ids(await I.find(where={"rank": big + 1}))
+    assert got == ["high"], f"rank == 2**53+1 matched {got}; numbers must compare exactly"
+    got = ids(await I.find(where={"rank": {"gt": big}}))
+    assert got == ["high"], f"rank > 2**53 matched {got}"
+    got = ids(await I.find(order="rank DESC"))
+    assert got == ["high", "low"], f"rank DESC gave {got}"
+
+
+# ---- order, limit, skip -----------------------------------------------------------------------
+
+@case
+async def order_asc_desc_multi_key(store):
+    I = await seed_items(store)
+    await _expect(I, None, ["a", "b", "c", "d", "e", "f"])
+    await _expect(I, None, ["d", "b", "c", "f", "e", "a"], order="rank ASC")
+    await _expect(I, None, ["d", "b", "c", "f", "e", "a"], order="rank")
+    await _expect(I, None, ["d", "b", "c", "f", "e", "a"], order="rank asc")
+    await _expect(I, None, ["a", "e", "c", "f", "b", "d"], order="rank DESC")
+    await _expect(I, None, ["c", "a", "b", "f", "e", "d"], order=["flag DESC", "rank ASC"])
+    await _expect(I, None, ["b", "a", "c", "d", "e", "f"], order="name")
+    await _expect(I, None, ["f", "a", "e", "d", "c", "b"], order=["note ASC", "name DESC"])
+    await _expect(I, {"flag": False}, ["e", "f", "b"], order="rank DESC")
+
+
+@case
+async def order_ties_stable_by_id(store):
+    I = Item.using(store)
+    for id in ("m3", "m1", "m5", "m2", "m4"):
+        await I.create(id=id, rank=7 if id in ("m1", "m3", "m4") else 1)
+    assert ids(await I.find(order="rank ASC")) == ["m2", "m5", "m1", "m3", "m4"]
+    assert ids(await I.find(order="rank DESC")) == ["m1", "m3", "m4", "m2", "m5"]
+    assert ids(await I.find(order="note DESC")) == ["m1", "m2", "m3", "m4", "m5"]
+    T = Todo.using(store)
+    for i in range(4):
+        await T.create(title="same", order=1)
+    ties = await T.find(order="order ASC")
+    assert ids(ties) == sorted(ids(ties)), "ties must come back in id order"
+
+
+@case
+async def limit_skip_paging(store):
+    I = await seed_items(store)
+    full = ids(await I.find(order="rank ASC"))
+    pages = [ids(await I.find(order="rank ASC", limit=2, skip=s)) for s in (0, 2, 4, 6)]
+    assert pages == [full[0:2], full[2:4], full[4:6], []], f"pages {pages} of {full}"
+    assert ids(await I.find(order="rank ASC", skip=4)) == full[4:], "skip without limit"
+    assert ids(await I.find(order="rank ASC", limit=0)) == []
+    assert ids(await I.find(order="rank ASC", limit=100)) == full
+    assert ids(await I.find(where={"flag": False}, order="rank ASC", limit=2, skip=1)) == ["f", "e"]
+    first = await I.find_one(order="rank DESC")
+    assert first.id == "a", f"find_one honours order: {first!r}"
+    assert (await I.find_one(where={"flag": False}, order="name DESC")).id == "f"
+    assert await I.count(where={"flag": False}) == 3, "count ignores paging"
+
+
+@case
+async def bad_filters_raise_filter_error(store):
+    I = await seed_items(store)
+    checkpoint = await store.checkpoint()
+    bad = [
+        {"where": {"nope": 1}},
+        {"where": {"or": [{"nope": 1}]}},
+        {"where": {"name": {"regexp": "a"}}},
+        {"where": {"name": {"eq": "a", "neq": "b"}}},
+        {"where": {"name": {}}},
+        {"where": {"and": []}},
+        {"where": {"or": {"name": "a"}}},
+        {"where": {"rank": {"inq": 1}}},
+        {"where": {"rank": {"inq": [[1]]}}},
+        {"where": {"rank": {"between": [1, 2, 3]}}},
+        {"where": {"name": {"like": 5}}},
+        {"where": {"name": ["a", "b"]}},
+        {"where": {"name": {"eq": {"a": 1}}}},
+        {"where": "name = 'a'"},
+        {"limit": -1},
+        {"limit": "10"},
+        {"limit": True},
+        {"limit": 10_000_000},
+        {"skip": -1},
+        {"skip": 1.5},
+        {"order": "rank SIDEWAYS"},
+        {"order": "nope ASC"},
+        {"order": "rank ASC extra"},
+        {"order": 5},
+        {"order": {"rank": "ASC"}},
+        {"order": ["rank ASC", 3]},
+        {"order": ["rank; DROP TABLE documents"]},
+    ]
+    for kw in bad:
+        exc = await raises(FilterError, I.find(**kw))
+        assert exc.status == 400 and exc.code == "INVALID_FILTER", exc.to_dict()
+    await raises(FilterError, I.count(where={"nope": 1}))
+    await raises(FilterError, I.find_one(order="nope"))
+    assert await I.count() == 6 and await store.checkpoint() == checkpoint
+
+
+# ---- access rules -----------------------------------------------------------------------------
+
+@case
+async def access_everyone_authenticated_owner(store):
+    assert is_allowed([AccessRule(EVERYONE, READ)], READ)
+    assert is_allowed([AccessRule(EVERYONE, READ)], READ, user_id="u1")
+    auth = [AccessRule(AUTHENTICATED, ALL)]
+    assert not is_allowed(auth, READ), "anonymous is not $authenticated"
+    assert is_allowed(auth, WRITE, user_id="u1")
+    own = [AccessRule(OWNER, WRITE)]
+    assert is_allowed(own, WRITE, user_id="u1", owner_id="u1")
+    assert not is_allowed(own, WRITE, user_id="u2", owner_id="u1"), "not the owner"
+    assert not is_allowed(own, WRITE, user_id=None, owner_id=None), "anonymous owns nothing"
+    assert not is_allowed(own, READ, user_id="u1", owner_id="u1"), "a WRITE rule is not READ"
+    assert is_allowed([AccessRule(EVERYONE, ALL)], REPLICATE), "* matches every access type"
+
+
+@case
+async def access_deny_wins(store):
+    rules = [AccessRule(EVERYONE, ALL, ALLOW), AccessRule(AUTHENTICATED, WRITE, DENY)]
+    assert is_allowed(rules, WRITE), "anonymous only matches the ALLOW rule"
+    assert not is_allowed(rules, WRITE, user_id="u1"), "a matching DENY beats any ALLOW"
+    assert is_allowed(rules, READ, user_id="u1"), "the DENY is for WRITE only"
+    rules = [AccessRule(OWNER, ALL, ALLOW), AccessRule(EVERYONE, ALL, DENY)]
+    assert not is_allowed(rules, READ, user_id="u1", owner_id="u1"), "DENY wins even for owners"
+
+
+@case
+async def access_no_match_denied(store):
+    assert not is_allowed([], READ), "no rules, no access"
+    assert not is_allowed((), WRITE, user_id="u1", owner_id="u1")
+    assert not is_allowed([AccessRule(OWNER, READ)], READ, user_id="u1")
+    assert not is_allowed([AccessRule("$admin", ALL)], READ, user_id="u1")
+    raises_sync(ValueError, AccessRule, EVERYONE, "DESTROY")
+    raises_sync(ValueError, AccessRule, EVERYONE, READ, "MAYBE")
+
+
+@case
+async def model_access_rules(store):
+    assert Todo.can(READ) and Todo.can(WRITE, user_id="u1"), "Todo allows everyone"
+
+    class Private(Todo):
+        acl = (AccessRule(OWNER, ALL, ALLOW), AccessRule(AUTHENTICATED, READ, ALLOW))
+
+    assert Private.can(READ, user_id="u2") and not Private.can(READ)
+    assert Private.can(WRITE, user_id="u1", owner_id="u1")
+    exc = raises_sync(AccessDeniedError, Private.check_access, WRITE, user_id="u2", owner_id="u1")
+    assert exc.status == 403 and exc.details == {"access": WRITE}, exc.to_dict()
+    Private.check_access(READ, user_id="u2")
+
+
+# ---- stores keep their own copies ------------------------------------------------------------
+
+@case
+async def store_keeps_its_own_copy_of_written_data(store):
+    data = {"id": "k1", "text": "before", "tags": ["a"]}
+    await store.write("notes", "k1", data, base_rev=None)
+    data["text"] = "mutated by the caller"
+    data["tags"].append("b")
+    got = (await store.get("notes", "k1")).data
+    assert got == {"id": "k1", "text": "before", "tags": ["a"]}, (
+        f"changing the dict after write changed the stored document: {got}")
+
+
+@case
+async def store_returns_copies_on_read(store):
+    await store.write("notes", "k2", {"id": "k2", "text": "before"}, base_rev=None)
+    (await store.get("notes", "k2")).data["text"] = "mutated by a reader"
+    (await store.find("notes", Item.query()))[0].data["text"] = "mutated by a finder"
+    got = (await store.get("notes", "k2")).data
+    assert got == {"id": "k2", "text": "before"}, f"a reader changed the stored document: {got}"
+
+
+# ---- Web Storage specifics (each builds the storage it needs) ----------------------------------
+
+@case
+async def ws_keys_touched_per_write(store):
+    storage = RecordingStorage()
+    ws = WebStorageStore(storage)
+    T = Todo.using(ws)
+    other = await T.create(title="bystander")
+    p = ws.prefix
+    storage.log.clear()
+    todo = await T.create(title="mine")
+    doc = f"{p}todos:doc:{todo.id}"
+    assert storage.touched() == {doc, f"{p}chg:2", f"{p}seq"}, f"create: {storage.touched()}"
+    storage.log.clear()
+    await todo.update(title="mine 2")
+    assert storage.touched() == {doc, f"{p}chg:3", f"{p}chg:2", f"{p}seq"}, storage.touched()
+    assert ("remove", f"{p}chg:2") in storage.log, "the replaced change key is removed"
+    storage.log.clear()
+    await todo.delete()
+    assert storage.touched() == {doc, f"{p}chg:4", f"{p}chg:3", f"{p}seq"}, storage.touched()
+    assert storage.inner.getItem(f"{p}seq") == "4"
+    assert storage.inner.getItem(f"{p}todos:doc:{other.id}") is not None
+    assert json.loads(storage.inner.getItem(f"{p}chg:4")) == {"model": "todos", "id": todo.id}
+    entry = json.loads(storage.inner.getItem(doc))
+    assert entry["deleted"] is True and entry["data"] is None and entry["checkpoint"] == 4, entry
+
+
+@case
+async def ws_writes_never_scan(store):
+    storage = RecordingStorage()
+    T = Todo.using(WebStorageStore(storage))
+    for i in range(5):
+        storage.inner.setItem(f"unrelated:{i}", "x")
+    todo = await T.create(title="first")
+    storage.log.clear()
+    await T.create(title="second")
+    await todo.update(title="first again")
+    await todo.delete()
+    assert not storage.scanned(), "a write walked the whole storage (key()/length)"
+    gets = {key for op, key in storage.log if op == "get"}
+    assert all(key.startswith("offsync:app:") for key in gets), f"read foreign keys: {gets}"
+
+
+@case
+async def ws_other_apps_and_foreign_keys_untouched(store):
+    storage = DictStorage()
+    storage.setItem("theme", "dark")
+    storage.setItem("offsync:other:todos:doc:x", "{broken")
+    mine, theirs = WebStorageStore(storage, app="mine"), WebStorageStore(storage, app="theirs")
+    A, B = Todo.using(mine), Todo.using(theirs)
+    await A.create(title="a")
+    await B.create(title="b")
+    assert [t.title for t in await A.find()] == ["a"] and [t.title for t in await B.find()] == ["b"]
+    assert await mine.checkpoint() == 1 and await theirs.checkpoint() == 1
+    assert storage.getItem("theme") == "dark"
+    assert storage.getItem("offsync:other:todos:doc:x") == "{broken"
+    assert mine.corrupt_keys == set(), f"another app's key reported as ours: {mine.corrupt_keys}"
+
+
+@case
+async def ws_reopened_store_sees_everything(store):
+    storage = DictStorage()
+    T = Todo.using(WebStorageStore(storage))
+    todo = await T.create(title="persist")
+    await todo.update(completed=True)
+    R = Todo.using(WebStorageStore(storage))
+    found = await R.find_by_id(todo.id)
+    assert found.to_dict() == todo.to_dict() and found._rev == todo._rev, (
+        f"a new store on the same storage reads {found!r}, not {todo!r}")
+    assert await R.store.checkpoint() == 2
+    again = await R.create(title="after reload")
+    assert (await R.store.changes("todos"))[-1].id == again.id
+
+
+@case
+async def ws_quota_exceeded_leaves_storage_identical(store):
+    storage = DictStorage()
+    ws = WebStorageStore(storage)
+    T = Todo.using(ws)
+    todo = await T.create(title="small")
+    await T.create(title="another")
+    storage.quota = used_chars(storage) + 200
+    before = snapshot(storage)
+    exc = await raises(StorageFullError, T.create(title="x" * 400))
+    assert exc.status == 507 and "full" in exc.message, exc.to_dict()
+    assert snapshot(storage) == before, "a refused create left traces in storage"
+    await raises(StorageFullError, todo.update(title="y" * 400))
+    assert snapshot(storage) == before, "a refused update left traces in storage"
+    assert (await T.find_by_id(todo.id)).title == "small"
+    assert await ws.checkpoint() == 2 and await T.count() == 2
+    storage.quota = None
+    await todo.update(title="y" * 400)
+    assert (await T.find_by_id(todo.id)).title == "y" * 400, "the store is usable after a refusal"
+
+
+@case
+async def ws_failure_at_every_step_rolls_back(store):
+    for op in ("create", "update", "delete"):
+        for step in (1, 2, 3):
+            storage = FailingStorage()
+            ws = WebStorageStore(storage)
+            T = Todo.using(ws)
+            todo = await T.create(title="base")
+            await T.create(title="other")
+            before = snapshot(storage)
+            storage.arm(fail_set_at=step)
+            if op == "create":
+                attempt = T.create(title="new")
+            elif op == "update":
+                attempt = todo.update(title="changed")
+            else:
+                attempt = todo.delete()
+            await raises(StorageFullError, attempt)
+            storage.disarm()
+            assert snapshot(storage) == before, f"{op} failing at setItem #{step} left traces"
+            assert await ws.checkpoint() == 2, f"{op} #{step}: checkpoint moved"
+            assert [ch.checkpoint for ch in await ws.changes("todos")] == [1, 2]
+            fresh = await T.find_by_id(todo.id)
+            assert fresh.title == "base" and fresh._rev is not None, f"{op} #{step}: {fresh!r}"
+            await fresh.update(title="retry")
+            assert await ws.checkpoint() == 3, "the next write continues the sequence"
+
+
+@case
+async def ws_other_storage_errors_roll_back_and_propagate(store):
+    storage = FailingStorage()
+    ws = WebStorageStore(storage)
+    T = Todo.using(ws)
+    todo = await T.create(title="base")
+    before = snapshot(storage)
+    storage.arm(fail_remove=RuntimeError("disk on fire"))
+    exc = await raises(RuntimeError, todo.update(title="changed"))
+    assert "disk on fire" in str(exc) and not isinstance(exc, StorageFullError)
+    storage.disarm()
+    assert snapshot(storage) == before, "a failed write left traces in storage"
+
+
+@case
+async def ws_delete_works_when_storage_is_full(store):
+    storage = DictStorage()
+    T = Todo.using(WebStorageStore(storage))
+    todos = [await T.create(title=f"todo number {i}") for i in range(3)]
+    storage.quota = used_chars(storage)  # full to the last character
+    await raises(StorageFullError, T.create(title="one more"))
+    await todos[0].delete()  # a tombstone is smaller than the document: deleting frees room
+    assert await T.count() == 2, "deleting must work when storage is full, to make room"
+    assert used_chars(storage) <= storage.quota
+
+
+@case
+async def ws_corrupt_entry_skipped_by_find(store):
+    storage = DictStorage()
+    ws = WebStorageStore(storage)
+    T = Todo.using(ws)
+    good = await T.create(title="good")
+    bad_keys = {
+        ws.doc_key("todos", "bad1"): "{not json",
+        ws.doc_key("todos", "bad2"): "[]",
+        ws.doc_key("todos", "bad3"): '{"rev": 5, "checkpoint": 1, "data": {}}',
+        ws.doc_key("todos", "bad4"): '{"rev": "1-a", "checkpoint": "x", "data": {}}',
+        ws.doc_key("todos", "bad5"): '{"rev": "1-a", "checkpoint": 1, "data": "text"}',
+    }
+    for key, raw in bad_keys.items():
+        storage.setItem(key, raw)
+    assert ids(await T.find()) == [good.id], "find must skip unreadable entries"
+    assert await T.count() == 1
+    assert set(bad_keys) <= ws.corrupt_keys, f"not all reported: {ws.corrupt_keys}"
+    assert ws.doc_key("todos", good.id) not in ws.corrupt_keys
+    for key, raw in bad_keys.items():
+        assert storage.getItem(key) == raw, f"{key} was changed"
+
+
+@case
+async def ws_corrupt_entry_get_and_write_raise(store):
+    storage = DictStorage()
+    ws = WebStorageStore(storage)
+    T = Todo.using(ws)
+    key = ws.doc_key("todos", "broken")
+    storage.setItem(key, "{half a docu")
+    exc = await raises(CorruptEntryError, T.find_by_id("broken"))
+    assert exc.details == {"key": key} and key in ws.corrupt_keys, exc.to_dict()
+    before = snapshot(storage)
+    await raises(CorruptEntryError, T.create(id="broken", title="overwrite?"))
+    await raises(CorruptEntryError, T.from_dict({"id": "broken", "title": "x"},
+                                                rev="1-" + "0" * 32).delete())
+    await raises(CorruptEntryError, ws.write("todos", "broken", None, base_rev=None))
+    assert snapshot(storage) == before, "a corrupt entry was overwritten or deleted"
+    assert storage.getItem(key) == "{half a docu"
+    await T.create(title="others still work")
+    assert storage.getItem(key) == "{half a docu"
+
+
+@case
+async def ws_corrupt_change_pointer_skipped(store):
+    storage = DictStorage()
+    ws = WebStorageStore(storage)
+    T = Todo.using(ws)
+    a = await T.create(title="a")
+    b = await T.create(title="b")
+    storage.setItem(ws.change_key(1), "garbage{")
+    assert [ch.id for ch in await ws.changes("todos")] == [b.id], "a bad pointer broke changes()"
+    assert ws.change_key(1) in ws.corrupt_keys
+    assert storage.getItem(ws.change_key(1)) == "garbage{", "a corrupt pointer was rewritten"
+    assert (await T.find_by_id(a.id)).title == "a"
+
+
+@case
+async def ws_damaged_seq_recovered_without_reusing_checkpoints(store):
+    for damage in (None, "", "garbage", "-5", "1.5"):
+        storage = DictStorage()
+        ws = WebStorageStore(storage)
+        T = Todo.using(ws)
+        a = await T.create(title="a")
+        await T.create(title="b")
+        await a.update(title="a2")
+        assert await ws.checkpoint() == 3
+        if damage is None:
+            storage.removeItem(ws.seq_key)
+        else:
+            storage.setItem(ws.seq_key, damage)
+        assert await ws.checkpoint() == 3, f"seq={damage!r}: recovered {await ws.checkpoint()}"
+        c = await T.create(title="c")
+        changes = await ws.changes("todos")
+        points = [ch.checkpoint for ch in changes]
+        assert points == [2, 3, 4] and changes[-1].id == c.id, f"seq={damage!r}: {changes}"
+        assert storage.getItem(ws.seq_key) == "4", "the counter is repaired by the next write"
+        assert len(await ws.changes("todos", 3)) == 1, "a puller at 3 must see the new write"
+
+
+# ---- running ----------------------------------------------------------------------------------
+
+async def run_all(make_store: Callable[[], Any], names=None) -> list[dict]:
+    """Run every case (or those in `names`) on a fresh store each; never raises for a failure.
+
+    `make_store` may be sync or async. Returns `[{"name", "ok", "error"}]`, error being the
+    formatted traceback of a failure (None when the case passed).
+    """
+    wanted = None if names is None else set(names)
+    results = []
+    for fn in CASES:
+        if wanted is not None and fn.__name__ not in wanted:
+            continue
+        error = None
+        store = None
+        try:
+            store = make_store()
+            if inspect.isawaitable(store):
+                store = await store
+            await fn(store)
+        except Exception:  # noqa: BLE001 - a runner reports every failure, whatever it is
+            error = traceback.format_exc()
+        finally:
+            close = getattr(store, "close", None)
+            if callable(close):
+                try:
+                    closed = close()
+                    if inspect.isawaitable(closed):
+                        await closed
+                except Exception:  # noqa: BLE001 - same: report, do not stop the run
+                    error = error or traceback.format_exc()
+        results.append({"name": fn.__name__, "ok": error is None, "error": error})
+    return results
+
+
+__all__ = ["CASES", "FailingStorage", "Item", "RecordingStorage", "case", "raises", "run_all"]

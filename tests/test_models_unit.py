@@ -1,0 +1,124 @@
+"""CPython-only details the shared cases cannot see: SQLite's query plan and file, the runner."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+from models import ConflictError, MemoryStore, Todo
+from models.stores.sqlite import SQLiteStore
+
+from . import model_cases
+from .model_cases import raises, run_all
+
+
+async def _fill(store, n: int) -> type[Todo]:
+    T = Todo.using(store)
+    for i in range(n):
+        await T.create(title=f"todo {i}")
+    return T
+
+
+async def test_sqlite_changes_walks_the_checkpoint_index(tmp_path):
+    store = SQLiteStore(str(tmp_path / "plan.db"))
+    try:
+        await _fill(store, 50)
+        statements: list[str] = []
+        store.db.set_trace_callback(statements.append)
+        await store.changes("todos", since=40, limit=5)
+        store.db.set_trace_callback(None)
+        query = [s for s in statements if "checkpoint >" in s]
+        assert len(query) == 1, f"changes() ran {statements}"
+        plan = " | ".join(row["detail"] for row in store.db.execute("EXPLAIN QUERY PLAN " + query[0]))
+        assert "documents_by_checkpoint" in plan, f"changes() does not use the index: {plan}"
+        assert "TEMP B-TREE" not in plan, f"changes() sorts instead of walking the index: {plan}"
+    finally:
+        store.close()
+
+
+async def test_sqlite_file_persists_across_reopen(tmp_path):
+    path = str(tmp_path / "nested" / "offsync.db")
+    store = SQLiteStore(path)
+    T = await _fill(store, 3)
+    first, _, last = await T.find()
+    await first.update(completed=True)
+    await last.delete()
+    checkpoint = await store.checkpoint()
+    changes = await store.changes("todos")
+    store.close()
+
+    reopened = SQLiteStore(path)
+    try:
+        R = Todo.using(reopened)
+        assert await reopened.checkpoint() == checkpoint == 5
+        assert await reopened.changes("todos") == changes
+        found = await R.find_by_id(first.id)
+        assert found.to_dict() == first.to_dict() and found._rev == first._rev
+        assert await R.find_by_id(last.id) is None and await R.count() == 2
+        again = await R.create(title="after reopen")
+        assert (await reopened.changes("todos", checkpoint))[0].id == again.id
+        assert await reopened.checkpoint() == checkpoint + 1, "checkpoints continue after reopen"
+    finally:
+        reopened.close()
+
+
+async def test_sqlite_checkpoint_never_reused_after_rollback(tmp_path):
+    store = SQLiteStore(str(tmp_path / "seq.db"))
+    try:
+        T = await _fill(store, 2)
+        todo = (await T.find())[0]
+        stale = T.from_dict(todo.to_dict(), rev="1-" + "0" * 32)
+        await raises(ConflictError, stale.update(title="stale"))
+        assert await store.checkpoint() == 2
+        await todo.update(title="fresh")
+        assert await store.checkpoint() == 3
+        assert not store.db.in_transaction, "a refused write left a transaction open"
+    finally:
+        store.close()
+
+
+async def test_run_all_reports_each_case():
+    names = ["create_then_find_by_id", "where_and_or"]
+    results = await run_all(MemoryStore, names=names)
+    assert [r["name"] for r in results] == names
+    assert all(r["ok"] and r["error"] is None for r in results), results
+
+
+async def test_run_all_accepts_async_factories_and_closes_stores(tmp_path):
+    closed: list[str] = []
+
+    class ClosingStore(MemoryStore):
+        async def close(self) -> None:
+            closed.append("closed")
+
+    async def make():
+        return ClosingStore()
+
+    results = await run_all(make, names=["defaults", "ids_random_and_unique"])
+    assert [r["ok"] for r in results] == [True, True], results
+    assert closed == ["closed", "closed"], "each store must be closed after its case"
+
+
+async def test_run_all_returns_failures_as_tracebacks():
+    class Broken(MemoryStore):
+        async def write(self, *args, **kw):
+            raise RuntimeError("store is broken")
+
+    results = await run_all(Broken, names=["create_then_find_by_id"])
+    assert len(results) == 1 and not results[0]["ok"]
+    assert "RuntimeError: store is broken" in results[0]["error"]
+    assert "Traceback" in results[0]["error"]
+
+
+def test_model_cases_imports_only_stdlib_and_models():
+    tree = ast.parse(Path(model_cases.__file__).read_text())
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no relative imports: Pyodide loads the file on its own"
+            roots.add(node.module.split(".")[0])
+    allowed = (set(sys.stdlib_module_names) - {"sqlite3", "_sqlite3"}) | {"models", "__future__"}
+    assert roots <= allowed, f"model_cases imports {sorted(roots - allowed)}"
