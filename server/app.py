@@ -80,7 +80,7 @@ def create_app(
         if isinstance(route, Route) and route.path.startswith("/api/")
     }
     routes += rest.unknown_model_routes(owned)
-    routes += static.routes(static.WEB_DIR if web_dir is None else web_dir)
+    routes += static.routes(static.WEB_DIR if web_dir is None else web_dir, package.url)
 
     app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.database_url = database_url

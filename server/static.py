@@ -11,7 +11,7 @@ import mimetypes
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -24,8 +24,22 @@ mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/wasm", ".wasm")
 
 
-def routes(web_dir: Path = WEB_DIR) -> list[BaseRoute]:
-    """`/debug` and the static mount; the mount goes last because it matches every path."""
+def pyscript_config(web_dir: Path, archive_url: str) -> dict:
+    """PyScript's config for every page: the local Pyodide (never a CDN), the `models` archive
+    unpacked into Python's working directory, and the pages' own Python modules from `web/app/`."""
+    files = {archive_url: "./*"}
+    for module in sorted((web_dir / "app").glob("*.py")):
+        files[f"/app/{module.name}"] = f"./{module.name}"
+    return {"interpreter": "/vendor/pyodide/pyodide.mjs", "files": files}
+
+
+def routes(web_dir: Path = WEB_DIR, archive_url: str = "") -> list[BaseRoute]:
+    """`/debug`, `/pyscript.json` and the static mount (last: it matches every path)."""
+
+    async def config(request: Request) -> JSONResponse:
+        return JSONResponse(
+            pyscript_config(web_dir, archive_url), headers={"Cache-Control": "no-cache"}
+        )
 
     async def debug_page(request: Request) -> FileResponse:
         page = web_dir / "debug.html"
@@ -33,7 +47,10 @@ def routes(web_dir: Path = WEB_DIR) -> list[BaseRoute]:
             raise NotFoundError("there is no debug page (web/debug.html)")
         return FileResponse(page, headers={"Cache-Control": "no-cache"})
 
-    out: list[BaseRoute] = [Route("/debug", debug_page, methods=["GET"], include_in_schema=False)]
+    out: list[BaseRoute] = [
+        Route("/debug", debug_page, methods=["GET"], include_in_schema=False),
+        Route("/pyscript.json", config, methods=["GET"], include_in_schema=False),
+    ]
     if web_dir.is_dir():
         out.append(Mount("/", app=StaticFiles(directory=web_dir, html=True), name="web"))
     return out
