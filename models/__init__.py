@@ -4,12 +4,30 @@ Standard library only. Whatever touches the environment (a Storage object, an HT
 a clock) is handed in, never imported.
 """
 
-from .access import (ALL, ALLOW, AUTHENTICATED, DENY, EVERYONE, OWNER, READ, REPLICATE, WRITE,
-                     AccessRule)
+from .access import (
+                     ALL,
+                     ALLOW,
+                     AUTHENTICATED,
+                     DENY,
+                     EVERYONE,
+                     OWNER,
+                     READ,
+                     REPLICATE,
+                     WRITE,
+                     AccessRule,
+)
 from .changes import Change, ChangeType
-from .errors import (AccessDeniedError, ConflictError, CorruptEntryError, FilterError,
-                     NotFoundError, OffsyncError, StorageFullError, TransportError,
-                     ValidationError)
+from .errors import (
+                     AccessDeniedError,
+                     ConflictError,
+                     CorruptEntryError,
+                     FilterError,
+                     NotFoundError,
+                     OffsyncError,
+                     StorageFullError,
+                     TransportError,
+                     ValidationError,
+)
 from .fields import Boolean, DateTime, Field, Integer, Number, String
 from .model import Model
 from .stores import DictStorage, MemoryStore, RemoteStore, Store, WebStorageStore
@@ -19,10 +37,41 @@ from .transport import Response, Transport
 MODELS: dict[str, type[Model]] = {Todo.collection: Todo}
 
 __all__ = [
-    "ALL", "ALLOW", "AUTHENTICATED", "DENY", "EVERYONE", "OWNER", "READ", "REPLICATE", "WRITE",
-    "AccessRule", "Change", "ChangeType", "AccessDeniedError", "ConflictError",
-    "CorruptEntryError", "FilterError", "NotFoundError", "OffsyncError", "StorageFullError",
-    "TransportError", "ValidationError", "Boolean", "DateTime", "Field", "Integer", "Number",
-    "String", "Model", "DictStorage", "MemoryStore", "RemoteStore", "Store", "WebStorageStore",
-    "Todo", "Response", "Transport", "MODELS",
+                     "ALL",
+                     "ALLOW",
+                     "AUTHENTICATED",
+                     "DENY",
+                     "EVERYONE",
+                     "MODELS",
+                     "OWNER",
+                     "READ",
+                     "REPLICATE",
+                     "WRITE",
+                     "AccessDeniedError",
+                     "AccessRule",
+                     "Boolean",
+                     "Change",
+                     "ChangeType",
+                     "ConflictError",
+                     "CorruptEntryError",
+                     "DateTime",
+                     "DictStorage",
+                     "Field",
+                     "FilterError",
+                     "Integer",
+                     "MemoryStore",
+                     "Model",
+                     "NotFoundError",
+                     "Number",
+                     "OffsyncError",
+                     "RemoteStore",
+                     "Response",
+                     "StorageFullError",
+                     "Store",
+                     "String",
+                     "Todo",
+                     "Transport",
+                     "TransportError",
+                     "ValidationError",
+                     "WebStorageStore",
 ]

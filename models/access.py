@@ -37,9 +37,9 @@ class AccessRule:
 def roles_of(user_id: str | None, owner_id: str | None) -> set[str]:
     """The roles a user holds towards one document (or towards the model, with no owner)."""
     roles = {EVERYONE}
-    if user_id is not None:
+    if user_id:
         roles.add(AUTHENTICATED)
-        if owner_id is not None and owner_id == user_id:
+        if owner_id and owner_id == user_id:
             roles.add(OWNER)
     return roles
 

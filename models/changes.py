@@ -33,7 +33,7 @@ class Change:
         return out
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "Change":
+    def from_dict(cls, raw: dict) -> Change:
         return cls(
             model=raw["model"],
             id=raw["id"],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Callable
+import math
+from collections.abc import Callable
+from typing import Any
 
 MISSING: Any = object()
 
@@ -60,10 +62,8 @@ class Field:
         return value
 
     def schema(self) -> dict:
-        """A JSON Schema fragment for OpenAPI."""
-        schema: dict[str, Any] = {"type": self.json_type}
-        if not self.required:
-            schema["nullable"] = True
+        """A JSON Schema fragment for OpenAPI 3.1 (null allowed unless required)."""
+        schema: dict[str, Any] = {"type": self.json_type if self.required else [self.json_type, "null"]}
         if self.default is not None:
             schema["default"] = self.default
         if self.read_only:
@@ -134,7 +134,7 @@ class Number(Field):
     def coerce(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FieldError(f"must be a number, not {type(value).__name__}")
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise FieldError("must be a finite number")
         return value
 
@@ -156,7 +156,7 @@ class DateTime(Field):
         if not isinstance(value, str):
             raise FieldError(f"must be an ISO-8601 date-time string, not {type(value).__name__}")
         try:
-            parsed = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = _dt.datetime.fromisoformat(value)
         except ValueError:
             raise FieldError(f"must be an ISO-8601 date-time, got {value[:40]!r}") from None
         return format_datetime(parsed)
@@ -167,11 +167,11 @@ class DateTime(Field):
 
 def format_datetime(moment: _dt.datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
-    moment = moment.astimezone(_dt.timezone.utc)
+        moment = moment.replace(tzinfo=_dt.UTC)
+    moment = moment.astimezone(_dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def utc_now() -> str:
     """The default clock: now, in UTC, as the string a DateTime field stores."""
-    return format_datetime(_dt.datetime.now(_dt.timezone.utc))
+    return format_datetime(_dt.datetime.now(_dt.UTC))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import FilterError
 
@@ -38,7 +39,7 @@ def normalize(
 ) -> Query:
     known = frozenset(known_fields)
     return Query(
-        where=_check_where(where, known) if where else None,
+        where=_check_where(where, known) if where is not None else None,
         order=_parse_order(order, known),
         limit=_check_int("limit", limit, minimum=0, maximum=MAX_LIMIT),
         skip=_check_int("skip", skip, minimum=0) or 0,
@@ -111,9 +112,11 @@ def _check_scalar(value: Any, where: str) -> None:
         raise FilterError(f"{where}: expected a string, number, boolean or null")
 
 
-def _check_where(where: Any, known: frozenset[str]) -> dict:
+def _check_where(where: Any, known: frozenset[str]) -> dict | None:
     if not isinstance(where, dict):
         raise FilterError("where must be an object")
+    if not where:
+        return None
     for key, cond in where.items():
         if key in ("and", "or"):
             if not isinstance(cond, list) or not cond:
@@ -155,7 +158,7 @@ def _rank(value: Any) -> tuple[int, Any]:
     if value is None:
         return (0, 0)
     if isinstance(value, (bool, int, float)):
-        return (1, float(value))
+        return (1, int(value) if isinstance(value, bool) else value)
     return (2, str(value))
 
 

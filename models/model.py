@@ -17,7 +17,8 @@ import inspect
 import json
 import re
 import secrets
-from typing import Any, Callable, ClassVar, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Self, TypeVar
 
 from .access import AccessRule, is_allowed
 from .errors import AccessDeniedError, OffsyncError, ValidationError
@@ -77,13 +78,13 @@ class Model:
 
     # ---- binding ------------------------------------------------------------------------------
     @classmethod
-    def bind(cls: type[M], store: Store) -> type[M]:
+    def bind(cls, store: Store) -> type[Self]:
         """Bind this class to a store, in place. Returns the class for chaining."""
         cls.store = store
         return cls
 
     @classmethod
-    def using(cls: type[M], store: Store) -> type[M]:
+    def using(cls, store: Store) -> type[Self]:
         """A subclass bound to `store`, leaving this class as it was (two stores in one process)."""
         return type(cls.__name__, (cls,), {"store": store, "collection": cls.collection,
                                            "__module__": cls.__module__})
@@ -122,13 +123,13 @@ class Model:
         return json.dumps({**self.to_dict(), "_rev": self._rev}, ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls: type[M], data: dict[str, Any], rev: str | None = None) -> M:
+    def from_dict(cls, data: dict[str, Any], rev: str | None = None) -> Self:
         obj = cls(**{k: v for k, v in data.items() if k != "_rev"})
         obj._rev = rev if rev is not None else data.get("_rev")
         return obj
 
     @classmethod
-    def from_json(cls: type[M], text: str) -> M:
+    def from_json(cls, text: str) -> Self:
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -138,7 +139,7 @@ class Model:
         return cls.from_dict(data)
 
     @classmethod
-    def _from_doc(cls: type[M], doc: Document) -> M:
+    def _from_doc(cls, doc: Document) -> Self:
         obj = cls.from_dict(doc.data or {}, rev=doc.rev)
         return obj
 
@@ -169,25 +170,25 @@ class Model:
         return normalize(cls.fields, where=where, order=order, limit=limit, skip=skip)
 
     @classmethod
-    async def create(cls: type[M], **values: Any) -> M:
+    async def create(cls, **values: Any) -> Self:
         obj = cls(**values)
         await obj.save()
         return obj
 
     @classmethod
     async def find(
-        cls: type[M], where: Any = None, order: Any = None, limit: Any = None, skip: Any = None
-    ) -> list[M]:
+        cls, where: Any = None, order: Any = None, limit: Any = None, skip: Any = None
+    ) -> list[Self]:
         docs = await cls._store().find(cls.collection, cls.query(where, order, limit, skip))
         return [cls._from_doc(doc) for doc in docs]
 
     @classmethod
-    async def find_one(cls: type[M], where: Any = None, order: Any = None) -> M | None:
+    async def find_one(cls, where: Any = None, order: Any = None) -> Self | None:
         found = await cls.find(where=where, order=order, limit=1)
         return found[0] if found else None
 
     @classmethod
-    async def find_by_id(cls: type[M], id: str) -> M | None:
+    async def find_by_id(cls, id: str) -> Self | None:
         doc = await cls._store().get(cls.collection, id)
         return None if doc is None else cls._from_doc(doc)
 
@@ -200,16 +201,30 @@ class Model:
         return self._rev is None
 
     async def save(self) -> None:
-        """Validate, run hooks, and write; raises ConflictError if someone else wrote first."""
+        """Validate, run hooks, and write; raises ConflictError if someone else wrote first.
+
+        If anything fails, the object is put back as it was, so a retry starts from the same state.
+        """
+        before = dict(self.__dict__)
+        try:
+            await self._save()
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    async def _save(self) -> None:
         is_new = self.is_new
         if self.id is None:
             self.id = new_id()
         await self._hook("before_save", is_new)
         now = type(self).clock()
         for name, field in self.fields.items():
-            if isinstance(field, DateTime):
-                if field.auto_now or (field.auto_now_add and self.__dict__.get(name) is None):
-                    self.__dict__[name] = now
+            stamp = isinstance(field, DateTime) and (
+                field.auto_now or (field.auto_now_add and self.__dict__.get(name) is None)
+            )
+            if stamp:
+                self.__dict__[name] = now
         self.validate()
         doc = await self._store().write(
             self.collection, self.id, self.to_dict(), base_rev=self._rev

@@ -6,8 +6,9 @@ Any async callable with this signature works.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Protocol
+from typing import Any, Protocol
 
 
 @dataclass

@@ -31,16 +31,8 @@ ERROR_CODES = {
 }
 
 
-def field_schema(field: Field) -> dict[str, Any]:
-    """`Field.schema()` in OpenAPI 3.1 terms (a JSON Schema `null` type instead of `nullable`)."""
-    schema = dict(field.schema())
-    if schema.pop("nullable", False):
-        schema["type"] = [schema["type"], "null"]
-    return schema
-
-
 def model_schema(model: type[Model]) -> dict[str, Any]:
-    properties = {name: field_schema(field) for name, field in model.fields.items()}
+    properties = {name: field.schema() for name, field in model.fields.items()}
     properties["_rev"] = {"type": "string", "readOnly": True,
                           "description": "Revision; send it back in If-Match to update safely"}
     return {

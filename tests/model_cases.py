@@ -37,6 +37,7 @@ from models import (
     DictStorage,
     FilterError,
     MemoryStore,
+    NotFoundError,
     Model,
     Number,
     OffsyncError,
@@ -270,12 +271,12 @@ async def delete_then_find_by_id_none(store):
 
 
 @case
-async def delete_twice_or_unsaved_raises_conflict(store):
+async def delete_twice_or_unsaved_raises_not_found(store):
     T = Todo.using(store)
     todo = await T.create(title="once")
     await todo.delete()
-    await raises(ConflictError, todo.delete())
-    await raises(ConflictError, T(title="never saved").delete())
+    await raises(NotFoundError, todo.delete())
+    await raises(NotFoundError, T(title="never saved").delete())
     assert await T.count() == 0
 
 
@@ -288,6 +289,8 @@ async def recreate_after_delete(store):
     assert generation(again._rev) == 3, f"the tombstone is the new parent; got rev {again._rev}"
     found = await T.find_by_id(todo.id)
     assert found is not None and found.title == "phoenix again"
+    (change,) = await store.changes("todos")
+    assert change.type == ChangeType.CREATE, f"a re-created document is a create, got {change.type}"
 
 
 @case
@@ -619,7 +622,7 @@ async def store_write_checks_base_rev(store):
     await raises(ConflictError, store.write("notes", "n1", {"id": "n1"}, base_rev=None))
     await raises(ConflictError, store.write("notes", "n1", {"id": "n1"}, base_rev="1-" + "0" * 32))
     await raises(ConflictError, store.write("notes", "n2", {"id": "n2"}, base_rev=doc.rev))
-    await raises(ConflictError, store.write("notes", "n2", None, base_rev=None))
+    await raises(NotFoundError, store.write("notes", "n2", None, base_rev=None))
     assert (await store.get("notes", "n1")).data == {"id": "n1", "text": "a"}
     assert await store.checkpoint() == doc.checkpoint, "refused writes moved the checkpoint"
 

@@ -9,4 +9,4 @@ from .memory import MemoryStore
 from .remote import RemoteStore
 from .webstorage import DictStorage, WebStorageStore
 
-__all__ = ["Document", "Store", "MemoryStore", "RemoteStore", "WebStorageStore", "DictStorage"]
+__all__ = ["DictStorage", "Document", "MemoryStore", "RemoteStore", "Store", "WebStorageStore"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..changes import Change, ChangeType
-from ..errors import ConflictError
+from ..errors import ConflictError, NotFoundError
 from ..filters import Query
 from ..revisions import next_revision
 
@@ -26,13 +26,11 @@ class Document:
     checkpoint: int
     deleted: bool
     data: dict | None
+    type: ChangeType = ChangeType.UPDATE  # what the write that made this revision was
 
     @property
     def change(self) -> Change:
-        kind = ChangeType.DELETE if self.deleted else (
-            ChangeType.CREATE if self.prev is None else ChangeType.UPDATE
-        )
-        return Change(self.model, self.id, self.rev, self.prev, self.checkpoint, kind)
+        return Change(self.model, self.id, self.rev, self.prev, self.checkpoint, self.type)
 
 
 class Store:
@@ -80,7 +78,7 @@ def plan_write(
     current_rev = current.rev if current else None
     live = current is not None and not current.deleted
     if data is None and not live:
-        raise ConflictError(f"{model} {id!r} does not exist", {"id": id})
+        raise NotFoundError(f"{model} {id!r} does not exist", {"id": id})
     if base_rev != current_rev and not (base_rev is None and not live):
         raise ConflictError(
             f"{model} {id!r} changed since revision {base_rev} (now {current_rev})",
@@ -88,7 +86,8 @@ def plan_write(
         )
     deleted = data is None
     rev = next_revision(current_rev, data, deleted)
-    return Document(model, id, rev, current_rev, checkpoint, deleted, data)
+    kind = ChangeType.DELETE if deleted else ChangeType.UPDATE if live else ChangeType.CREATE
+    return Document(model, id, rev, current_rev, checkpoint, deleted, data, kind)
 
 
 __all__ = ["Document", "Store", "plan_write"]

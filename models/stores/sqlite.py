@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
-from ..changes import Change
+from ..changes import Change, ChangeType
 from ..filters import Query
 from .base import Document, Store, plan_write
 
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS documents (
     prev TEXT,
     checkpoint INTEGER NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0,
+    type TEXT NOT NULL,
     data TEXT,
     PRIMARY KEY (model, id)
 ) WITHOUT ROWID;
@@ -67,6 +69,7 @@ class SQLiteStore(Store):
             checkpoint=row["checkpoint"],
             deleted=bool(row["deleted"]),
             data=None if row["data"] is None else json.loads(row["data"]),
+            type=ChangeType(row["type"]),
         )
 
     async def get_any(self, model: str, id: str) -> Document | None:
@@ -94,6 +97,8 @@ class SQLiteStore(Store):
         return self.db.execute(sql, (model, *params)).fetchone()[0]
 
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
+        if limit <= 0:
+            return []
         rows = self.db.execute(
             "SELECT * FROM documents WHERE model = ? AND checkpoint > ? "
             "ORDER BY checkpoint LIMIT ?",
@@ -115,15 +120,14 @@ class SQLiteStore(Store):
             planned = plan_write(model, id, current, data, base_rev, 0)
             cursor = self.db.execute(
                 "INSERT INTO changes (model, id, rev, prev, type) VALUES (?, ?, ?, ?, ?)",
-                (model, id, planned.rev, planned.prev, planned.change.type.value),
+                (model, id, planned.rev, planned.prev, planned.type.value),
             )
-            doc = Document(
-                model, id, planned.rev, planned.prev, cursor.lastrowid, planned.deleted, data
-            )
+            doc = replace(planned, checkpoint=cursor.lastrowid)
             self.db.execute(
-                "INSERT OR REPLACE INTO documents (model, id, rev, prev, checkpoint, deleted, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (model, id, doc.rev, doc.prev, doc.checkpoint, int(doc.deleted),
+                "INSERT OR REPLACE INTO documents"
+                " (model, id, rev, prev, checkpoint, deleted, type, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (model, id, doc.rev, doc.prev, doc.checkpoint, int(doc.deleted), doc.type.value,
                  None if data is None else json.dumps(data, ensure_ascii=False)),
             )
             self.db.execute("COMMIT")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from ..changes import Change
+from ..changes import Change, ChangeType
 from ..errors import CorruptEntryError, StorageFullError
 from ..filters import Query, apply
 from .base import Document, Store, plan_write
@@ -80,6 +80,7 @@ class WebStorageStore(Store):
                 checkpoint=int(entry["checkpoint"]),
                 deleted=bool(entry.get("deleted", False)),
                 data=entry.get("data"),
+                type=ChangeType(entry.get("type", "update")),
             )
             if not isinstance(doc.rev, str) or (not doc.deleted and not isinstance(doc.data, dict)):
                 raise ValueError("bad shape")
@@ -135,6 +136,8 @@ class WebStorageStore(Store):
 
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
         out: list[Change] = []
+        if limit <= 0:
+            return out
         last = await self.checkpoint()
         for checkpoint in range(since + 1, last + 1):
             raw = self.read(self.change_key(checkpoint))
@@ -144,10 +147,14 @@ class WebStorageStore(Store):
                 pointer = json.loads(raw)
                 if pointer["model"] != model:
                     continue
-                doc = await self.get_any(model, pointer["id"])
-            except (ValueError, KeyError, TypeError, CorruptEntryError):
+                pointer_id = pointer["id"]
+            except (ValueError, KeyError, TypeError):
                 self.corrupt_keys.add(self.change_key(checkpoint))
                 continue
+            try:
+                doc = await self.get_any(model, pointer_id)
+            except CorruptEntryError:
+                continue  # the document's key is reported in corrupt_keys by get_any
             if doc is not None and doc.checkpoint == checkpoint:
                 out.append(doc.change)
                 if len(out) >= limit:
@@ -160,6 +167,10 @@ class WebStorageStore(Store):
     ) -> Document:
         current = await self.get_any(model, id)  # raises on a corrupt entry: never overwrite it
         checkpoint = await self.checkpoint() + 1
+        if self.read(self.change_key(checkpoint)) is not None:
+            # The counter went backwards (damaged by hand or a crash): never reuse a checkpoint.
+            self.storage.removeItem(self.seq_key)
+            checkpoint = await self.checkpoint() + 1
         doc = plan_write(model, id, current, data, base_rev, checkpoint)
         entry = {
             "rev": doc.rev,
@@ -167,14 +178,27 @@ class WebStorageStore(Store):
             "checkpoint": doc.checkpoint,
             "deleted": doc.deleted,
             "data": doc.data,
+            "type": doc.type.value,
         }
+        steps: list[tuple[str, str | None]] = [
+            (self.change_key(checkpoint), json.dumps({"model": model, "id": id})),
+            (self.doc_key(model, id), json.dumps(entry, ensure_ascii=False)),
+            (self.seq_key, str(checkpoint)),
+        ]
+        if current is not None:
+            steps.append((self.change_key(current.checkpoint), None))
+
+        def growth(step: tuple[str, str | None]) -> int:
+            key, value = step
+            return len(value or "") - len(self.read(key) or "")
+
         journal: list[tuple[str, str | None]] = []
         try:
-            self._set(journal, self.change_key(checkpoint), json.dumps({"model": model, "id": id}))
-            self._set(journal, self.doc_key(model, id), json.dumps(entry, ensure_ascii=False))
-            self._set(journal, self.seq_key, str(checkpoint))
-            if current is not None:
-                self._remove(journal, self.change_key(current.checkpoint))
+            for key, value in sorted(steps, key=growth):  # shrink first: a delete fits when full
+                if value is None:
+                    self._remove(journal, key)
+                else:
+                    self._set(journal, key, value)
         except Exception as exc:
             self._undo(journal)
             if is_quota_error(exc):
