@@ -21,7 +21,7 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
 
-    def start(self, timeout: float = 30.0) -> "LiveServer":
+    def start(self, timeout: float = 30.0) -> LiveServer:
         command = [sys.executable, "-m", "server.cli", "serve", "--db", f"sqlite:///{self.db_path}",
                    "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
