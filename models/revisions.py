@@ -28,3 +28,34 @@ def next_revision(prev: str | None, data: dict | None, deleted: bool = False) ->
     digest.update(b"\x00deleted\x00" if deleted else b"\x00")
     digest.update(canonical_json(data).encode())
     return f"{generation(prev) + 1}-{digest.hexdigest()[:32]}"
+
+
+def merge_revision(parents: list[str], data: dict | None, deleted: bool = False) -> str:
+    """The revision that joins two histories (a merge or a conflict resolution).
+
+    It depends only on the parents (in any order) and the body, so two stores that make the same
+    merge name it the same and replicating it back and forth is a no-op.
+    """
+    digest = hashlib.sha256(b"merge\x00")
+    for parent in sorted(parents):
+        digest.update(parent.encode() + b"\x00")
+    digest.update(b"deleted\x00" if deleted else b"\x00")
+    digest.update(canonical_json(data).encode())
+    return f"{max(generation(p) for p in parents) + 1}-{digest.hexdigest()[:32]}"
+
+
+HISTORY_LIMIT = 20
+
+
+def join_histories(*histories: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Ancestors of a revision, newest generation first, without repeats, at most HISTORY_LIMIT.
+
+    Ancestry decides fast-forward versus conflict; a history cut short can only turn a
+    fast-forward into a reported conflict, never lose a write.
+    """
+    seen: dict[str, None] = {}
+    for history in histories:
+        for rev in history:
+            seen.setdefault(rev, None)
+    ordered = sorted(seen, key=lambda rev: (-generation(rev), rev))
+    return tuple(ordered[:HISTORY_LIMIT])

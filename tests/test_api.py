@@ -316,8 +316,8 @@ async def test_unexpected_error_is_500_without_traceback(app, tmp_path):
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             db = sqlite3.connect(tmp_path / "t.db")
             db.execute(
-                "INSERT INTO documents (model, id, rev, prev, checkpoint, deleted, type, data)"
-                " VALUES ('todos', 'bad', '1-x', NULL, 1, 0, 'create', '{oops')"
+                "INSERT INTO documents (model, id, rev, checkpoint, deleted, type, data)"
+                " VALUES ('todos', 'bad', '1-x', 1, 0, 'create', '{oops')"
             )
             db.commit()
             db.close()

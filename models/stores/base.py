@@ -1,41 +1,174 @@
 """The store interface: every store speaks it, and the models and replication talk only to it.
 
-A store keeps documents (plain JSON dicts) per model name. Each write is checked against the
-revision the writer based it on (optimistic concurrency) and records its `Change` in the same
-transaction. Stores never validate: the model does that before it writes.
+A store keeps documents (plain JSON dicts) per model name. Local stores implement a handful of
+synchronous primitives (`read_doc`, `put_doc`, `transaction`, ...); this base class builds the
+async data API and the replication entry points (`write`, `apply`, `diff`, `mark_synced`) on top
+of them, so the rules live once: each write is checked against the revision it was based on, and
+records its change in the same transaction. Stores never validate: the model does that.
+`RemoteStore` overrides the async methods instead and speaks HTTP.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
 
 from ..changes import Change, ChangeType
-from ..errors import ConflictError, NotFoundError
+from ..errors import ConflictError, NotFoundError, OffsyncError
 from ..filters import Query
-from ..revisions import next_revision
+from ..revisions import generation, join_histories, next_revision
+
+
+class CheckpointExpiredError(OffsyncError):
+    """The changes after this checkpoint include purged tombstones: the reader must resync fully."""
+
+    status = 410
+    code = "CHECKPOINT_EXPIRED"
 
 
 @dataclass(frozen=True)
 class Document:
-    """A stored document with its bookkeeping. `data` is None for a tombstone."""
+    """A stored document with its bookkeeping. `data` is None for a tombstone.
+
+    `history` lists ancestor revisions, newest first (so `prev` is its head). `base_rev` and
+    `base_data` are the last revision this store knows a replication peer also holds: the common
+    base for a three-way merge. `base_data` equals `data` while nothing changed since.
+    """
 
     model: str
     id: str
     rev: str
-    prev: str | None
     checkpoint: int
     deleted: bool
     data: dict | None
-    type: ChangeType = ChangeType.UPDATE  # what the write that made this revision was
+    type: ChangeType = ChangeType.UPDATE
+    history: tuple[str, ...] = ()
+    base_rev: str | None = None
+    base_data: dict | None = None
+
+    @property
+    def prev(self) -> str | None:
+        return self.history[0] if self.history else None
 
     @property
     def change(self) -> Change:
         return Change(self.model, self.id, self.rev, self.prev, self.checkpoint, self.type)
 
+    def knows(self, rev: str) -> bool:
+        """Whether `rev` is this revision or one of its ancestors."""
+        return rev == self.rev or rev in self.history
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON form replication sends (the protocol's `doc`)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "rev": self.rev,
+            "history": list(self.history),
+            "deleted": self.deleted,
+            "data": self.data,
+            "type": self.type.value,
+            "checkpoint": self.checkpoint,
+            "base_rev": self.base_rev,
+        }
+        if self.base_rev is not None and self.base_rev != self.rev:
+            out["base_data"] = self.base_data
+        return out
+
+    @classmethod
+    def from_wire(cls, model: str, raw: Any) -> Document:
+        """Parse and check a protocol `doc`; raises ValueError naming what is wrong."""
+        if not isinstance(raw, dict):
+            raise ValueError("a doc must be an object")
+        id, rev, history = raw.get("id"), raw.get("rev"), raw.get("history", [])
+        deleted, data = bool(raw.get("deleted", False)), raw.get("data")
+        if not isinstance(id, str) or not id:
+            raise ValueError("doc.id must be a non-empty string")
+        if not isinstance(rev, str) or "-" not in rev:
+            raise ValueError("doc.rev must be a revision string like '1-abc...'")
+        if not isinstance(history, list) or not all(isinstance(r, str) for r in history):
+            raise ValueError("doc.history must be a list of revision strings")
+        if deleted:
+            data = None
+        elif not isinstance(data, dict):
+            raise ValueError("doc.data must be an object unless doc.deleted is true")
+        base_rev = raw.get("base_rev")
+        if base_rev is not None and not isinstance(base_rev, str):
+            raise ValueError("doc.base_rev must be a revision string or null")
+        base_data = raw.get("base_data", data if base_rev == rev else None)
+        if base_data is not None and not isinstance(base_data, dict):
+            raise ValueError("doc.base_data must be an object or null")
+        try:
+            kind = ChangeType(raw.get("type", "deleted" if deleted else "update"))
+        except ValueError:
+            kind = ChangeType.DELETE if deleted else ChangeType.UPDATE
+        checkpoint = raw.get("checkpoint", 0)
+        return cls(model, id, rev, checkpoint if isinstance(checkpoint, int) else 0, deleted,
+                   data, kind, join_histories(history), base_rev, base_data)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the target did with one incoming revision (see `models.reconcile`)."""
+
+    id: str
+    rev: str
+    status: str  # applied | unchanged | merged | conflict | rejected
+    current: Document | None = None  # the target's document after (or, for a conflict, as is)
+    error: dict | None = None
+
+
+Merge = Callable[[dict, dict, dict], "dict | None"]
+
 
 class Store:
-    """Abstract base. Subclasses implement the five primitives below; all methods are async."""
+    """Abstract base. Local stores implement the primitives; all public methods are async."""
 
+    # ---- primitives (synchronous; called inside `transaction`) --------------------------------
+    def read_doc(self, model: str, id: str) -> Document | None:
+        raise NotImplementedError
+
+    def put_doc(self, doc: Document, *, new_checkpoint: bool = True) -> Document:
+        """Store `doc`; with `new_checkpoint` it is a change and gets the next checkpoint."""
+        raise NotImplementedError
+
+    def read_conflict(self, model: str, id: str) -> Document | None:
+        raise NotImplementedError
+
+    def put_conflict(self, model: str, id: str, doc: Document | None) -> None:
+        raise NotImplementedError
+
+    def list_conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
+        """(this store's document, the other side's revision) for every recorded conflict."""
+        raise NotImplementedError
+
+    def query_docs(self, model: str, query: Query) -> list[Document]:
+        raise NotImplementedError
+
+    def count_docs(self, model: str, query: Query) -> int:
+        raise NotImplementedError
+
+    def feed_docs(self, model: str, since: int, limit: int) -> list[Document]:
+        """Documents (tombstones too) written after checkpoint `since`, oldest first."""
+        raise NotImplementedError
+
+    def last_checkpoint(self) -> int:
+        raise NotImplementedError
+
+    def purge_horizon(self, model: str) -> int:
+        """Tombstones written at or before this checkpoint may have been purged."""
+        return 0
+
+    def drop_tombstones(self, model: str, through: int) -> int:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside happen, or none do."""
+        yield
+
+    # ---- the async data API -------------------------------------------------------------------
     async def get(self, model: str, id: str) -> Document | None:
         """The live document, or None when missing or deleted."""
         doc = await self.get_any(model, id)
@@ -43,37 +176,122 @@ class Store:
 
     async def get_any(self, model: str, id: str) -> Document | None:
         """The document or its tombstone."""
-        raise NotImplementedError
+        return self.read_doc(model, id)
 
     async def find(self, model: str, query: Query) -> list[Document]:
-        raise NotImplementedError
+        return self.query_docs(model, query)
 
     async def count(self, model: str, query: Query) -> int:
-        raise NotImplementedError
+        return self.count_docs(model, query)
+
+    async def checkpoint(self) -> int:
+        """The store's current sequence number."""
+        return self.last_checkpoint()
 
     async def write(
         self, model: str, id: str, data: dict | None, *, base_rev: str | None
     ) -> Document:
         """Store `data` (None deletes) if the current revision is `base_rev`; record the change."""
-        raise NotImplementedError
+        with self.transaction():
+            current = self.read_doc(model, id)
+            doc = self.put_doc(plan_write(model, id, current, data, base_rev))
+            self._settle_conflict(doc)
+        return doc
+
+    # ---- replication --------------------------------------------------------------------------
+    async def feed(self, model: str, since: int = 0, limit: int = 1000) -> list[Document]:
+        """What replication reads: documents changed after `since`, with history and base."""
+        if 0 < since < self.purge_horizon(model):
+            raise CheckpointExpiredError(
+                f"checkpoint {since} is older than the tombstone purge horizon "
+                f"{self.purge_horizon(model)}: resync from the start",
+                {"since": since, "horizon": self.purge_horizon(model)},
+            )
+        return self.feed_docs(model, since, limit) if limit > 0 else []
 
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
-        """Newest change of each document written after checkpoint `since`, oldest first."""
-        raise NotImplementedError
+        """LoopBack's `changes(since)`: the newest change of each document after `since`."""
+        return [doc.change for doc in await self.feed(model, since, limit)]
 
-    async def checkpoint(self) -> int:
-        """The store's current sequence number."""
-        raise NotImplementedError
+    async def diff(self, model: str, changes: list[Change]) -> dict[str, list[str]]:
+        """LoopBack's `diff`: which of `changes` this store lacks, and which would conflict."""
+        from ..reconcile import classify  # here to keep the store modules free of cycles
+
+        missing, conflicts = [], []
+        for change in changes:
+            kind = classify(self.read_doc(model, change.id), change.rev, change.prev)
+            if kind == "missing":
+                missing.append(change.id)
+            elif kind == "conflict":
+                conflicts.append(change.id)
+        return {"missing": missing, "conflicts": conflicts}
+
+    async def apply(
+        self, model: str, docs: list[Document], *, merge: Merge | None = None,
+        check: Callable[[Document], dict | None] | None = None,
+    ) -> list[Outcome]:
+        """LoopBack's bulk update: take revisions from another store, in one transaction.
+
+        Each document is fast-forwarded, recognised as already known, merged field by field, or
+        reported as a conflict (and recorded, both versions kept, nothing overwritten). `check`
+        may reject a document (validation, access): it is skipped and the rest applies.
+        """
+        from ..reconcile import reconcile
+
+        outcomes = []
+        with self.transaction():
+            for incoming in docs:
+                problem = check(incoming) if check else None
+                if problem:
+                    outcomes.append(Outcome(incoming.id, incoming.rev, "rejected", error=problem))
+                    continue
+                current = self.read_doc(model, incoming.id)
+                decision = reconcile(current, incoming, merge)
+                after = current
+                if decision.doc is not None:
+                    after = self.put_doc(decision.doc)
+                    self._settle_conflict(after)
+                if decision.status == "conflict":
+                    self.put_conflict(model, incoming.id, incoming)
+                outcomes.append(Outcome(incoming.id, incoming.rev, decision.status, after))
+        return outcomes
+
+    async def mark_synced(self, model: str, docs: list[Document]) -> None:
+        """A peer now holds these revisions: remember them as the merge base (not a change)."""
+        with self.transaction():
+            for sent in docs:
+                current = self.read_doc(model, sent.id)
+                if current is None or not current.knows(sent.rev):
+                    continue
+                if current.base_rev is not None and current.knows(current.base_rev) and (
+                    generation(current.base_rev) >= generation(sent.rev)
+                ):
+                    continue  # the recorded base is already as new
+                self.put_doc(replace(current, base_rev=sent.rev, base_data=sent.data),
+                             new_checkpoint=False)
+
+    async def conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
+        return self.list_conflicts(model)
+
+    async def purge_tombstones(self, model: str, through: int) -> int:
+        """Forget tombstones written at or before checkpoint `through` (see docs/PROTOCOL.md)."""
+        with self.transaction():
+            return self.drop_tombstones(model, through)
+
+    def _settle_conflict(self, doc: Document) -> None:
+        """A revision that descends from the recorded conflicting one resolves the conflict."""
+        recorded = self.read_conflict(doc.model, doc.id)
+        if recorded is not None and doc.knows(recorded.rev):
+            self.put_conflict(doc.model, doc.id, None)
 
 
 def plan_write(
-    model: str, id: str, current: Document | None, data: dict | None, base_rev: str | None,
-    checkpoint: int,
+    model: str, id: str, current: Document | None, data: dict | None, base_rev: str | None
 ) -> Document:
-    """The document a write produces, after checking it is based on the current revision.
+    """The document a local write produces, after checking it is based on the current revision.
 
-    Shared by every local store so the conflict rule and the revision scheme live in one place.
     A tombstone counts as "no document" for a create, and its revision becomes the new parent.
+    The merge base is carried along, so a later replication can still merge field by field.
     """
     current_rev = current.rev if current else None
     live = current is not None and not current.deleted
@@ -85,9 +303,12 @@ def plan_write(
             {"id": id, "base_rev": base_rev, "current_rev": current_rev},
         )
     deleted = data is None
-    rev = next_revision(current_rev, data, deleted)
     kind = ChangeType.DELETE if deleted else ChangeType.UPDATE if live else ChangeType.CREATE
-    return Document(model, id, rev, current_rev, checkpoint, deleted, data, kind)
+    history = join_histories((current_rev,), current.history) if current else ()
+    return Document(
+        model, id, next_revision(current_rev, data, deleted), 0, deleted, data, kind, history,
+        current.base_rev if current else None, current.base_data if current else None,
+    )
 
 
-__all__ = ["Document", "Store", "plan_write"]
+__all__ = ["CheckpointExpiredError", "Document", "Outcome", "Store", "plan_write"]

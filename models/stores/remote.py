@@ -53,7 +53,7 @@ class RemoteStore(Store):
         if not isinstance(body, dict) or "id" not in body:
             raise errors.TransportError(f"the server sent a {model} document without an id")
         data = {k: v for k, v in body.items() if k != "_rev"}
-        return Document(model, data["id"], body.get("_rev") or "", None, 0, False, data)
+        return Document(model, data["id"], body.get("_rev") or "", 0, False, data)
 
     async def get_any(self, model: str, id: str) -> Document | None:
         try:
@@ -79,7 +79,7 @@ class RemoteStore(Store):
         headers = {"If-Match": base_rev} if base_rev else None
         if data is None:
             await self._call("DELETE", self._url(model, id), headers=headers)
-            return Document(model, id, "", base_rev, 0, True, None)
+            return Document(model, id, "", 0, True, None, history=(base_rev,) if base_rev else ())
         if base_rev is None:
             response = await self._call("POST", self._url(model), json=data)
         else:

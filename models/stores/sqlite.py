@@ -8,15 +8,18 @@ Queries are translated to SQL over `json_extract`, with the same semantics as `f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from ..changes import Change, ChangeType
+from ..changes import ChangeType
 from ..filters import Query
-from .base import Document, Store, plan_write
+from .base import Document, Store
+from .codec import decode, encode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS changes (
@@ -31,15 +34,31 @@ CREATE TABLE IF NOT EXISTS documents (
     model TEXT NOT NULL,
     id TEXT NOT NULL,
     rev TEXT NOT NULL,
-    prev TEXT,
     checkpoint INTEGER NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0,
     type TEXT NOT NULL,
     data TEXT,
+    history TEXT NOT NULL DEFAULT '[]',
+    base_rev TEXT,
+    base_data TEXT,
     PRIMARY KEY (model, id)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS documents_by_checkpoint ON documents (model, checkpoint);
+CREATE TABLE IF NOT EXISTS conflicts (
+    model TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (model, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
 """
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class SQLiteStore(Store):
@@ -54,31 +73,98 @@ class SQLiteStore(Store):
             self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._depth = 0
 
     def close(self) -> None:
         self.db.close()
 
-    # ---- reading -----------------------------------------------------------------------------
     @staticmethod
     def _doc(row: sqlite3.Row) -> Document:
+        deleted = bool(row["deleted"])
+        data = None if row["data"] is None else json.loads(row["data"])
+        base_rev = row["base_rev"]
         return Document(
             model=row["model"],
             id=row["id"],
             rev=row["rev"],
-            prev=row["prev"],
             checkpoint=row["checkpoint"],
-            deleted=bool(row["deleted"]),
-            data=None if row["data"] is None else json.loads(row["data"]),
+            deleted=deleted,
+            data=data,
             type=ChangeType(row["type"]),
+            history=tuple(json.loads(row["history"])),
+            base_rev=base_rev,
+            base_data=data if base_rev is not None and base_rev == row["rev"]
+            else (None if row["base_data"] is None else json.loads(row["base_data"])),
         )
 
-    async def get_any(self, model: str, id: str) -> Document | None:
+    # ---- primitives ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def read_doc(self, model: str, id: str) -> Document | None:
         row = self.db.execute(
             "SELECT * FROM documents WHERE model = ? AND id = ?", (model, id)
         ).fetchone()
         return None if row is None else self._doc(row)
 
-    async def find(self, model: str, query: Query) -> list[Document]:
+    def put_doc(self, doc: Document, *, new_checkpoint: bool = True) -> Document:
+        with self.transaction():
+            if new_checkpoint:
+                cursor = self.db.execute(
+                    "INSERT INTO changes (model, id, rev, prev, type) VALUES (?, ?, ?, ?, ?)",
+                    (doc.model, doc.id, doc.rev, doc.prev, doc.type.value),
+                )
+                doc = replace(doc, checkpoint=cursor.lastrowid)
+            self.db.execute(
+                "INSERT OR REPLACE INTO documents (model, id, rev, checkpoint, deleted, type, data,"
+                " history, base_rev, base_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc.model, doc.id, doc.rev, doc.checkpoint, int(doc.deleted), doc.type.value,
+                 _json(doc.data), json.dumps(list(doc.history)), doc.base_rev,
+                 None if doc.base_rev == doc.rev else _json(doc.base_data)),
+            )
+        return doc
+
+    def read_conflict(self, model: str, id: str) -> Document | None:
+        row = self.db.execute(
+            "SELECT doc FROM conflicts WHERE model = ? AND id = ?", (model, id)
+        ).fetchone()
+        return None if row is None else decode(model, id, row["doc"])
+
+    def put_conflict(self, model: str, id: str, doc: Document | None) -> None:
+        if doc is None:
+            self.db.execute("DELETE FROM conflicts WHERE model = ? AND id = ?", (model, id))
+        else:
+            self.db.execute(
+                "INSERT OR REPLACE INTO conflicts (model, id, doc) VALUES (?, ?, ?)",
+                (model, id, encode(doc)),
+            )
+
+    def list_conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
+        rows = self.db.execute(
+            "SELECT id, doc FROM conflicts WHERE model = ? ORDER BY id", (model,)
+        ).fetchall()
+        return [(self.read_doc(model, row["id"]), decode(model, row["id"], row["doc"]))
+                for row in rows]
+
+    def query_docs(self, model: str, query: Query) -> list[Document]:
         where_sql, params = where_clause(query.where)
         order = "".join(
             f"{json_path(name)} {'DESC' if desc else 'ASC'}, " for name, desc in query.order
@@ -91,50 +177,43 @@ class SQLiteStore(Store):
         rows = self.db.execute(sql, (model, *params, limit, query.skip)).fetchall()
         return [self._doc(row) for row in rows]
 
-    async def count(self, model: str, query: Query) -> int:
+    def count_docs(self, model: str, query: Query) -> int:
         where_sql, params = where_clause(query.where)
         sql = f"SELECT COUNT(*) FROM documents WHERE model = ? AND deleted = 0 AND ({where_sql})"
         return self.db.execute(sql, (model, *params)).fetchone()[0]
 
-    async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
-        if limit <= 0:
-            return []
+    def feed_docs(self, model: str, since: int, limit: int) -> list[Document]:
         rows = self.db.execute(
             "SELECT * FROM documents WHERE model = ? AND checkpoint > ? "
             "ORDER BY checkpoint LIMIT ?",
             (model, since, limit),
         ).fetchall()
-        return [self._doc(row).change for row in rows]
+        return [self._doc(row) for row in rows]
 
-    async def checkpoint(self) -> int:
+    def last_checkpoint(self) -> int:
         row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
         return row[0] if row else 0
 
-    # ---- writing -----------------------------------------------------------------------------
-    async def write(
-        self, model: str, id: str, data: dict | None, *, base_rev: str | None
-    ) -> Document:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            current = await self.get_any(model, id)
-            planned = plan_write(model, id, current, data, base_rev, 0)
-            cursor = self.db.execute(
-                "INSERT INTO changes (model, id, rev, prev, type) VALUES (?, ?, ?, ?, ?)",
-                (model, id, planned.rev, planned.prev, planned.type.value),
-            )
-            doc = replace(planned, checkpoint=cursor.lastrowid)
+    def purge_horizon(self, model: str) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"horizon:{model}",))
+        found = row.fetchone()
+        return found[0] if found else 0
+
+    def drop_tombstones(self, model: str, through: int) -> int:
+        with self.transaction():
+            gone = self.db.execute(
+                "DELETE FROM documents WHERE model = ? AND deleted = 1 AND checkpoint <= ?",
+                (model, through),
+            ).rowcount
             self.db.execute(
-                "INSERT OR REPLACE INTO documents"
-                " (model, id, rev, prev, checkpoint, deleted, type, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (model, id, doc.rev, doc.prev, doc.checkpoint, int(doc.deleted), doc.type.value,
-                 None if data is None else json.dumps(data, ensure_ascii=False)),
+                "DELETE FROM changes WHERE model = ? AND checkpoint <= ?", (model, through)
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        return doc
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET value = max(value, excluded.value)",
+                (f"horizon:{model}", through),
+            )
+        return gone
 
 
 # ---- filters as SQL ---------------------------------------------------------------------------

@@ -1,24 +1,29 @@
 """A store in the Web Storage API (`window.localStorage` in the browser, any look-alike in tests).
 
 Layout, under the prefix `offsync:<app>:`:
-- `<model>:doc:<id>`  the document with its revision bookkeeping (one key per document);
-- `chg:<checkpoint>`  points at the document written at that checkpoint (only the newest per doc);
-- `seq`               the store's sequence number.
+- `<model>:doc:<id>`       the document with its revision bookkeeping (one key per document);
+- `chg:<checkpoint>`       points at the document written at that checkpoint (newest per doc only);
+- `seq`                    the store's sequence number;
+- `<model>:conflict:<id>`  the other side's revision of a document in conflict;
+- `<model>:horizon`        the checkpoint through which tombstones were purged.
 A write touches only its document's key, its new change key, the change key it replaces and `seq`
-(DESIGN rule 8). If the browser refuses any of them (quota), the keys already touched are put back,
-so the previous state is intact, and `StorageFullError` says so. Entries that cannot be parsed are
-reported (`corrupt_keys`) and never overwritten or deleted.
+(DESIGN rule 8). If the browser refuses any of them (quota), every key the transaction touched is
+put back, so the previous state is intact, and `StorageFullError` says so. Entries that cannot be
+parsed are reported (`corrupt_keys`) and never overwritten or deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, Protocol
 
-from ..changes import Change, ChangeType
 from ..errors import CorruptEntryError, StorageFullError
 from ..filters import Query, apply
-from .base import Document, Store, plan_write
+from .base import Document, Store
+from .codec import decode, encode
 
 
 class StorageLike(Protocol):
@@ -42,10 +47,14 @@ class WebStorageStore(Store):
         self.storage = storage
         self.prefix = f"offsync:{app}:"
         self.corrupt_keys: set[str] = set()
+        self._journal: list[tuple[str, str | None]] | None = None
 
     # ---- keys --------------------------------------------------------------------------------
     def doc_key(self, model: str, id: str) -> str:
         return f"{self.prefix}{model}:doc:{id}"
+
+    def conflict_key(self, model: str, id: str) -> str:
+        return f"{self.prefix}{model}:conflict:{id}"
 
     def change_key(self, checkpoint: int) -> str:
         return f"{self.prefix}chg:{checkpoint}"
@@ -55,7 +64,7 @@ class WebStorageStore(Store):
         return f"{self.prefix}seq"
 
     def keys(self) -> list[str]:
-        """Every key of this app (the only full scan; queries need it, writes never do)."""
+        """Every key of this app (a full scan: queries need it, writes never do)."""
         out = []
         for i in range(self.storage.length):
             key = self.storage.key(i)
@@ -68,22 +77,9 @@ class WebStorageStore(Store):
         raw = self.storage.getItem(key)
         return raw if isinstance(raw, str) else None
 
-    # ---- reading -----------------------------------------------------------------------------
-    def _parse(self, model: str, id: str, key: str, raw: str) -> Document:
+    def _decode(self, model: str, id: str, key: str, raw: str) -> Document:
         try:
-            entry = json.loads(raw)
-            doc = Document(
-                model=model,
-                id=id,
-                rev=entry["rev"],
-                prev=entry.get("prev"),
-                checkpoint=int(entry["checkpoint"]),
-                deleted=bool(entry.get("deleted", False)),
-                data=entry.get("data"),
-                type=ChangeType(entry.get("type", "update")),
-            )
-            if not isinstance(doc.rev, str) or (not doc.deleted and not isinstance(doc.data, dict)):
-                raise ValueError("bad shape")
+            doc = decode(model, id, raw)
         except (ValueError, KeyError, TypeError) as exc:
             self.corrupt_keys.add(key)
             raise CorruptEntryError(
@@ -93,53 +89,65 @@ class WebStorageStore(Store):
         self.corrupt_keys.discard(key)
         return doc
 
-    async def get_any(self, model: str, id: str) -> Document | None:
-        key = self.doc_key(model, id)
-        raw = self.read(key)
-        return None if raw is None else self._parse(model, id, key, raw)
-
-    def _all(self, model: str) -> list[Document]:
-        marker = f"{self.prefix}{model}:doc:"
+    def _scan(self, model: str, kind: str) -> list[Document]:
+        """Every readable entry of one kind (`doc` or `conflict`); damaged ones are reported."""
+        marker = f"{self.prefix}{model}:{kind}:"
         docs = []
         for key in self.keys():
-            if not key.startswith(marker):
-                continue
-            raw = self.read(key)
-            if raw is None:
-                continue
-            try:
-                docs.append(self._parse(model, key[len(marker):], key, raw))
-            except CorruptEntryError:
-                continue  # reported through corrupt_keys; the rest stays usable
+            if key.startswith(marker) and (raw := self.read(key)) is not None:
+                try:
+                    docs.append(self._decode(model, key[len(marker):], key, raw))
+                except CorruptEntryError:
+                    continue  # reported through corrupt_keys; the rest stays usable
         return docs
 
-    def _live(self, model: str, query: Query) -> list[Document]:
-        by_id = {d.id: d for d in self._all(model) if not d.deleted}
-        rows = apply(query, ((d.id, d.data) for d in by_id.values()))
-        return [by_id[id] for id, _ in rows]
+    # ---- primitives ---------------------------------------------------------------------------
+    def read_doc(self, model: str, id: str) -> Document | None:
+        key = self.doc_key(model, id)
+        raw = self.read(key)
+        return None if raw is None else self._decode(model, id, key, raw)
 
-    async def find(self, model: str, query: Query) -> list[Document]:
-        return self._live(model, query)
+    def put_doc(self, doc: Document, *, new_checkpoint: bool = True) -> Document:
+        current = self.read_doc(model := doc.model, doc.id)  # raises on a corrupt entry
+        steps: list[tuple[str, str | None]] = []
+        if new_checkpoint:
+            checkpoint = self.last_checkpoint() + 1
+            if self.read(self.change_key(checkpoint)) is not None:
+                # The counter went backwards (damaged by hand or a crash): never reuse a number.
+                checkpoint = self._recover_checkpoint() + 1
+            doc = replace(doc, checkpoint=checkpoint)
+            steps += [
+                (self.change_key(checkpoint), json.dumps({"model": model, "id": doc.id})),
+                (self.seq_key, str(checkpoint)),
+            ]
+            if current is not None:
+                steps.append((self.change_key(current.checkpoint), None))
+        steps.append((self.doc_key(model, doc.id), encode(doc)))
+        self._run(steps)
+        return doc
 
-    async def count(self, model: str, query: Query) -> int:
-        return len(self._live(model, Query(where=query.where)))
+    def read_conflict(self, model: str, id: str) -> Document | None:
+        key = self.conflict_key(model, id)
+        raw = self.read(key)
+        return None if raw is None else self._decode(model, id, key, raw)
 
-    async def checkpoint(self) -> int:
-        raw = self.read(self.seq_key)
-        if raw is not None and raw.isdigit():
-            return int(raw)
-        # Missing or damaged counter: recover it from the change keys rather than reuse numbers.
-        marker = f"{self.prefix}chg:"
-        found = [int(k[len(marker):]) for k in self.keys() if k.startswith(marker)
-                 and k[len(marker):].isdigit()]
-        return max(found, default=0)
+    def put_conflict(self, model: str, id: str, doc: Document | None) -> None:
+        self._run([(self.conflict_key(model, id), None if doc is None else encode(doc))])
 
-    async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
-        out: list[Change] = []
-        if limit <= 0:
-            return out
-        last = await self.checkpoint()
-        for checkpoint in range(since + 1, last + 1):
+    def list_conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
+        return [(self.read_doc(model, other.id), other) for other in self._scan(model, "conflict")]
+
+    def query_docs(self, model: str, query: Query) -> list[Document]:
+        live = {doc.id: doc for doc in self._scan(model, "doc") if not doc.deleted}
+        rows = apply(query, ((doc.id, doc.data) for doc in live.values()))
+        return [live[id] for id, _ in rows]
+
+    def count_docs(self, model: str, query: Query) -> int:
+        return len(self.query_docs(model, Query(where=query.where)))
+
+    def feed_docs(self, model: str, since: int, limit: int) -> list[Document]:
+        out: list[Document] = []
+        for checkpoint in range(since + 1, self.last_checkpoint() + 1):
             raw = self.read(self.change_key(checkpoint))
             if raw is None:
                 continue  # superseded by a later write of the same document
@@ -152,72 +160,77 @@ class WebStorageStore(Store):
                 self.corrupt_keys.add(self.change_key(checkpoint))
                 continue
             try:
-                doc = await self.get_any(model, pointer_id)
+                doc = self.read_doc(model, pointer_id)
             except CorruptEntryError:
-                continue  # the document's key is reported in corrupt_keys by get_any
+                continue  # the document's key is reported in corrupt_keys
             if doc is not None and doc.checkpoint == checkpoint:
-                out.append(doc.change)
+                out.append(doc)
                 if len(out) >= limit:
                     break
         return out
 
-    # ---- writing -----------------------------------------------------------------------------
-    async def write(
-        self, model: str, id: str, data: dict | None, *, base_rev: str | None
-    ) -> Document:
-        current = await self.get_any(model, id)  # raises on a corrupt entry: never overwrite it
-        checkpoint = await self.checkpoint() + 1
-        if self.read(self.change_key(checkpoint)) is not None:
-            # The counter went backwards (damaged by hand or a crash): never reuse a checkpoint.
-            self.storage.removeItem(self.seq_key)
-            checkpoint = await self.checkpoint() + 1
-        doc = plan_write(model, id, current, data, base_rev, checkpoint)
-        entry = {
-            "rev": doc.rev,
-            "prev": doc.prev,
-            "checkpoint": doc.checkpoint,
-            "deleted": doc.deleted,
-            "data": doc.data,
-            "type": doc.type.value,
-        }
-        steps: list[tuple[str, str | None]] = [
-            (self.change_key(checkpoint), json.dumps({"model": model, "id": id})),
-            (self.doc_key(model, id), json.dumps(entry, ensure_ascii=False)),
-            (self.seq_key, str(checkpoint)),
-        ]
-        if current is not None:
-            steps.append((self.change_key(current.checkpoint), None))
+    def last_checkpoint(self) -> int:
+        raw = self.read(self.seq_key)
+        return int(raw) if raw is not None and raw.isdigit() else self._recover_checkpoint()
 
+    def _recover_checkpoint(self) -> int:
+        """The highest checkpoint any change key names: a missing or damaged counter is rebuilt
+        from the keys rather than allowed to hand out numbers twice."""
+        marker = f"{self.prefix}chg:"
+        found = [int(k[len(marker):]) for k in self.keys()
+                 if k.startswith(marker) and k[len(marker):].isdigit()]
+        raw = self.read(self.seq_key)
+        return max([*found, int(raw) if raw is not None and raw.isdigit() else 0])
+
+    def purge_horizon(self, model: str) -> int:
+        raw = self.read(f"{self.prefix}{model}:horizon")
+        return int(raw) if raw is not None and raw.isdigit() else 0
+
+    def drop_tombstones(self, model: str, through: int) -> int:
+        gone = [doc for doc in self._scan(model, "doc") if doc.deleted and doc.checkpoint <= through]
+        steps: list[tuple[str, str | None]] = []
+        for doc in gone:
+            steps += [(self.doc_key(model, doc.id), None), (self.change_key(doc.checkpoint), None)]
+        steps.append((f"{self.prefix}{model}:horizon", str(max(self.purge_horizon(model), through))))
+        self._run(steps)
+        return len(gone)
+
+    # ---- writing, all or nothing ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._journal is not None:  # nested: the outer transaction owns the undo
+            yield
+            return
+        self._journal = []
+        try:
+            yield
+        except Exception as exc:
+            self._undo(self._journal)
+            if is_quota_error(exc):
+                raise StorageFullError(
+                    "local storage is full: the change was not saved and nothing else was lost",
+                ) from None
+            raise
+        finally:
+            self._journal = None
+
+    def _run(self, steps: list[tuple[str, str | None]]) -> None:
+        """Set (or, for None, remove) keys; steps that free room go first, so a delete still
+        fits in a full storage. Outside a transaction, one step list is its own transaction."""
         def growth(step: tuple[str, str | None]) -> int:
             key, value = step
             return len(value or "") - len(self.read(key) or "")
 
-        journal: list[tuple[str, str | None]] = []
-        try:
-            for key, value in sorted(steps, key=growth):  # shrink first: a delete fits when full
+        with self.transaction():
+            assert self._journal is not None
+            for key, value in sorted(steps, key=growth):
+                self._journal.append((key, self.read(key)))
                 if value is None:
-                    self._remove(journal, key)
+                    self.storage.removeItem(key)
                 else:
-                    self._set(journal, key, value)
-        except Exception as exc:
-            self._undo(journal)
-            if is_quota_error(exc):
-                raise StorageFullError(
-                    "local storage is full: the change was not saved and nothing else was lost",
-                    {"id": id, "model": model},
-                ) from None
-            raise
-        return doc
+                    self.storage.setItem(key, value)
 
-    def _set(self, journal: list, key: str, value: str) -> None:
-        journal.append((key, self.read(key)))
-        self.storage.setItem(key, value)
-
-    def _remove(self, journal: list, key: str) -> None:
-        journal.append((key, self.read(key)))
-        self.storage.removeItem(key)
-
-    def _undo(self, journal: list) -> None:
+    def _undo(self, journal: list[tuple[str, str | None]]) -> None:
         """Put every touched key back. Shrinking steps go first, so undoing never needs room."""
         first: dict[str, str | None] = {}
         for key, old in journal:

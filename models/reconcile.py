@@ -1,0 +1,93 @@
+"""How a store takes a revision from another store: the one place that decides
+fast-forward, already-known, automatic merge, or conflict (DESIGN rules 2 and 4).
+
+Pure functions over `Document`s, so every store (and the server) decides the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .changes import ChangeType
+from .revisions import join_histories, merge_revision
+from .stores.base import Document
+
+Merge = Callable[[dict, dict, dict], "dict | None"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str  # applied | unchanged | merged | conflict
+    doc: Document | None = None  # what to store, if anything
+
+
+def classify(current: Document | None, rev: str, prev: str | None) -> str:
+    """What an incoming change is to a store holding `current`: missing, known or conflict."""
+    if current is None:
+        return "missing"
+    if current.knows(rev):
+        return "known"
+    if prev is not None and current.rev == prev:
+        return "missing"
+    return "conflict"
+
+
+def three_way_merge(base: dict, mine: dict, theirs: dict) -> dict | None:
+    """Field by field: a field changed on one side only takes that change; changed on both
+    sides to different values, there is no automatic answer (None)."""
+    merged: dict[str, Any] = {}
+    for name in sorted(set(base) | set(mine) | set(theirs)):
+        b, m, t = base.get(name), mine.get(name), theirs.get(name)
+        if m == t or t == b:
+            merged[name] = m
+        elif m == b:
+            merged[name] = t
+        else:
+            return None
+    return merged
+
+
+def common_base(current: Document, incoming: Document) -> dict | None:
+    """The body of the newest revision both sides descend from, if either side kept it."""
+    shared = [rev for rev in (incoming.rev, *incoming.history) if current.knows(rev)]
+    if not shared:
+        return None
+    ancestor = shared[0]
+    for side in (incoming, current):
+        if side.base_rev == ancestor and side.base_data is not None:
+            return side.base_data
+    return None
+
+
+def reconcile(current: Document | None, incoming: Document, merge: Merge | None) -> Decision:
+    merge = merge or three_way_merge
+    synced = replace(incoming, base_rev=incoming.rev, base_data=incoming.data)
+    if current is None:
+        return Decision("applied", synced)
+    if current.knows(incoming.rev):
+        return Decision("unchanged")
+    if incoming.knows(current.rev):
+        return Decision("applied", synced)
+    # Both sides moved on since they last agreed.
+    history = join_histories((current.rev, incoming.rev), current.history, incoming.history)
+    if current.deleted and incoming.deleted:
+        rev = merge_revision([current.rev, incoming.rev], None, deleted=True)
+        return Decision("merged", Document(
+            current.model, current.id, rev, 0, True, None, ChangeType.DELETE, history,
+            incoming.rev, None,
+        ))
+    if current.deleted or incoming.deleted:
+        return Decision("conflict")  # an edit against a delete is the user's call
+    base = common_base(current, incoming)
+    if base is None:
+        return Decision("conflict")
+    merged = merge(base, current.data or {}, incoming.data or {})
+    if merged is None:
+        return Decision("conflict")
+    rev = merge_revision([current.rev, incoming.rev], merged)
+    return Decision("merged", Document(
+        current.model, current.id, rev, 0, False, merged, ChangeType.UPDATE, history,
+        incoming.rev, incoming.data,
+    ))
