@@ -5,73 +5,48 @@ a clock) is handed in, never imported.
 """
 
 from .access import (
-                     ALL,
-                     ALLOW,
-                     AUTHENTICATED,
-                     DENY,
-                     EVERYONE,
-                     OWNER,
-                     READ,
-                     REPLICATE,
-                     WRITE,
-                     AccessRule,
+    ALL,
+    ALLOW,
+    AUTHENTICATED,
+    DENY,
+    EVERYONE,
+    OWNER,
+    READ,
+    REPLICATE,
+    WRITE,
+    AccessRule,
 )
 from .changes import Change, ChangeType
+from .conflict import Conflict, stored_conflicts
 from .errors import (
-                     AccessDeniedError,
-                     ConflictError,
-                     CorruptEntryError,
-                     FilterError,
-                     NotFoundError,
-                     OffsyncError,
-                     StorageFullError,
-                     TransportError,
-                     ValidationError,
+    AccessDeniedError,
+    ConflictError,
+    CorruptEntryError,
+    FilterError,
+    NotFoundError,
+    OffsyncError,
+    StorageFullError,
+    TransportError,
+    ValidationError,
 )
 from .fields import Boolean, DateTime, Field, Integer, Number, String
 from .model import Model
+from .reconcile import three_way_merge
+from .replication import ReplicationResult, SyncResult, replicate, sync
 from .stores import DictStorage, MemoryStore, RemoteStore, Store, WebStorageStore
+from .stores.base import CheckpointExpiredError, Document, Outcome
 from .todo import Todo
 from .transport import Response, Transport
 
 MODELS: dict[str, type[Model]] = {Todo.collection: Todo}
 
 __all__ = [
-                     "ALL",
-                     "ALLOW",
-                     "AUTHENTICATED",
-                     "DENY",
-                     "EVERYONE",
-                     "MODELS",
-                     "OWNER",
-                     "READ",
-                     "REPLICATE",
-                     "WRITE",
-                     "AccessDeniedError",
-                     "AccessRule",
-                     "Boolean",
-                     "Change",
-                     "ChangeType",
-                     "ConflictError",
-                     "CorruptEntryError",
-                     "DateTime",
-                     "DictStorage",
-                     "Field",
-                     "FilterError",
-                     "Integer",
-                     "MemoryStore",
-                     "Model",
-                     "NotFoundError",
-                     "Number",
-                     "OffsyncError",
-                     "RemoteStore",
-                     "Response",
-                     "StorageFullError",
-                     "Store",
-                     "String",
-                     "Todo",
-                     "Transport",
-                     "TransportError",
-                     "ValidationError",
-                     "WebStorageStore",
+    "ALL", "ALLOW", "AUTHENTICATED", "DENY", "EVERYONE", "OWNER", "READ", "REPLICATE", "WRITE",
+    "AccessRule", "Change", "ChangeType", "Conflict", "stored_conflicts",
+    "AccessDeniedError", "CheckpointExpiredError", "ConflictError", "CorruptEntryError",
+    "FilterError", "NotFoundError", "OffsyncError", "StorageFullError", "TransportError",
+    "ValidationError", "Boolean", "DateTime", "Field", "Integer", "Number", "String", "Model",
+    "three_way_merge", "ReplicationResult", "SyncResult", "replicate", "sync", "DictStorage",
+    "MemoryStore", "RemoteStore", "Store", "WebStorageStore", "Document", "Outcome", "Todo",
+    "Response", "Transport", "MODELS",
 ]

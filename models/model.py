@@ -143,6 +143,49 @@ class Model:
         obj = cls.from_dict(doc.data or {}, rev=doc.rev)
         return obj
 
+    # ---- replication --------------------------------------------------------------------------
+    @classmethod
+    def merge(cls, base: dict, mine: dict, theirs: dict) -> dict | None:
+        """Both sides changed a document since `base`: the merged body, or None for a conflict.
+
+        Field by field; fields stamped on every save (`auto_now`) never conflict, the later
+        stamp wins. Override for other rules.
+        """
+        from .reconcile import three_way_merge
+
+        stamped = [n for n, f in cls.fields.items() if isinstance(f, DateTime) and f.auto_now]
+
+        def rest(data: dict) -> dict:
+            return {k: v for k, v in data.items() if k not in stamped}
+
+        merged = three_way_merge(rest(base), rest(mine), rest(theirs))
+        if merged is None:
+            return None
+        for name in stamped:
+            stamps = [v for v in (mine.get(name), theirs.get(name)) if isinstance(v, str)]
+            merged[name] = max(stamps) if stamps else None
+        return merged
+
+    @classmethod
+    def check_replicated(cls, doc: Document) -> dict | None:
+        """Why a replicated document must be refused (the same rules as a local save), or None."""
+        if doc.deleted:
+            return None
+        data = doc.data or {}
+        try:
+            if data.get("id") != doc.id:
+                raise ValidationError(cls.__name__, {"id": ["must match the document id"]})
+            obj = cls.from_dict(data)
+            obj.validate()
+        except ValidationError as exc:
+            return exc.to_dict()
+        if obj.to_dict() != data:
+            changed = sorted(k for k, v in obj.to_dict().items() if data.get(k) != v)
+            return ValidationError(
+                cls.__name__, {name: ["is not in its saved form"] for name in changed}
+            ).to_dict()
+        return None
+
     # ---- access rules -------------------------------------------------------------------------
     @classmethod
     def can(cls, access: str, *, user_id: str | None = None, owner_id: str | None = None) -> bool:

@@ -273,6 +273,15 @@ class Store:
     async def conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
         return self.list_conflicts(model)
 
+    async def record_conflict(self, theirs: Document) -> None:
+        """Keep the other side's revision of a document in conflict (until a resolution)."""
+        with self.transaction():
+            self.put_conflict(theirs.model, theirs.id, theirs)
+
+    async def pending(self, model: str, since: int = 0) -> int:
+        """How many documents changed after `since` (an upper bound; for progress reports)."""
+        return max(0, self.last_checkpoint() - since)
+
     async def purge_tombstones(self, model: str, through: int) -> int:
         """Forget tombstones written at or before checkpoint `through` (see docs/PROTOCOL.md)."""
         with self.transaction():

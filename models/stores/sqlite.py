@@ -190,6 +190,11 @@ class SQLiteStore(Store):
         ).fetchall()
         return [self._doc(row) for row in rows]
 
+    async def pending(self, model: str, since: int = 0) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM documents WHERE model = ? AND checkpoint > ?", (model, since)
+        ).fetchone()[0]
+
     def last_checkpoint(self) -> int:
         row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
         return row[0] if row else 0
