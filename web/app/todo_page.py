@@ -1,82 +1,195 @@
-"""The todo page: the shared `Todo` model bound to this browser's localStorage, shown in the DOM.
-
-Runs in Pyodide on the page's main thread (localStorage exists only there). Titles are always set
-as text, never as HTML.
-"""
+"""The todo page (TodoMVC behaviour) over the shared `Todo` model bound to localStorage, with the
+sync footer. Every rule a user meets here (a 501-character title, say) is the model's, the same
+the server enforces."""
 
 from __future__ import annotations
 
+import asyncio
+
 import js
-from pyodide.ffi import create_proxy
+from app_state import LocalTodo, local, pending_docs
+from dom import by_testid, element, mark_ready, on
+from sync_controller import SyncController
 
-from models import OffsyncError, Todo, WebStorageStore
+from models import OffsyncError, StorageFullError, Todo
 
-LocalTodo = Todo.using(WebStorageStore(js.window.localStorage, app="todo"))
-document = js.document
-
-
-def by_testid(testid: str):
-    return document.querySelector(f'[data-testid="{testid}"]')
+FILTERS = {"all": None, "active": {"completed": False}, "completed": {"completed": True}}
 
 
-def show_error(message: str) -> None:
-    box = by_testid("error-message")
-    box.textContent = message
-    box.hidden = not message
+class TodoPage:
+    def __init__(self) -> None:
+        self.sync = SyncController(self.refresh_footer)
+        self.editing: str | None = None
+
+    # ---- reading ------------------------------------------------------------------------------
+    @property
+    def filter_name(self) -> str:
+        name = str(js.location.hash).lstrip("#/") or "all"
+        return name if name in FILTERS else "all"
+
+    async def render(self) -> None:
+        todos = await LocalTodo.find(order=["order ASC", "created_at ASC"])
+        shown = [t for t in todos if self.filter_name == "all"
+                 or t.completed == (self.filter_name == "completed")]
+        listing = by_testid("todo-list")
+        listing.replaceChildren(*[self.item(todo) for todo in shown])
+        left = sum(1 for t in todos if not t.completed)
+        by_testid("items-left").textContent = f"{left} item{'' if left == 1 else 's'} left"
+        toggle_all = by_testid("toggle-all")
+        toggle_all.checked = bool(todos) and left == 0
+        toggle_all.disabled = not todos
+        by_testid("clear-completed").hidden = left == len(todos)
+        for name in FILTERS:
+            link = by_testid(f"filter-{name}")
+            link.classList.toggle("selected", name == self.filter_name)
+        by_testid("main").classList.toggle("empty", not todos)
+        self.refresh_footer()
+
+    def item(self, todo: Todo):
+        node = element("li", testid="todo-item", cls="todo" + (" completed" if todo.completed else ""))
+        node.setAttribute("data-id", todo.id)
+        toggle = element("input", testid="todo-toggle", cls="toggle", type="checkbox",
+                         aria_label="Done")
+        toggle.checked = bool(todo.completed)
+        title = element("label", testid="todo-title", cls="title", text=todo.title)
+        delete = element("button", testid="todo-delete", cls="destroy", aria_label="Delete",
+                         title="Delete", text="×")
+        node.append(toggle, title, delete)
+        on(toggle, "change", lambda e: self.spawn(self.toggle(todo)))
+        on(delete, "click", lambda e: self.spawn(self.delete(todo)))
+        on(title, "dblclick", lambda e: self.start_edit(node, todo))
+        return node
+
+    # ---- writing ------------------------------------------------------------------------------
+    def spawn(self, coro) -> None:
+        asyncio.ensure_future(self.guard(coro))
+
+    async def guard(self, coro) -> bool:
+        """Run one user action: model errors show inline, nothing half-done is kept."""
+        try:
+            await coro
+        except StorageFullError:
+            self.show_error("This browser's storage for the app is full: the change was not "
+                            "saved. Sync and clear completed todos, or export and clear storage.")
+            return False
+        except OffsyncError as exc:
+            self.show_error(exc.message)
+            return False
+        self.show_error("")
+        await self.render()
+        self.sync.local_write()
+        return True
+
+    def show_error(self, message: str) -> None:
+        box = by_testid("error-message")
+        box.textContent = message
+        box.hidden = not message
+
+    async def add(self, field) -> None:
+        if await self.guard(LocalTodo.create(title=field.value)):
+            field.value = ""
+
+    async def toggle(self, todo: Todo) -> None:
+        await todo.update(completed=not todo.completed)
+
+    async def delete(self, todo: Todo) -> None:
+        await todo.delete()
+
+    async def toggle_all(self) -> None:
+        todos = await LocalTodo.find()
+        target = not all(t.completed for t in todos)
+        for todo in todos:
+            if todo.completed != target:
+                await todo.update(completed=target)
+
+    async def clear_completed(self) -> None:
+        for todo in await LocalTodo.find(where={"completed": True}):
+            await todo.delete()
+
+    def start_edit(self, node, todo: Todo) -> None:
+        editor = element("input", testid="todo-edit", cls="edit", maxlength="2000")
+        editor.value = todo.title
+        node.classList.add("editing")
+        node.appendChild(editor)
+        editor.focus()
+        done = {"closed": False}
+
+        async def finish(save: bool) -> None:
+            if done["closed"]:
+                return
+            done["closed"] = True
+            if not save:
+                await self.render()
+                return
+            title = editor.value.strip()
+            action = todo.delete() if not title else todo.update(title=title)
+            if not await self.guard(action):
+                done["closed"] = False  # keep the editor and what the user typed
+
+        def on_key(event) -> None:
+            if event.key == "Enter":
+                self.spawn_plain(finish(True))
+            elif event.key == "Escape":
+                self.spawn_plain(finish(False))
+
+        on(editor, "keydown", on_key)
+        on(editor, "blur", lambda e: self.spawn_plain(finish(True)))
+
+    def spawn_plain(self, coro) -> None:
+        asyncio.ensure_future(coro)
+
+    # ---- the sync footer ----------------------------------------------------------------------
+    def refresh_footer(self) -> None:
+        sync = self.sync
+        by_testid("network-status").textContent = sync.network_text()
+        by_testid("network-status").className = "badge " + ("on" if sync.online and sync.reachable
+                                                             else "off")
+        status = sync.progress or sync.status
+        if not sync.online and not status.startswith("error"):
+            status = "offline"
+        by_testid("sync-status").textContent = status
+        by_testid("pending-count").textContent = str(len(pending_docs(sync.state)))
+        by_testid("go-online").disabled = sync.state.online
+        by_testid("go-offline").disabled = not sync.state.online
+        by_testid("sync-button").disabled = not sync.online or sync.status == "syncing"
+        conflicts = local.list_conflicts(Todo.collection)
+        banner = by_testid("conflict-banner")
+        banner.hidden = not conflicts
+        if conflicts:
+            count = len(conflicts)
+            by_testid("conflict-text").textContent = (
+                f"{count} todo{'' if count == 1 else 's'} changed here and on the server."
+            )
+
+    # ---- start --------------------------------------------------------------------------------
+    async def start(self) -> None:
+        new_todo = by_testid("new-todo")
+        on(new_todo, "keydown",
+           lambda e: self.spawn_plain(self.add(e.target)) if e.key == "Enter" else None)
+        on(by_testid("toggle-all"), "change", lambda e: self.spawn(self.toggle_all()))
+        on(by_testid("clear-completed"), "click", lambda e: self.spawn(self.clear_completed()))
+        on(js.window, "hashchange", lambda e: self.spawn_plain(self.render()))
+        on(js.window, "storage", lambda e: self.spawn_plain(self.render()))  # another tab wrote
+        on(by_testid("go-online"), "click", lambda e: self.sync.go_online())
+        on(by_testid("go-offline"), "click", lambda e: self.sync.go_offline())
+        on(by_testid("sync-button"), "click", lambda e: self.spawn_plain(self.sync.sync_now()))
+        original = self.sync.on_change
+
+        def after_sync_change() -> None:
+            original()
+            if self.sync.status == "idle":
+                self.spawn_plain(self.render())
+
+        self.sync.on_change = after_sync_change
+        await self.render()
+        new_todo.disabled = False
+        new_todo.focus()
+        mark_ready()
+        self.sync.start()
 
 
-def todo_item(todo: Todo):
-    item = document.createElement("li")
-    item.className = "todo" + (" completed" if todo.completed else "")
-    item.dataset.testid = "todo-item"
-    item.dataset.id = todo.id
-    title = document.createElement("span")
-    title.className = "title"
-    title.dataset.testid = "todo-title"
-    title.textContent = todo.title  # text, never HTML
-    item.appendChild(title)
-    return item
-
-
-async def render() -> None:
-    todos = await LocalTodo.find(order=["order ASC", "created_at ASC"])
-    listing = by_testid("todo-list")
-    listing.replaceChildren(*[todo_item(todo) for todo in todos])
-    left = sum(1 for todo in todos if not todo.completed)
-    by_testid("items-left").textContent = f"{left} item{'' if left == 1 else 's'} left"
-
-
-async def add_todo(title: str) -> bool:
-    try:
-        await LocalTodo.create(title=title)
-    except OffsyncError as exc:
-        show_error(exc.message)
-        return False
-    show_error("")
-    await render()
-    return True
-
-
-async def on_new_todo_key(event) -> None:
-    if event.key != "Enter":
-        return
-    field = event.target
-    if await add_todo(field.value):
-        field.value = ""
-
-
-_proxies: list = []  # event handlers must outlive this module's frames
+page = TodoPage()
 
 
 async def start() -> None:
-    new_todo = by_testid("new-todo")
-    _proxies.append(create_proxy(on_new_todo_key))
-    new_todo.addEventListener("keydown", _proxies[-1])
-    await render()
-    new_todo.disabled = False
-    new_todo.focus()
-    document.body.classList.remove("loading")
-    ready = document.createElement("span")
-    ready.hidden = True
-    ready.dataset.testid = "app-ready"
-    document.body.appendChild(ready)
+    await page.start()

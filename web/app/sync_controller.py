@@ -1,0 +1,175 @@
+"""When to sync, and only one sync at a time across every tab of this browser.
+
+Syncs run shortly after local writes (debounced), on reconnect, and on an interval, backing off
+exponentially after errors. The Web Locks API serialises syncs between tabs; the app-level offline
+switch stops all of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import js
+from app_state import MODELS, SyncState, local, remote, transport
+from pyodide.ffi import create_proxy
+
+from models import OffsyncError, TransportError, sync
+
+DEBOUNCE_SECONDS = 0.4
+INTERVAL_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 60.0
+LOCK_NAME = "offsync:todo:sync"
+
+
+class SyncController:
+    def __init__(self, on_change: Callable[[], object]) -> None:
+        self.state = SyncState.load()
+        self.on_change = on_change
+        self.status = "idle"  # idle | syncing | offline | error: ...
+        self.progress = ""
+        self.reachable = True  # the server answered the last request
+        self.failures = 0
+        self._timer: asyncio.Task | None = None
+        self._proxies: list = []
+        transport.enabled = self.online
+
+    # ---- the switch ---------------------------------------------------------------------------
+    @property
+    def online(self) -> bool:
+        return self.state.online and bool(js.navigator.onLine)
+
+    def network_text(self) -> str:
+        if not self.state.online:
+            return "offline (switched off)"
+        if not js.navigator.onLine:
+            return "offline (no network)"
+        return "online" if self.reachable else "offline (server unreachable)"
+
+    def go_online(self) -> None:
+        self.state = SyncState.load()
+        self.state.online = True
+        self.state.save()
+        transport.enabled = bool(js.navigator.onLine)
+        self.failures = 0
+        self.schedule(0)
+        self.on_change()
+
+    def go_offline(self) -> None:
+        self.state = SyncState.load()
+        self.state.online = False
+        self.state.save()
+        transport.enabled = False
+        self.cancel()
+        self.status = "offline"
+        self.on_change()
+
+    def start(self) -> None:
+        """Listen to the browser's network events and start the interval."""
+        def browser_online(event=None) -> None:
+            transport.enabled = self.online
+            self.reachable = True
+            self.schedule(0)
+            self.on_change()
+
+        def browser_offline(event=None) -> None:
+            transport.enabled = False
+            self.cancel()
+            self.on_change()
+
+        for name, handler in (("online", browser_online), ("offline", browser_offline)):
+            proxy = create_proxy(handler)
+            self._proxies.append(proxy)
+            js.window.addEventListener(name, proxy)
+        asyncio.ensure_future(self._interval())
+        self.schedule(0)
+
+    # ---- scheduling ---------------------------------------------------------------------------
+    def local_write(self) -> None:
+        self.schedule(DEBOUNCE_SECONDS)
+
+    def schedule(self, delay: float) -> None:
+        self.cancel()
+        if self.online:
+            self._timer = asyncio.ensure_future(self._later(delay))
+
+    def cancel(self) -> None:
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer = None
+
+    async def _later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self.sync_now()
+
+    async def _interval(self) -> None:
+        while True:
+            await asyncio.sleep(INTERVAL_SECONDS)
+            if self.online and self.status != "syncing" and self.failures == 0:
+                await self.sync_now()
+
+    # ---- one sync -----------------------------------------------------------------------------
+    async def sync_now(self) -> None:
+        if not self.online:
+            self.status = "offline"
+            self.on_change()
+            return
+        locks = getattr(js.navigator, "locks", None)
+        if locks is None:
+            await self._run()
+            return
+
+        def with_lock(lock=None):
+            return asyncio.ensure_future(self._run())
+
+        proxy = create_proxy(with_lock)
+        try:
+            await locks.request(LOCK_NAME, proxy)
+        finally:
+            proxy.destroy()
+
+    async def _run(self) -> None:
+        self.state = SyncState.load()  # another tab may have synced meanwhile
+        if not self.state.online:
+            return
+        self.status = "syncing"
+        self.progress = ""
+        self.on_change()
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if total > 200:
+                word = "Sending" if phase == "push" else "Receiving"
+                self.progress = f"{word} {done:,} of {total:,}"
+                self.on_change()
+
+        try:
+            result = await sync(local, remote, self.state.checkpoints, models=MODELS,
+                                on_progress=progress)
+        except TransportError as exc:
+            self.reachable = False
+            self._failed(str(exc))
+            return
+        except OffsyncError as exc:
+            self._failed(exc.message)
+            return
+        except Exception as exc:  # a bug must not stop future syncs or lose local data
+            js.console.error(f"sync failed: {exc!r}")
+            self._failed(f"unexpected {type(exc).__name__}: {exc}")
+            return
+        self.reachable = True
+        self.failures = 0
+        self.state.synced(result.checkpoints)
+        self.status = "idle"
+        self.progress = ""
+        self.on_change()
+
+    def _failed(self, message: str) -> None:
+        self.failures += 1
+        self.state.last_error = message
+        self.state.save()
+        self.status = f"error: {message}"
+        self.progress = ""
+        delay = min(MAX_BACKOFF_SECONDS, 2.0 ** self.failures)
+        self.on_change()
+        if self.online:
+            self._timer = asyncio.ensure_future(self._later(delay))
