@@ -1,0 +1,259 @@
+"""The debug page: everything this browser holds for the app, in the open.
+
+Every localStorage key with its size and value (damaged entries flagged, never fatal), the
+unsynced changes, what the next push would do on the server, conflicts side by side with the
+three ways out, the checkpoints, and the quota. Clearing storage refuses to drop unsynced work
+unless the user says so twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import js
+from app_state import APP, QUOTA_CHARS, LocalTodo, local, pending_docs, remote, storage, storage_used
+from dom import by_testid, element, mark_ready, on
+from pyodide.ffi import to_js
+from sync_controller import SyncController
+
+from models import OffsyncError, Todo, stored_conflicts
+
+
+class DebugPage:
+    def __init__(self) -> None:
+        self.sync = SyncController(self.after_sync)
+
+    def after_sync(self) -> None:
+        by_testid("network-status").textContent = self.sync.network_text()
+        if self.sync.status == "idle":
+            asyncio.ensure_future(self.render())
+
+    def show_error(self, message: str) -> None:
+        box = by_testid("error-message")
+        box.textContent = message
+        box.hidden = not message
+
+    # ---- sections -----------------------------------------------------------------------------
+    async def render(self) -> None:
+        self.render_entries()
+        pending = pending_docs(self.sync.state)
+        self.render_pending(pending)
+        self.render_facts()
+        await self.render_conflicts()
+        await self.render_push_preview(pending)
+
+    def render_entries(self) -> None:
+        prefix = f"offsync:{APP}:"
+        keys = sorted(k for i in range(storage.length)
+                      if isinstance(k := storage.key(i), str) and k.startswith(prefix))
+        rows = []
+        for key in keys:
+            raw = storage.getItem(key)
+            raw = raw if isinstance(raw, str) else ""
+            node = element("details", testid="storage-entry", cls="entry", data_key=key)
+            summary = element("summary")
+            summary.append(element("span", cls="key", text=key),
+                           element("span", cls="size", text=f"{len(key) + len(raw):,} chars"))
+            try:
+                pretty = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+            except ValueError:
+                node.classList.add("corrupt")
+                node.setAttribute("data-corrupt", "true")
+                summary.append(element("span", cls="flag", text="unreadable JSON"))
+                pretty = raw
+            node.append(summary, element("pre", text=pretty))
+            rows.append(node)
+        by_testid("storage-list").replaceChildren(*rows)
+        by_testid("entry-count").textContent = f"({len(keys)} keys)"
+
+    def render_pending(self, pending: list) -> None:
+        rows = []
+        for doc in pending:
+            row = element("tr", testid="pending-change")
+            row.setAttribute("data-id", doc.id)
+            title = (doc.data or {}).get("title", "") if not doc.deleted else "(deleted)"
+            for cell in (
+                element("span", cls=f"tag {doc.type.value}", text=doc.type.value),
+                element("span", text=title),
+                element("code", text=doc.rev[:14] + "…"),
+                element("code", text=(doc.prev or "—")[:14] + ("…" if doc.prev else "")),
+                element("span", text=str(doc.checkpoint)),
+            ):
+                td = element("td")
+                td.appendChild(cell)
+                row.appendChild(td)
+            rows.append(row)
+        if not rows:
+            td = element("td", cls="empty", text="Everything here is on the server.", colspan="5")
+            empty = element("tr")
+            empty.appendChild(td)
+            rows.append(empty)
+        by_testid("pending-list").replaceChildren(*rows)
+        by_testid("pending-total").textContent = f"({len(pending)})"
+
+    def render_facts(self) -> None:
+        state = self.sync.state
+        cps = []
+        for name, label in (("push", "pushed through local sequence"),
+                            ("pull", "pulled through server sequence")):
+            cps.append(element("div", testid="checkpoint", text=f"{label} {state.checkpoints.get(name, 0)}"))
+        by_testid("checkpoints").replaceChildren(*cps)
+        by_testid("last-sync").textContent = state.last_sync or "never"
+        by_testid("last-error").textContent = state.last_error or "none"
+        used = storage_used()
+        share = used / QUOTA_CHARS
+        by_testid("storage-usage").textContent = (
+            f"{used:,} of about {QUOTA_CHARS:,} characters ({share:.1%})")
+        by_testid("storage-meter").style.width = f"{min(100.0, share * 100):.1f}%"
+        by_testid("namespace").textContent = local.prefix
+        by_testid("network-status").textContent = self.sync.network_text()
+
+    async def render_conflicts(self) -> None:
+        conflicts = await stored_conflicts(local, Todo)
+        nodes = [self.conflict_node(c) for c in conflicts]
+        if not nodes:
+            nodes = [element("p", cls="none", text="No conflicts.")]
+        by_testid("conflict-list").replaceChildren(*nodes)
+        by_testid("conflict-count").textContent = f"({len(conflicts)})"
+
+    def conflict_node(self, conflict):
+        server_version, local_version = conflict.models()
+        node = element("div", testid="conflict", cls="conflict")
+        node.setAttribute("data-id", conflict.id)
+        sides = element("div", cls="sides")
+        for label, version, testid in (("This browser", local_version, "conflict-local"),
+                                       ("Server", server_version, "conflict-server")):
+            side = element("div", cls="side", testid=testid)
+            side.appendChild(element("h4", text=label))
+            if version is None:
+                side.appendChild(element("div", cls="ttl", text="(deleted)"))
+            else:
+                side.appendChild(element("div", cls="ttl", text=version.title))
+                side.appendChild(element("div", cls="meta", text=(
+                    f"{'done' if version.completed else 'not done'} · edited {version.updated_at}")))
+            sides.appendChild(side)
+        actions = element("div", cls="actions")
+        use_local = element("button", testid="use-local", text="Use local version")
+        use_server = element("button", testid="use-server", text="Use server version")
+        merge = element("button", testid="merge-manually", text="Merge manually")
+        actions.append(use_local, use_server, merge)
+        node.append(element("div", cls="mono", text=f"todo {conflict.id} · {conflict.type()}"),
+                    sides, actions)
+        on(use_local, "click", lambda e: self.resolve(conflict.resolve_using_target()))
+        on(use_server, "click", lambda e: self.resolve(conflict.resolve_using_source()))
+        on(merge, "click", lambda e: self.open_merge(node, conflict, local_version or server_version))
+        return node
+
+    def open_merge(self, node, conflict, start) -> None:
+        if node.querySelector("form"):
+            return
+        form = element("form")
+        title = element("input", testid="merge-title", type="text", aria_label="Title")
+        title.value = start.title if start else ""
+        done_box = element("input", testid="merge-completed", type="checkbox")
+        done_box.checked = bool(start and start.completed)
+        label = element("label")
+        label.append(done_box, js.document.createTextNode(" done"))
+        save = element("button", testid="merge-save", cls="primary", type="submit", text="Save")
+        form.append(title, label, save)
+        node.appendChild(form)
+        title.focus()
+
+        def submit(event) -> None:
+            event.preventDefault()
+            base = (start.to_dict() if start else {})
+            data = {**base, "title": title.value, "completed": bool(done_box.checked)}
+            self.resolve(conflict.resolve_manually(data))
+
+        on(form, "submit", submit)
+
+    def resolve(self, action) -> None:
+        async def run() -> None:
+            try:
+                await action
+            except OffsyncError as exc:
+                self.show_error(exc.message)
+                return
+            self.show_error("")
+            await self.render()
+            await self.sync.sync_now()
+        asyncio.ensure_future(run())
+
+    async def render_push_preview(self, pending: list) -> None:
+        box = by_testid("push-preview")
+        if not pending:
+            box.textContent = "Nothing to push."
+            return
+        if not self.sync.online:
+            box.textContent = f"{len(pending)} change(s) will be sent once you are online."
+            return
+        try:
+            diff = await remote.diff(Todo.collection, [doc.change for doc in pending])
+        except OffsyncError as exc:
+            box.textContent = f"Could not ask the server: {exc.message}"
+            return
+        missing, clashing = len(diff["missing"]), len(diff["conflicts"])
+        box.textContent = (f"{missing} change(s) the server does not have yet; "
+                           f"{clashing} that would meet a newer server version (merge or conflict).")
+
+    # ---- actions ------------------------------------------------------------------------------
+    def export(self) -> None:
+        async def run() -> None:
+            todos = [t.to_dict() for t in await LocalTodo.find(order="order ASC")]
+            payload = {
+                "app": APP,
+                "exported_from": local.prefix,
+                "todos": todos,
+                "unsynced": [doc.to_wire() for doc in pending_docs(self.sync.state)],
+                "conflicts": [{"local": mine.to_wire() if mine else None, "server": theirs.to_wire()}
+                              for mine, theirs in local.list_conflicts(Todo.collection)],
+                "sync": {"checkpoints": self.sync.state.checkpoints,
+                         "last_sync": self.sync.state.last_sync},
+            }
+            text = json.dumps(payload, indent=2, ensure_ascii=False)
+            blob = js.Blob.new(to_js([text]), to_js({"type": "application/json"},
+                                                    dict_converter=js.Object.fromEntries))
+            url = js.URL.createObjectURL(blob)
+            link = element("a", href=url, download="offsync-todos.json")
+            js.document.body.appendChild(link)
+            link.click()
+            link.remove()
+            js.URL.revokeObjectURL(url)
+        asyncio.ensure_future(run())
+
+    def clear(self) -> None:
+        pending = pending_docs(self.sync.state)
+        if not js.window.confirm("Remove everything this app keeps in this browser?"):
+            return
+        if pending and not js.window.confirm(
+            f"{len(pending)} change(s) have not reached the server and will be LOST. "
+            "Drop them anyway?"
+        ):
+            self.show_error("Nothing was cleared: unsynced changes are kept. Sync first, or "
+                            "confirm the loss.")
+            return
+        prefix = f"offsync:{APP}:"
+        for key in [k for i in range(storage.length)
+                    if isinstance(k := storage.key(i), str) and k.startswith(prefix)]:
+            storage.removeItem(key)
+        self.sync.state = type(self.sync.state)()
+        self.show_error("")
+        asyncio.ensure_future(self.render())
+
+    async def start(self) -> None:
+        on(by_testid("export-data"), "click", lambda e: self.export())
+        on(by_testid("clear-storage"), "click", lambda e: self.clear())
+        on(by_testid("sync-button"), "click", lambda e: asyncio.ensure_future(self.sync.sync_now()))
+        on(js.window, "storage", lambda e: asyncio.ensure_future(self.render()))
+        await self.render()
+        mark_ready()
+        if js.location.hash == "#conflicts":
+            js.document.getElementById("conflicts").scrollIntoView()
+
+
+page = DebugPage()
+
+
+async def start() -> None:
+    await page.start()
