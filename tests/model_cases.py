@@ -32,6 +32,7 @@ from models import (
     Boolean,
     Change,
     ChangeType,
+    CheckpointExpiredError,
     ConflictError,
     CorruptEntryError,
     DictStorage,
@@ -46,6 +47,9 @@ from models import (
     Todo,
     ValidationError,
     WebStorageStore,
+    replicate,
+    stored_conflicts,
+    sync,
 )
 from models.access import is_allowed
 from models.revisions import generation, next_revision
@@ -1304,6 +1308,590 @@ async def ws_damaged_seq_recovered_without_reusing_checkpoints(store):
         assert points == [2, 3, 4] and changes[-1].id == c.id, f"seq={damage!r}: {changes}"
         assert storage.getItem(ws.seq_key) == "4", "the counter is repaired by the next write"
         assert len(await ws.changes("todos", 3)) == 1, "a puller at 3 must see the new write"
+
+
+# ---- replication (the store under test plays one side; peers are built in the case) -----------
+
+PEER_KINDS = ("memory", "webstorage")
+
+
+def make_peer(kind: str = "memory"):
+    return MemoryStore() if kind == "memory" else WebStorageStore(DictStorage())
+
+
+def todos_on(store, clock: FakeClock | None = None):
+    """`Todo` bound to `store`, with a hand-moved clock so revisions never depend on timing."""
+    T = Todo.using(store)
+    T.clock = clock or FakeClock()
+    return T
+
+
+async def state(store, model: str = "todos") -> dict[str, tuple]:
+    """Every document and tombstone: {id: (rev, deleted, data)}."""
+    return {d.id: (d.rev, d.deleted, d.data) for d in await store.feed(model, 0, 10**9)}
+
+
+async def live(store, model: str = "todos") -> dict[str, tuple]:
+    return {id: (rev, data) for id, (rev, deleted, data) in (await state(store, model)).items()
+            if not deleted}
+
+
+async def replicate_todos(source, target, since=None, **kw):
+    return await replicate(source, target, since, models=[Todo], **kw)
+
+
+async def assert_converged(a, b, what: str = "") -> None:
+    sa, sb = await live(a), await live(b)
+    assert sa == sb, f"{what}: stores differ:\n{sa}\n{sb}"
+    for side, st in (("a", a), ("b", b)):
+        left = await st.conflicts("todos")
+        assert not left, f"{what}: conflicts left on {side}: {left}"
+
+
+async def seed_todos(store, n: int, clock: FakeClock | None = None, prefix: str = "t") -> list:
+    T = todos_on(store, clock)
+    return [await T.create(id=f"{prefix}{i}", title=f"todo {i}", order=i) for i in range(n)]
+
+
+async def conflicting_pair(store, other, *, store_change, other_change):
+    """One todo known to both stores, then changed on each side: returns (store obj, other obj).
+
+    `*_change` is ("title", value), ("toggle", None) or ("delete", None).
+    """
+    clock = FakeClock()
+    S, O = todos_on(store, clock), todos_on(other, clock)
+    await S.create(id="x", title="base", order=1)
+    await replicate_todos(store, other)
+    await replicate_todos(other, store)  # both know each other holds the base
+    clock.tick()
+    mine, theirs = await S.find_by_id("x"), await O.find_by_id("x")
+    for obj, (kind, value) in ((mine, store_change), (theirs, other_change)):
+        if kind == "title":
+            await obj.update(title=value)
+        elif kind == "toggle":
+            await obj.update(completed=not obj.completed)
+        else:
+            await obj.delete()
+    return mine, theirs
+
+
+@case
+async def repl_into_empty_target_copies_everything(store):
+    T = todos_on(store)
+    made = await seed_todos(store, 5)
+    await made[1].update(title="changed")
+    await made[2].delete()
+    for kind in PEER_KINDS:
+        target = make_peer(kind)
+        result = await replicate_todos(store, target)
+        assert result.conflicts == [] and result.rejected == [], f"{kind}: {result}"
+        assert result.count("applied") == 5, f"{kind}: counts {result.counts}"
+        assert result.checkpoint == await store.checkpoint(), "checkpoint must be the source's"
+        assert await state(target) == await state(store), f"{kind}: target differs from source"
+        tomb = await target.get_any("todos", made[2].id)
+        assert tomb is not None and tomb.deleted, f"{kind}: the tombstone did not replicate"
+    # and the other way round: the store under test as an empty target
+    source = make_peer()
+    await seed_todos(source, 3, prefix="s")
+    result = await replicate_todos(source, store)
+    assert result.count("applied") == 3, result.counts
+    for id, value in (await state(source)).items():
+        assert (await state(store))[id] == value, f"{id} differs after replicating into the store"
+    assert await T.count() == 3 + 4
+
+
+@case
+async def repl_twice_in_a_row_applies_nothing(store):
+    await seed_todos(store, 4)
+    target = make_peer()
+    first = await replicate_todos(store, target)
+    before = await state(target)
+    cp_target = await target.checkpoint()
+    second = await replicate_todos(store, target, first.checkpoint)
+    assert second.counts == {} and second.conflicts == [], f"second run did {second.counts}"
+    assert second.checkpoint == first.checkpoint
+    again = await replicate_todos(store, target)  # from the start: everything is known
+    assert again.conflicts == [] and set(again.counts) == {"unchanged"}, again.counts
+    assert await state(target) == before and await target.checkpoint() == cp_target
+
+
+@case
+async def repl_back_what_was_pulled_is_no_conflict(store):
+    source = make_peer()
+    await seed_todos(source, 3)
+    obj = await todos_on(source).find_by_id("t1")
+    await obj.delete()
+    pulled = await replicate_todos(source, store)
+    back = await replicate_todos(store, source)
+    assert back.conflicts == [] and set(back.counts) <= {"unchanged"}, back.counts
+    assert await store.conflicts("todos") == [] and await source.conflicts("todos") == []
+    await assert_converged(store, source, "after pulling and pushing back")
+    assert pulled.count("applied") == 3
+
+
+@case
+async def repl_apply_same_batch_twice_is_idempotent(store):
+    source = make_peer()
+    await seed_todos(source, 4)
+    obj = await todos_on(source).find_by_id("t0")
+    await obj.delete()
+    docs = await source.feed("todos", 0)
+    first = await store.apply("todos", docs, merge=Todo.merge)
+    assert [o.status for o in first] == ["applied"] * 4, [o.status for o in first]
+    cp, before = await store.checkpoint(), await state(store)
+    second = await store.apply("todos", docs, merge=Todo.merge)
+    assert [o.status for o in second] == ["unchanged"] * 4, [o.status for o in second]
+    assert await store.checkpoint() == cp, "re-applying known revisions moved the checkpoint"
+    assert await state(store) == before
+
+
+class ThirdDocFails(Exception):
+    pass
+
+
+@case
+async def repl_apply_batch_is_atomic_when_check_raises(store):
+    clock = FakeClock()
+    await seed_todos(store, 2, clock)
+    source = make_peer()
+    await replicate_todos(store, source)
+    S, O = todos_on(store, clock), todos_on(source, clock)
+    clock.tick()
+    await (await O.find_by_id("t0")).update(title="fast-forward")
+    await (await O.find_by_id("t1")).update(title="theirs")
+    await (await S.find_by_id("t1")).update(title="mine")  # t1 will conflict
+    await O.create(id="new1", title="new one", order=5)
+    await O.create(id="new2", title="new two", order=6)
+    docs = await source.feed("todos", 0)
+    assert len(docs) == 4
+    before, cp = await state(store), await store.checkpoint()
+    seen = []
+
+    def check(doc):
+        seen.append(doc.id)
+        if len(seen) == 3:
+            raise ThirdDocFails(doc.id)
+        return None
+
+    await raises(ThirdDocFails, store.apply("todos", docs, merge=Todo.merge, check=check))
+    assert await state(store) == before, "a failed batch left part of its writes"
+    assert await store.checkpoint() == cp, "a failed batch moved the checkpoint"
+    assert await store.conflicts("todos") == [], "a failed batch left a conflict record"
+    ok = await store.apply("todos", docs, merge=Todo.merge)
+    assert sorted(o.status for o in ok) == ["applied", "applied", "applied", "conflict"]
+
+
+@case
+async def ws_repl_apply_atomic_when_quota_runs_out(store):
+    source = make_peer()
+    await seed_todos(source, 6)
+    storage = DictStorage()
+    ws = WebStorageStore(storage)
+    await seed_todos(ws, 1)
+    docs = await source.feed("todos", 0)
+    before = snapshot(storage)
+    storage.quota = used_chars(storage) + 700  # room for two or three documents, not six
+    await raises(StorageFullError, ws.apply("todos", docs, merge=Todo.merge))
+    assert snapshot(storage) == before, "a batch refused by the quota left traces"
+    storage.quota = None
+    outcomes = await ws.apply("todos", docs, merge=Todo.merge)
+    assert [o.status for o in outcomes] == ["unchanged"] + ["applied"] * 5 or \
+        [o.status for o in outcomes] == ["applied"] * 6, [o.status for o in outcomes]
+
+
+@case
+async def repl_different_fields_merge_without_conflict(store):
+    for kind in PEER_KINDS:
+        other = make_peer(kind)
+        mine, theirs = await conflicting_pair(store, other, store_change=("title", "new title"),
+                                              other_change=("toggle", None))
+        result = await replicate_todos(other, store)
+        assert result.conflicts == [] and result.count("merged") == 1, f"{kind}: {result.counts}"
+        merged = await store.get("todos", "x")
+        assert merged.data["title"] == "new title" and merged.data["completed"] is True, merged
+        back = await replicate_todos(store, other)
+        assert back.conflicts == [], f"{kind}: pushing the merge back conflicted"
+        await assert_converged(store, other, kind)
+        again = await replicate_todos(other, store)
+        assert again.conflicts == [] and set(again.counts) <= {"unchanged"}, again.counts
+        await store.write("todos", "x", None, base_rev=merged.rev)  # reset for the next peer
+        await store.purge_tombstones("todos", await store.checkpoint())
+
+
+async def _same_field_conflict(store, other):
+    await conflicting_pair(store, other, store_change=("title", "mine"),
+                           other_change=("title", "theirs"))
+    before = await store.get("todos", "x")
+    result = await replicate_todos(other, store)
+    return before, result
+
+
+@case
+async def repl_same_field_conflict_keeps_both_versions(store):
+    other = make_peer()
+    before, result = await _same_field_conflict(store, other)
+    assert len(result.conflicts) == 1, f"expected one conflict: {result}"
+    conflict = result.conflicts[0]
+    assert conflict.type() == "update" and conflict.id == "x"
+    after = await store.get("todos", "x")
+    assert after.rev == before.rev and after.data == before.data, "the conflict overwrote mine"
+    theirs = await other.get("todos", "x")
+    assert theirs.data["title"] == "theirs", "the source was changed by replicating from it"
+    src_model, tgt_model = conflict.models()
+    assert (src_model.title, tgt_model.title) == ("theirs", "mine")
+    src_change, tgt_change = conflict.changes()
+    assert (src_change.rev, tgt_change.rev) == (theirs.rev, after.rev)
+    recorded = await store.conflicts("todos")
+    assert [(m.rev, t.rev) for m, t in recorded] == [(after.rev, theirs.rev)], recorded
+    (stored,) = await stored_conflicts(store, Todo)
+    assert stored.source_doc.rev == theirs.rev and stored.target_doc.rev == after.rev
+    assert stored.models()[0].title == "theirs"
+    again = await replicate_todos(other, store, result.checkpoint)
+    assert again.counts == {}, "a recorded conflict was replicated again"
+
+
+@case
+async def repl_edit_against_delete_is_a_delete_conflict(store):
+    for mine, theirs in ((("delete", None), ("title", "edited")),
+                         (("title", "edited"), ("delete", None))):
+        other = make_peer()
+        target = make_peer()
+        await replicate_todos(store, target)  # a copy to restore from
+        await conflicting_pair(store, other, store_change=mine, other_change=theirs)
+        before = await store.get_any("todos", "x")
+        result = await replicate_todos(other, store)
+        assert len(result.conflicts) == 1, f"{mine} vs {theirs}: {result.counts}"
+        assert result.conflicts[0].type() == "delete"
+        after = await store.get_any("todos", "x")
+        assert after == before, f"{mine} vs {theirs}: the target changed"
+        (stored,) = await stored_conflicts(store, Todo)
+        assert stored.type() == "delete"
+        outcome = await stored.resolve_using_target()
+        assert outcome.status == "applied", outcome
+        await replicate_todos(store, other)
+        await replicate_todos(other, store)
+        await assert_converged(store, other, f"{mine} vs {theirs}")
+        assert (await store.get_any("todos", "x")).deleted == before.deleted
+
+
+async def _resolve_and_converge(store, how: str) -> dict | None:
+    other = make_peer()
+    _, result = await _same_field_conflict(store, other)
+    (conflict,) = result.conflicts
+    if how == "source":
+        outcome = await conflict.resolve_using_source()
+    elif how == "target":
+        outcome = await conflict.resolve_using_target()
+    else:
+        outcome = await conflict.resolve_manually({"title": "both", "completed": True,
+                                                   "order": 1})
+    assert outcome.status == "applied", f"{how}: {outcome}"
+    assert await store.conflicts("todos") == [], f"{how}: resolving left the conflict"
+    push = await replicate_todos(store, other)
+    pull = await replicate_todos(other, store)
+    assert push.conflicts == [] and pull.conflicts == [], f"{how}: resolution conflicted again"
+    await assert_converged(store, other, how)
+    return (await store.get("todos", "x")).data
+
+
+@case
+async def repl_resolve_using_source_converges(store):
+    data = await _resolve_and_converge(store, "source")
+    assert data["title"] == "theirs", data
+
+
+@case
+async def repl_resolve_using_target_converges(store):
+    data = await _resolve_and_converge(store, "target")
+    assert data["title"] == "mine", data
+
+
+@case
+async def repl_resolve_manually_converges(store):
+    data = await _resolve_and_converge(store, "manual")
+    assert data["title"] == "both" and data["completed"] is True, data
+
+
+@case
+async def repl_resolve_manually_validates(store):
+    other = make_peer()
+    before, result = await _same_field_conflict(store, other)
+    (conflict,) = result.conflicts
+    await raises(ValidationError, conflict.resolve_manually({"title": "   "}))
+    assert (await store.get("todos", "x")) == before, "a rejected resolution wrote"
+    assert len(await store.conflicts("todos")) == 1
+
+
+@case
+async def repl_stored_conflict_resolved_after_reload(store):
+    other = make_peer()
+    await _same_field_conflict(store, other)
+    (conflict,) = await stored_conflicts(store, Todo)
+    raises_sync(ValueError, conflict.swap_parties)  # loaded from one store: no other side
+    await conflict.resolve_using_source()
+    await replicate_todos(store, other)
+    await replicate_todos(other, store)
+    await assert_converged(store, other, "stored conflict")
+    assert (await store.get("todos", "x")).data["title"] == "theirs"
+
+
+@case
+async def repl_swap_parties(store):
+    other = make_peer()
+    _, result = await _same_field_conflict(store, other)
+    (conflict,) = result.conflicts
+    swapped = conflict.swap_parties()
+    assert swapped.source_doc.rev == conflict.target_doc.rev
+    assert swapped.target_doc.rev == conflict.source_doc.rev
+    assert swapped.target is other and swapped.source is store
+    assert swapped.swap_parties().source_doc.rev == conflict.source_doc.rev
+    # settle it on the other side: the other store keeps its own version
+    await swapped.resolve_using_target()
+    await replicate_todos(other, store)
+    await replicate_todos(store, other)
+    await assert_converged(store, other, "swap_parties")
+    assert (await store.get("todos", "x")).data["title"] == "theirs"
+
+
+@case
+async def repl_write_during_replication_not_lost(store):
+    clock = FakeClock()
+    await seed_todos(store, 6, clock)
+    target = make_peer()
+    S = todos_on(store, clock)
+    calls = []
+
+    async def on_progress(done, total):
+        calls.append((done, total))
+        if done == 2:
+            clock.tick()
+            await (await S.find_by_id("t0")).update(title="edited mid-way")  # already sent
+            await (await S.find_by_id("t5")).update(completed=True)  # not sent yet
+            await S.create(id="late", title="created mid-way", order=9)
+
+    first = await replicate_todos(store, target, batch_size=1, on_progress=on_progress)
+    assert first.conflicts == [], f"a mid-replication write was reported as a conflict: {first}"
+    assert len(calls) > 2, calls
+    second = await replicate_todos(store, target, first.checkpoint)
+    assert second.conflicts == [], second
+    await assert_converged(store, target, "after the next replication")
+    assert (await target.get("todos", "t0")).data["title"] == "edited mid-way"
+    assert (await target.get("todos", "t5")).data["completed"] is True
+    assert (await target.get("todos", "late")) is not None
+    third = await replicate_todos(store, target, second.checkpoint)
+    assert third.counts == {}, third.counts
+
+
+@case
+async def repl_deletes_replicate_as_tombstones(store):
+    made = await seed_todos(store, 3)
+    target = make_peer()
+    first = await replicate_todos(store, target)
+    await made[0].delete()
+    result = await replicate_todos(store, target, first.checkpoint)
+    assert result.counts == {"applied": 1}, result.counts
+    tomb = await target.get_any("todos", "t0")
+    mine = await store.get_any("todos", "t0")
+    assert tomb.deleted and tomb.rev == mine.rev, f"target has {tomb}, source {mine}"
+    assert await todos_on(target).find_by_id("t0") is None
+    assert sorted(ids(await todos_on(target).find())) == ["t1", "t2"]
+    (change,) = await target.changes("todos", await target.checkpoint() - 1)
+    assert change.type == ChangeType.DELETE
+
+
+async def _purge_then_resync(store, *, write_after_purge: bool, batch_size: int = 500):
+    clock = FakeClock()
+    made = await seed_todos(store, 4, clock)
+    target = make_peer()
+    old = await replicate_todos(store, target)
+    T = todos_on(target, clock)
+    await T.create(id="local-only", title="never synced", order=9)
+    clock.tick()
+    await (await T.find_by_id("t3")).update(title="edited on the target")
+    await made[0].delete()
+    await made[1].delete()
+    await store.purge_tombstones("todos", await store.checkpoint())
+    assert await store.get_any("todos", "t0") is None, "the tombstone was not purged"
+    await raises(CheckpointExpiredError, store.feed("todos", old.checkpoint))
+    if write_after_purge:
+        await todos_on(store, clock).create(id="after", title="after the purge", order=5)
+    result = await replicate_todos(store, target, old.checkpoint, batch_size=batch_size)
+    assert result.resynced, "an expired checkpoint must lead to a full resync"
+    for id in ("t0", "t1"):
+        doc = await target.get_any("todos", id)
+        assert doc is not None and doc.deleted, f"{id} was deleted and purged on the source, " \
+            f"but the target kept {doc}"
+    assert await T.find_by_id("local-only") is not None, "a never-synced local todo was dropped"
+    assert (await T.find_by_id("t3")).title == "edited on the target", "a local edit was lost"
+    assert (await T.find_by_id("t2")) is not None
+    if write_after_purge:
+        assert (await T.find_by_id("after")) is not None
+    again = await replicate_todos(store, target, result.checkpoint)
+    assert not again.resynced and again.counts == {}, again
+
+
+@case
+async def repl_purged_tombstones_force_full_resync(store):
+    await _purge_then_resync(store, write_after_purge=True)
+
+
+@case
+async def repl_full_resync_pages_below_the_horizon(store):
+    """The full pass reads pages whose checkpoints are below the horizon: it must not stop there
+    (here the newest surviving change is older than the purge horizon)."""
+    await _purge_then_resync(store, write_after_purge=False)
+
+
+@case
+async def repl_full_resync_in_small_pages(store):
+    await _purge_then_resync(store, write_after_purge=True, batch_size=1)
+
+
+@case
+async def repl_checkpoint_newer_than_horizon_is_incremental(store):
+    made = await seed_todos(store, 4)
+    await made[0].delete()
+    horizon = await store.checkpoint()
+    target = make_peer()
+    first = await replicate_todos(store, target)
+    await store.purge_tombstones("todos", horizon)
+    await made[1].update(title="after the purge")
+    result = await replicate_todos(store, target, first.checkpoint)
+    assert not result.resynced, "a checkpoint at the horizon must not force a resync"
+    assert result.counts == {"applied": 1}, result.counts
+    assert len(await store.feed("todos", first.checkpoint)) == 1
+
+
+@case
+async def repl_diff_reports_missing_and_conflicts(store):
+    clock = FakeClock()
+    await seed_todos(store, 3, clock)
+    other = make_peer()
+    await replicate_todos(store, other)
+    O, S = todos_on(other, clock), todos_on(store, clock)
+    clock.tick()
+    await (await O.find_by_id("t0")).update(title="one edit ahead")  # missing on store
+    await (await O.find_by_id("t1")).update(title="theirs")  # conflicts
+    await (await S.find_by_id("t1")).update(title="mine")
+    await O.create(id="new", title="new", order=7)  # missing
+    changes = await other.changes("todos")
+    diff = await store.diff("todos", changes)
+    assert sorted(diff["missing"]) == ["new", "t0"], diff
+    assert diff["conflicts"] == ["t1"], diff
+    own = await store.diff("todos", await store.changes("todos"))
+    assert own == {"missing": [], "conflicts": []}, f"a store differs from itself: {own}"
+
+
+@case
+async def repl_diff_agrees_with_apply_when_several_edits_ahead(store):
+    clock = FakeClock()
+    await seed_todos(store, 1, clock)
+    other = make_peer()
+    await replicate_todos(store, other)
+    O = todos_on(other, clock)
+    for title in ("second", "third"):
+        clock.tick()
+        await (await O.find_by_id("t0")).update(title=title)
+    diff = await store.diff("todos", await other.changes("todos"))
+    (outcome,) = await store.apply("todos", await other.feed("todos"), merge=Todo.merge)
+    assert outcome.status == "applied"
+    assert diff == {"missing": ["t0"], "conflicts": []}, (
+        f"diff says {diff} for a change two revisions ahead, which apply fast-forwards")
+
+
+@case
+async def repl_rejected_documents_skipped_rest_applies(store):
+    source = make_peer()
+    await seed_todos(source, 2)
+    good = await source.get("todos", "t0")
+    bad = {
+        "empty": {**good.data, "id": "empty", "title": "   "},
+        "long": {**good.data, "id": "long", "title": "x" * 501},
+        "wrong-id": {**good.data, "id": "not-the-key"},
+        "untrimmed": {**good.data, "id": "untrimmed", "title": "  padded  "},
+    }
+    for id, data in bad.items():
+        await source.write("todos", id, data, base_rev=None)  # below the model: no validation
+    result = await replicate_todos(source, store)
+    assert sorted(r["id"] for r in result.rejected) == sorted(bad), result.rejected
+    assert all(r["error"] for r in result.rejected), result.rejected
+    assert result.count("applied") == 2, result.counts
+    T = todos_on(store)
+    assert sorted(ids(await T.find())) == ["t0", "t1"]
+    for id in bad:
+        assert await store.get_any("todos", id) is None, f"rejected {id} was stored"
+    again = await replicate_todos(source, store, result.checkpoint)
+    assert again.counts == {}, again.counts
+
+
+@case
+async def repl_many_offline_edits_fast_forward(store):
+    clock = FakeClock()
+    await seed_todos(store, 1, clock)
+    other = make_peer()
+    await replicate_todos(store, other)
+    O = todos_on(other, clock)
+    for i in range(25):  # a long offline session on one todo
+        clock.tick()
+        await (await O.find_by_id("t0")).update(title=f"edit {i}")
+    result = await replicate_todos(other, store)
+    assert result.conflicts == [], (
+        "25 offline edits of one todo made a false conflict (the history is cut at 20 "
+        "revisions and the target's revision falls off it)")
+    assert (await store.get("todos", "t0")).data["title"] == "edit 24"
+
+
+@case
+async def repl_sync_two_clients_through_a_remote_converges(store):
+    clock = FakeClock()
+    remote, other = make_peer(), make_peer("webstorage")
+    A, B = todos_on(store, clock), todos_on(other, clock)
+    await A.create(id="a1", title="from a", order=1)
+    await B.create(id="b1", title="from b", order=2)
+    cps_a = (await sync(store, remote)).checkpoints
+    cps_b = (await sync(other, remote)).checkpoints
+    cps_a = (await sync(store, remote, cps_a)).checkpoints
+    await assert_converged(store, other, "after one round")
+    clock.tick()
+    await (await A.find_by_id("b1")).update(title="a edits b's")
+    await (await B.find_by_id("b1")).update(completed=True)
+    await (await B.find_by_id("a1")).delete()
+    first = await sync(store, remote, cps_a)
+    b = await sync(other, remote, cps_b)
+    a = await sync(store, remote, first.checkpoints)
+    assert first.conflicts == b.conflicts == a.conflicts == [], "no conflicting edits here"
+    await sync(other, remote, b.checkpoints)
+    await assert_converged(store, other, "clients")
+    await assert_converged(store, remote, "client and remote")
+    assert (await A.find_by_id("b1")).title == "a edits b's"
+    assert (await A.find_by_id("b1")).completed is True
+    assert await A.find_by_id("a1") is None
+
+
+@case
+async def repl_sync_conflict_recorded_locally_then_resolved(store):
+    clock = FakeClock()
+    remote, other = make_peer(), make_peer()
+    A, B = todos_on(store, clock), todos_on(other, clock)
+    await A.create(id="x", title="base", order=1)
+    cps_a = (await sync(store, remote)).checkpoints
+    cps_b = (await sync(other, remote)).checkpoints
+    clock.tick()
+    await (await A.find_by_id("x")).update(title="from a")
+    await (await B.find_by_id("x")).update(title="from b")
+    cps_b = (await sync(other, remote, cps_b)).checkpoints
+    result = await sync(store, remote, cps_a)
+    assert len(result.conflicts) == 1, result
+    (stored,) = await stored_conflicts(store, Todo)
+    assert stored.models()[0].title == "from b" and stored.models()[1].title == "from a"
+    await stored.resolve_manually({"title": "from a and b", "order": 1})
+    cps_a = (await sync(store, remote, result.checkpoints)).checkpoints
+    await sync(other, remote, cps_b)
+    for st in (store, remote, other):
+        assert await st.conflicts("todos") == [], f"conflict left on {st}"
+        assert (await st.get("todos", "x")).data["title"] == "from a and b"
+    await assert_converged(store, other)
+    await assert_converged(store, remote)
 
 
 # ---- running ----------------------------------------------------------------------------------
