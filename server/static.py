@@ -33,12 +33,36 @@ def pyscript_config(web_dir: Path, archive_url: str) -> dict:
     return {"interpreter": "/vendor/pyodide/pyodide.mjs", "files": files}
 
 
+RUNTIME_FILES = {
+    "pyodide": ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                "pyodide-lock.json"],
+}
+
+
+def offline_manifest(web_dir: Path, archive_url: str) -> dict:
+    """What the service worker precaches so the app starts with the server unreachable."""
+    urls = ["/", "/debug", "/pyscript.json", archive_url]
+    urls += [f"/{p.name}" for p in sorted(web_dir.glob("*.css"))]
+    urls += [f"/app/{p.name}" for p in sorted((web_dir / "app").glob("*.py"))]
+    vendor = web_dir / "vendor"
+    urls += [f"/vendor/pyodide/{name}" for name in RUNTIME_FILES["pyodide"]
+             if (vendor / "pyodide" / name).is_file()]
+    urls += [f"/vendor/pyscript/{p.name}" for p in sorted((vendor / "pyscript").glob("*"))
+             if p.suffix in (".js", ".css")]
+    return {"urls": urls}
+
+
 def routes(web_dir: Path = WEB_DIR, archive_url: str = "") -> list[BaseRoute]:
     """`/debug`, `/pyscript.json` and the static mount (last: it matches every path)."""
 
     async def config(request: Request) -> JSONResponse:
         return JSONResponse(
             pyscript_config(web_dir, archive_url), headers={"Cache-Control": "no-cache"}
+        )
+
+    async def manifest(request: Request) -> JSONResponse:
+        return JSONResponse(
+            offline_manifest(web_dir, archive_url), headers={"Cache-Control": "no-cache"}
         )
 
     async def debug_page(request: Request) -> FileResponse:
@@ -50,6 +74,7 @@ def routes(web_dir: Path = WEB_DIR, archive_url: str = "") -> list[BaseRoute]:
     out: list[BaseRoute] = [
         Route("/debug", debug_page, methods=["GET"], include_in_schema=False),
         Route("/pyscript.json", config, methods=["GET"], include_in_schema=False),
+        Route("/offline-manifest.json", manifest, methods=["GET"], include_in_schema=False),
     ]
     if web_dir.is_dir():
         out.append(Mount("/", app=StaticFiles(directory=web_dir, html=True), name="web"))

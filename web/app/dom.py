@@ -35,8 +35,16 @@ def on(node, event: str, handler: Callable) -> None:
     node.addEventListener(event, proxy)
 
 
+def register_service_worker() -> None:
+    """So the next visit opens with no network (web/sw.js)."""
+    workers = getattr(js.navigator, "serviceWorker", None)
+    if workers:
+        workers.register("/sw.js")
+
+
 def mark_ready() -> None:
     """Tell users (and tests) the page is usable: the loading state goes, `app-ready` appears."""
+    register_service_worker()
     document.body.classList.remove("loading")
     if not by_testid("app-ready"):  # querySelector gives JS null, which is not None
         ready = element("span", testid="app-ready", hidden="")
