@@ -26,10 +26,12 @@ class Change:
     prev: str | None
     checkpoint: int
     type: ChangeType
+    history: tuple[str, ...] = ()  # ancestors, newest first (lets `diff` see several edits ahead)
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["type"] = self.type.value
+        out["history"] = list(self.history)
         return out
 
     @classmethod
@@ -41,5 +43,6 @@ class Change:
             prev=raw.get("prev"),
             checkpoint=int(raw["checkpoint"]),
             type=ChangeType(raw["type"]),
+            history=tuple(str(rev) for rev in raw.get("history") or ()),
         )
 

@@ -23,14 +23,13 @@ class Decision:
     doc: Document | None = None  # what to store, if anything
 
 
-def classify(current: Document | None, rev: str, prev: str | None) -> str:
-    """What an incoming change is to a store holding `current`: missing, known or conflict."""
-    if current is None:
+def classify(current: Document | None, rev: str, history: tuple[str, ...]) -> str:
+    """What an incoming revision (with its ancestors) is to a store holding `current`:
+    missing (a fast-forward), known, or conflict (both moved on: a merge or a real conflict)."""
+    if current is None or current.rev in history:
         return "missing"
     if current.knows(rev):
         return "known"
-    if prev is not None and current.rev == prev:
-        return "missing"
     return "conflict"
 
 

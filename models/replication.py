@@ -84,15 +84,19 @@ async def _replicate_model(
     source: Store, target: Store, since: int, model: type, batch_size: int,
     on_progress: Progress | None, result: ReplicationResult, seen: set[str] | None = None,
 ) -> int:
+    """One model's pass; with `seen` it is a full resync and collects the ids it met."""
     collection = model.collection
     cursor = since
     total = await source.pending(collection, since)
     done = 0
     await _report(on_progress, done, total)
     while True:
-        docs = await source.feed(collection, cursor, batch_size)
+        # In a full resync, note the source's checkpoint before the read that comes back empty:
+        # nothing at or below it is left unread, so the next `since` can start past the horizon.
+        ceiling = await source.checkpoint() if seen is not None else cursor
+        docs = await source.feed(collection, cursor, batch_size, full=seen is not None)
         if not docs:
-            return cursor
+            return max(cursor, ceiling)
         if seen is not None:
             seen.update(doc.id for doc in docs)
         outcomes = await target.apply(collection, docs, merge=model.merge,

@@ -44,11 +44,14 @@ def merge_revision(parents: list[str], data: dict | None, deleted: bool = False)
     return f"{max(generation(p) for p in parents) + 1}-{digest.hexdigest()[:32]}"
 
 
-HISTORY_LIMIT = 20
+HISTORY_LIMIT = 50
 
 
-def join_histories(*histories: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """Ancestors of a revision, newest generation first, without repeats, at most HISTORY_LIMIT.
+def join_histories(
+    *histories: tuple[str, ...] | list[str], keep: str | None = None
+) -> tuple[str, ...]:
+    """Ancestors of a revision, newest generation first, without repeats, at most HISTORY_LIMIT
+    (plus `keep`, the merge base, which is never cut: it is the revision a peer holds).
 
     Ancestry decides fast-forward versus conflict; a history cut short can only turn a
     fast-forward into a reported conflict, never lose a write.
@@ -57,5 +60,7 @@ def join_histories(*histories: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     for history in histories:
         for rev in history:
             seen.setdefault(rev, None)
-    ordered = sorted(seen, key=lambda rev: (-generation(rev), rev))
-    return tuple(ordered[:HISTORY_LIMIT])
+    ordered = sorted(seen, key=lambda rev: (-generation(rev), rev))[:HISTORY_LIMIT]
+    if keep is not None and keep in seen and keep not in ordered:
+        ordered.append(keep)
+    return tuple(ordered)

@@ -54,7 +54,8 @@ class Document:
 
     @property
     def change(self) -> Change:
-        return Change(self.model, self.id, self.rev, self.prev, self.checkpoint, self.type)
+        return Change(self.model, self.id, self.rev, self.prev, self.checkpoint, self.type,
+                      self.history)
 
     def knows(self, rev: str) -> bool:
         """Whether `rev` is this revision or one of its ancestors."""
@@ -199,9 +200,16 @@ class Store:
         return doc
 
     # ---- replication --------------------------------------------------------------------------
-    async def feed(self, model: str, since: int = 0, limit: int = 1000) -> list[Document]:
-        """What replication reads: documents changed after `since`, with history and base."""
-        if 0 < since < self.purge_horizon(model):
+    async def feed(
+        self, model: str, since: int = 0, limit: int = 1000, *, full: bool = False
+    ) -> list[Document]:
+        """What replication reads: documents changed after `since`, with history and base.
+
+        Reading from a checkpoint below the tombstone purge horizon raises, because deletes may
+        be missing; `full=True` says the reader is paging through a full resync from 0 and will
+        reconcile deletions itself.
+        """
+        if not full and 0 < since < self.purge_horizon(model):
             raise CheckpointExpiredError(
                 f"checkpoint {since} is older than the tombstone purge horizon "
                 f"{self.purge_horizon(model)}: resync from the start",
@@ -219,7 +227,8 @@ class Store:
 
         missing, conflicts = [], []
         for change in changes:
-            kind = classify(self.read_doc(model, change.id), change.rev, change.prev)
+            kind = classify(self.read_doc(model, change.id), change.rev,
+                            change.history or ((change.prev,) if change.prev else ()))
             if kind == "missing":
                 missing.append(change.id)
             elif kind == "conflict":
@@ -313,7 +322,8 @@ def plan_write(
         )
     deleted = data is None
     kind = ChangeType.DELETE if deleted else ChangeType.UPDATE if live else ChangeType.CREATE
-    history = join_histories((current_rev,), current.history) if current else ()
+    history = (join_histories((current_rev,), current.history, keep=current.base_rev)
+               if current else ())
     return Document(
         model, id, next_revision(current_rev, data, deleted), 0, deleted, data, kind, history,
         current.base_rev if current else None, current.base_data if current else None,

@@ -2,7 +2,13 @@
 
 Writes carry the revision they are based on in `If-Match`, so the server refuses a stale write
 with 409 exactly as a local store raises `ConflictError`. Error bodies come back as the same
-`OffsyncError` classes the server raised.
+`OffsyncError` classes the server raised (410 as `CheckpointExpiredError`, so `replicate()`
+resyncs over HTTP as it does locally; a network failure as `TransportError`).
+
+Replication speaks the sync protocol (docs/PROTOCOL.md): `feed`, `changes` and `pending` read
+`GET /api/{model}/sync/changes`, `apply` posts one batch to `/sync/apply` (one request per page,
+applied by the server in one transaction under its own model rules), `diff` and `conflicts` have
+their own endpoints.
 """
 
 from __future__ import annotations
@@ -14,7 +20,11 @@ from .. import errors
 from ..changes import Change
 from ..filters import Query
 from ..transport import Response, Transport
-from .base import Document, Store
+from .base import CheckpointExpiredError, Document, Outcome, Store
+
+PROTOCOL_VERSION = 1  # the `"protocol"` every sync request and answer carries
+MAX_SYNC_LIMIT = 5000  # the largest page `/sync/changes` serves
+MAX_SYNC_DOCS = 5000  # the most docs (or changes) one `/sync/apply` (or `/sync/diff`) takes
 
 _ERRORS_BY_CODE = {
     cls.code: cls
@@ -25,6 +35,7 @@ _ERRORS_BY_CODE = {
         errors.AccessDeniedError,
         errors.StorageFullError,
         errors.CorruptEntryError,
+        CheckpointExpiredError,
     )
 }
 
@@ -37,7 +48,7 @@ class RemoteStore(Store):
     def _url(self, model: str, *parts: str) -> str:
         return "/".join([self.base_path, model, *parts])
 
-    async def _call(self, method: str, path: str, **kw: Any) -> Response:
+    async def _call(self, method: str, path: str, *, sync: bool = False, **kw: Any) -> Response:
         try:
             response = await self.transport(method, path, **kw)
         except errors.OffsyncError:
@@ -45,7 +56,7 @@ class RemoteStore(Store):
         except Exception as exc:  # the network, whatever the transport is built on
             raise errors.TransportError(f"{method} {path} failed: {exc}") from exc
         if response.status >= 400:
-            raise _error_from(response, method, path)
+            raise _error_from(response, method, path, sync)
         return response
 
     @staticmethod
@@ -86,11 +97,102 @@ class RemoteStore(Store):
             response = await self._call("PUT", self._url(model, id), json=data, headers=headers)
         return self._doc(model, response.data)
 
+    # ---- replication (the sync protocol) ------------------------------------------------------
+    def _sync_body(self, response: Response, method: str, path: str, *keys: str) -> dict:
+        body = response.data
+        if not isinstance(body, dict) or any(key not in body for key in keys):
+            raise errors.TransportError(f"{method} {path}: the answer is not a sync response")
+        if body.get("protocol") != PROTOCOL_VERSION:
+            raise errors.TransportError(
+                f"{method} {path}: the server speaks sync protocol {body.get('protocol')!r}, "
+                f"this client {PROTOCOL_VERSION}"
+            )
+        return body
+
+    def _wire_doc(self, model: str, raw: Any, path: str) -> Document:
+        try:
+            return Document.from_wire(model, raw)
+        except ValueError as exc:
+            raise errors.TransportError(f"{path}: the server sent a bad doc: {exc}") from None
+
+    async def _changes_page(self, model: str, since: int, limit: int) -> dict:
+        path = self._url(model, "sync", "changes")
+        params = {"since": str(since), "limit": str(max(0, min(limit, MAX_SYNC_LIMIT))),
+                  "protocol": str(PROTOCOL_VERSION)}
+        response = await self._call("GET", path, sync=True, params=params)
+        return self._sync_body(response, "GET", path, "docs", "checkpoint", "remaining")
+
+    async def feed(self, model: str, since: int = 0, limit: int = 1000) -> list[Document]:
+        """One request: at most `limit` documents (and at most MAX_SYNC_LIMIT, the server's
+        page size) changed after `since`. Raises CheckpointExpiredError on 410."""
+        body = await self._changes_page(model, since, limit)
+        path = self._url(model, "sync", "changes")
+        if not isinstance(body["docs"], list):
+            raise errors.TransportError(f"GET {path}: docs is not a list")
+        return [self._wire_doc(model, raw, path) for raw in body["docs"]]
+
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
-        response = await self._call(
-            "GET", self._url(model, "changes"), params={"since": str(since), "limit": str(limit)}
+        return [doc.change for doc in await self.feed(model, since, limit)]
+
+    async def pending(self, model: str, since: int = 0) -> int:
+        """How many documents changed after `since`: an empty page's `remaining`."""
+        return int((await self._changes_page(model, since, 0))["remaining"])
+
+    async def apply(
+        self, model: str, docs: list[Document], *, merge: Any = None, check: Any = None,
+    ) -> list[Outcome]:
+        """One request, one server transaction. `merge` and `check` are ignored: the server
+        never trusts a client and applies its own model's rules."""
+        if not docs:
+            return []
+        path = self._url(model, "sync", "apply")
+        payload = {"protocol": PROTOCOL_VERSION, "docs": [doc.to_wire() for doc in docs]}
+        response = await self._call("POST", path, sync=True, json=payload)
+        body = self._sync_body(response, "POST", path, "results")
+        results = body["results"]
+        if not isinstance(results, list) or len(results) != len(docs):
+            raise errors.TransportError(f"POST {path}: {len(docs)} docs sent, results do not match")
+        outcomes = []
+        for item in results:
+            if not isinstance(item, dict) or not isinstance(item.get("status"), str):
+                raise errors.TransportError(f"POST {path}: a result without a status")
+            current = item.get("current")
+            outcomes.append(Outcome(
+                item.get("id"), item.get("rev"), item["status"],
+                None if current is None else self._wire_doc(model, current, path),
+                item.get("error"),
+            ))
+        return outcomes
+
+    async def diff(self, model: str, changes: list[Change]) -> dict[str, list[str]]:
+        path = self._url(model, "sync", "diff")
+        payload = {"protocol": PROTOCOL_VERSION, "changes": [c.to_dict() for c in changes]}
+        response = await self._call("POST", path, sync=True, json=payload)
+        body = self._sync_body(response, "POST", path, "missing", "conflicts")
+        return {"missing": list(body["missing"]), "conflicts": list(body["conflicts"])}
+
+    async def mark_synced(self, model: str, docs: list[Document]) -> None:
+        """Nothing to do. The server serves many clients, so it cannot keep one merge base per
+        document for "the" peer; instead every pushed doc carries its own merge base
+        (`base_rev`/`base_data`), and the server merges against that. The client records the
+        base it shares with the server when it applies what it pulls."""
+
+    async def conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
+        """The conflicts the server recorded: (the server's document, the other revision)."""
+        path = self._url(model, "sync", "conflicts")
+        body = self._sync_body(await self._call("GET", path, sync=True), "GET", path,
+                               "conflicts")
+        return [
+            (None if pair.get("mine") is None else self._wire_doc(model, pair["mine"], path),
+             self._wire_doc(model, pair.get("theirs"), path))
+            for pair in body["conflicts"]
+        ]
+
+    async def record_conflict(self, theirs: Document) -> None:
+        raise NotImplementedError(
+            "a RemoteStore cannot record a conflict: the server records its own when a push "
+            "conflicts; record it in the local store (sync() does)"
         )
-        return [Change.from_dict(item) for item in response.data["changes"]]
 
     async def checkpoint(self) -> int:
         response = await self._call("GET", self._url("checkpoint"))
@@ -110,7 +212,14 @@ def filter_json(query: Query) -> str:
     return json.dumps(raw)
 
 
-def _error_from(response: Response, method: str, path: str) -> errors.OffsyncError:
+class ProtocolError(errors.TransportError):
+    """The server refused a sync request as not its protocol (PROTOCOL_MISMATCH, INVALID_DOC,
+    PAYLOAD_TOO_LARGE...): `code` and `status` are the server's. A client bug, not a retry case."""
+
+
+def _error_from(
+    response: Response, method: str, path: str, sync: bool = False
+) -> errors.OffsyncError:
     body = response.data if isinstance(response.data, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     message = error.get("message") or f"{method} {path} answered HTTP {response.status}"
@@ -122,9 +231,15 @@ def _error_from(response: Response, method: str, path: str) -> errors.OffsyncErr
         exc.args = (message,)
         return exc
     cls = _ERRORS_BY_CODE.get(code)
+    known = cls is not None
+    if cls is None and sync and response.status in (400, 413, 415):
+        cls = ProtocolError
     if cls is None:
         cls = {404: errors.NotFoundError, 409: errors.ConflictError, 403: errors.AccessDeniedError,
-               400: errors.FilterError}.get(response.status, errors.TransportError)
+               400: errors.FilterError, 410: CheckpointExpiredError}.get(
+                   response.status, errors.TransportError)
     exc = cls(message, details)
     exc.status = response.status
+    if not known and isinstance(code, str) and code:
+        exc.code = code  # PROTOCOL_MISMATCH, PAYLOAD_TOO_LARGE...: what the server said
     return exc
