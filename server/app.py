@@ -18,7 +18,7 @@ import models
 from models.model import Model
 from models.stores.sqlite import SQLiteStore
 
-from . import archive, openapi, rest, static
+from . import archive, openapi, rest, static, sync
 from .body import DEFAULT_MAX_BODY_BYTES
 from .errors import EXCEPTION_HANDLERS
 
@@ -47,11 +47,13 @@ def create_app(
     database_url: str = DEFAULT_DATABASE_URL,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_sync_body_bytes: int = sync.DEFAULT_MAX_SYNC_BODY_BYTES,
     web_dir: Path | None = None,
     models_map: Mapping[str, type[Model]] | None = None,
 ) -> Starlette:
     """The offsync server. `web_dir` defaults to the repository's `web/`; `models_map` to
-    `models.MODELS`."""
+    `models.MODELS`. `max_body_bytes` limits REST bodies (one document), `max_sync_body_bytes`
+    the sync endpoints' bodies (a batch of up to 5000 documents; 16 MiB by default)."""
     path = parse_database_url(database_url)
     model_classes = dict(models.MODELS if models_map is None else models_map)
 
@@ -71,6 +73,7 @@ def create_app(
     spec = openapi.build_spec(model_classes)
     routes: list[BaseRoute] = [
         *rest.routes(model_classes, max_body_bytes),
+        *sync.routes(model_classes, max_sync_body_bytes),
         *openapi.routes(spec),
         *archive.routes(package),
     ]
@@ -88,5 +91,6 @@ def create_app(
     app.state.collections = sorted(model_classes)
     app.state.archive = package
     app.state.openapi = spec
+    app.state.max_sync_body_bytes = max_sync_body_bytes
     app.state.store = None
     return app

@@ -19,13 +19,19 @@ from starlette.routing import BaseRoute, Route
 from models.fields import Boolean, DateTime, Field, Integer, Number, String
 from models.model import Model
 
+from . import sync
 from .rest import CHANGES_DEFAULT_LIMIT, CHANGES_MAX_LIMIT
 
 ERROR_CODES = {
-    "400": "Malformed JSON, a body that is not an object, or a filter that cannot be understood",
+    "400": "Malformed JSON, a body that is not an object, or a filter that cannot be understood;"
+           " on sync routes also PROTOCOL_MISMATCH, INVALID_DOC (details.index names the doc;"
+           " nothing was written), INVALID_CHANGE, INVALID_PARAMETER",
+    "403": "The model's access rules refuse this (ACCESS_DENIED)",
     "404": "Unknown model (MODEL_NOT_FOUND) or id (NOT_FOUND)",
     "409": "If-Match names a revision that is no longer current (REVISION_CONFLICT)",
-    "413": "Body larger than the server's limit (PAYLOAD_TOO_LARGE)",
+    "410": "since is older than the tombstone purge horizon (CHECKPOINT_EXPIRED): resync from 0",
+    "413": "Body larger than the server's limit, or more than 5000 docs in one sync request"
+           " (PAYLOAD_TOO_LARGE)",
     "415": "Body not sent as application/json",
     "422": "Validation failed; details name each field with its messages",
 }
@@ -96,6 +102,7 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
         }},
     }
     schemas: dict[str, Any] = {
+        **sync.SCHEMAS,
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["status", "code", "message", "details"],
             "properties": {"status": {"type": "integer"}, "code": {"type": "string"},
@@ -166,6 +173,7 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
                 "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
                 "checkpoint": {"type": "integer"}}}), **_errors("400", "404")},
         }}
+        paths.update(sync.spec_paths(collection))
         paths[f"{base}/{{id}}"] = {
             "get": {
                 "summary": f"One {name} by id",
@@ -264,7 +272,8 @@ def render_docs(spec: dict[str, Any], base_url: str) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>{e(spec['info']['title'])} API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
+body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
+        padding: 0 1rem; }}
 pre {{ background: #f4f4f4; padding: .6rem; overflow-x: auto; }}
 section {{ border-top: 1px solid #ddd; }} .m {{ font-family: monospace; color: #0a5; }}
 </style></head><body>

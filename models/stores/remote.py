@@ -115,17 +115,22 @@ class RemoteStore(Store):
         except ValueError as exc:
             raise errors.TransportError(f"{path}: the server sent a bad doc: {exc}") from None
 
-    async def _changes_page(self, model: str, since: int, limit: int) -> dict:
+    async def _changes_page(self, model: str, since: int, limit: int, full: bool = False) -> dict:
         path = self._url(model, "sync", "changes")
         params = {"since": str(since), "limit": str(max(0, min(limit, MAX_SYNC_LIMIT))),
                   "protocol": str(PROTOCOL_VERSION)}
+        if full:
+            params["full"] = "1"
         response = await self._call("GET", path, sync=True, params=params)
         return self._sync_body(response, "GET", path, "docs", "checkpoint", "remaining")
 
-    async def feed(self, model: str, since: int = 0, limit: int = 1000) -> list[Document]:
+    async def feed(
+        self, model: str, since: int = 0, limit: int = 1000, *, full: bool = False
+    ) -> list[Document]:
         """One request: at most `limit` documents (and at most MAX_SYNC_LIMIT, the server's
-        page size) changed after `since`. Raises CheckpointExpiredError on 410."""
-        body = await self._changes_page(model, since, limit)
+        page size) changed after `since`. Raises CheckpointExpiredError on 410, unless `full`
+        says this is a full resync paging from 0 (see `Store.feed`)."""
+        body = await self._changes_page(model, since, limit, full)
         path = self._url(model, "sync", "changes")
         if not isinstance(body["docs"], list):
             raise errors.TransportError(f"GET {path}: docs is not a list")
