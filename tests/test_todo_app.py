@@ -1,0 +1,273 @@
+"""The offline todo app as users meet it: real server process, real Chromium, real Pyodide."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser_helpers import (
+    add_todo,
+    open_page,
+    server_todos,
+    sync_now,
+    titles,
+    wait_synced,
+)
+from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def test_todomvc_add_edit_toggle_delete_filter(page, live_server):
+    open_page(page, live_server.url + "/")
+    for title in ("Buy milk", "Water the plants", "Call mum"):
+        add_todo(page, title)
+    assert titles(page) == ["Buy milk", "Water the plants", "Call mum"]
+    assert page.get_by_test_id("items-left").inner_text() == "3 items left"
+
+    page.get_by_test_id("todo-toggle").nth(1).check()
+    page.wait_for_function("() => document.querySelector('[data-testid=items-left]')"
+                           ".textContent === '2 items left'")
+    page.get_by_test_id("filter-active").click()
+    page.wait_for_url("**/#/active")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=todo-item]').length == 2")
+    assert titles(page) == ["Buy milk", "Call mum"]
+    page.get_by_test_id("filter-completed").click()
+    page.wait_for_url("**/#/completed")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=todo-item]').length == 1")
+    assert titles(page) == ["Water the plants"]
+    page.reload()
+    open_page(page, page.url)  # the filter is in the URL and survives a reload
+    assert titles(page) == ["Water the plants"]
+    page.get_by_test_id("filter-all").click()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=todo-item]').length == 3")
+
+    # Edit: double-click, Enter saves; Escape cancels; an empty title deletes.
+    page.get_by_test_id("todo-title").first.dblclick()
+    page.get_by_test_id("todo-edit").fill("Buy oat milk")
+    page.get_by_test_id("todo-edit").press("Enter")
+    page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")
+    assert titles(page)[0] == "Buy oat milk"
+    page.get_by_test_id("todo-title").first.dblclick()
+    page.get_by_test_id("todo-edit").fill("never saved")
+    page.get_by_test_id("todo-edit").press("Escape")
+    page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")
+    assert titles(page)[0] == "Buy oat milk"
+    page.get_by_test_id("todo-title").last.dblclick()
+    page.get_by_test_id("todo-edit").fill("   ")
+    page.get_by_test_id("todo-edit").press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=todo-item]').length == 2")
+    assert titles(page) == ["Buy oat milk", "Water the plants"]
+
+    # Delete, toggle all, clear completed.
+    add_todo(page, "Temporary")
+    page.get_by_test_id("todo-item").last.hover()
+    page.get_by_test_id("todo-delete").last.click()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=todo-item]').length == 2")
+    page.locator("label[for=toggle-all]").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=items-left]')"
+                           ".textContent === '0 items left'")
+    page.get_by_test_id("clear-completed").click()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=todo-item]').length == 0")
+
+
+def test_offline_add_then_online_sync_reaches_the_server(page, live_server):
+    open_page(page, live_server.url + "/")
+    wait_synced(page)
+    page.get_by_test_id("go-offline").click()
+    assert "offline" in page.get_by_test_id("network-status").inner_text()
+    add_todo(page, "Written on a plane")
+    assert page.get_by_test_id("pending-count").inner_text() == "1"
+    page.wait_for_timeout(1500)  # longer than the sync debounce: offline means no sync at all
+    assert "Written on a plane" not in [t["title"] for t in server_todos(live_server.url)]
+    page.get_by_test_id("go-online").click()
+    assert page.get_by_test_id("network-status").inner_text() == "online"
+    wait_synced(page)
+    assert "Written on a plane" in [t["title"] for t in server_todos(live_server.url)]
+
+
+def test_browser_offline_event_switches_status(page, context, live_server):
+    open_page(page, live_server.url + "/")
+    context.set_offline(True)
+    page.wait_for_function("() => document.querySelector('[data-testid=network-status]')"
+                           ".textContent.includes('offline')")
+    add_todo(page, "No network here")
+    context.set_offline(False)
+    page.wait_for_function("() => document.querySelector('[data-testid=network-status]')"
+                           ".textContent === 'online'")
+    wait_synced(page)
+    assert "No network here" in [t["title"] for t in server_todos(live_server.url)]
+
+
+def test_xss_title_is_shown_as_text(page, live_server):
+    open_page(page, live_server.url + "/")
+    page.on("dialog", lambda dialog: pytest.fail(f"a title ran script: {dialog.message}"))
+    add_todo(page, "<img src=x onerror=alert(1)>")
+    assert "<img src=x onerror=alert(1)>" in titles(page)
+    assert page.locator(".todo-list img").count() == 0
+
+
+def test_quota_exceeded_refuses_the_write_and_keeps_everything(page, live_server):
+    open_page(page, live_server.url + "/")
+    page.get_by_test_id("go-offline").click()
+    add_todo(page, "Already here")
+    # Fill the origin's storage to within a few hundred characters of the quota.
+    page.evaluate("""() => {
+        let chunk = 'x'.repeat(1 << 20), i = 0;
+        while (chunk.length > 16) {
+            try { localStorage.setItem('filler:' + (i++), chunk); }
+            catch (e) { chunk = chunk.slice(0, chunk.length >> 1); }
+        }
+    }""")
+    before = page.evaluate("() => JSON.stringify(Object.entries(localStorage).filter(([k]) => "
+                           "k.startsWith('offsync:')).sort())")
+    shown = titles(page)
+    assert "Already here" in shown
+    field = page.get_by_test_id("new-todo")
+    field.fill("This will not fit " + "y" * 400)
+    field.press("Enter")
+    error = page.get_by_test_id("error-message")
+    error.wait_for(state="visible")
+    assert "full" in error.inner_text()
+    after = page.evaluate("() => JSON.stringify(Object.entries(localStorage).filter(([k]) => "
+                          "k.startsWith('offsync:')).sort())")
+    assert after == before, "a refused write changed what was stored"
+    assert titles(page) == shown
+    assert field.input_value().startswith("This will not fit")  # what the user typed is kept
+
+
+def test_corrupted_entry_is_flagged_on_the_debug_page_and_the_rest_works(page, live_server):
+    open_page(page, live_server.url + "/")
+    page.get_by_test_id("go-offline").click()
+    add_todo(page, "Still fine")
+    page.evaluate("() => localStorage.setItem('offsync:todo:todos:doc:broken', '{oops')")
+    page.reload()
+    open_page(page, live_server.url + "/")
+    assert "Still fine" in titles(page)
+    open_page(page, live_server.url + "/debug")
+    broken = page.locator('[data-testid=storage-entry][data-key="offsync:todo:todos:doc:broken"]')
+    assert broken.get_attribute("data-corrupt") == "true"
+    assert "unreadable" in broken.inner_text()
+    pending = page.get_by_test_id("pending-change")
+    assert pending.count() == 1 and "Still fine" in pending.inner_text()
+    assert page.evaluate("() => localStorage.getItem('offsync:todo:todos:doc:broken')") == "{oops"
+
+
+@pytest.mark.parametrize("choice", ["use-local", "use-server", "merge-manually"])
+def test_conflict_then_each_resolution_converges(browser, live_server, choice):
+    a_context, b_context = browser.new_context(), browser.new_context()
+    try:
+        a, b = a_context.new_page(), b_context.new_page()
+        open_page(a, live_server.url + "/")
+        add_todo(a, f"Shared {choice}")
+        wait_synced(a)
+        open_page(b, live_server.url + "/")
+        b.wait_for_function(f"() => [...document.querySelectorAll('[data-testid=todo-title]')]"
+                            f".some(e => e.textContent === 'Shared {choice}')")
+        for page in (a, b):
+            page.get_by_test_id("go-offline").click()
+        for page, title in ((a, "Edited in A"), (b, "Edited in B")):
+            item = page.locator("[data-testid=todo-title]", has_text=f"Shared {choice}")
+            item.dblclick()
+            page.get_by_test_id("todo-edit").fill(title)
+            page.get_by_test_id("todo-edit").press("Enter")
+            page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")
+        a.get_by_test_id("go-online").click()
+        wait_synced(a)
+        b.get_by_test_id("go-online").click()
+        b.get_by_test_id("conflict-banner").wait_for(state="visible", timeout=30_000)
+
+        open_page(b, live_server.url + "/debug")
+        conflict = b.get_by_test_id("conflict")
+        assert conflict.count() == 1
+        assert "Edited in B" in conflict.get_by_test_id("conflict-local").inner_text()
+        assert "Edited in A" in conflict.get_by_test_id("conflict-server").inner_text()
+        if choice == "merge-manually":
+            conflict.get_by_test_id("merge-manually").click()
+            b.get_by_test_id("merge-title").fill("Merged by hand")
+            b.get_by_test_id("merge-save").click()
+            expected = "Merged by hand"
+        else:
+            conflict.get_by_test_id(choice).click()
+            expected = "Edited in B" if choice == "use-local" else "Edited in A"
+        b.wait_for_function("() => document.querySelectorAll('[data-testid=conflict]').length == 0",
+                            timeout=30_000)
+        open_page(b, live_server.url + "/")
+        wait_synced(b)
+        assert b.get_by_test_id("conflict-banner").is_hidden()
+        sync_now(a)
+        for page in (a, b):
+            page.wait_for_function(
+                f"() => [...document.querySelectorAll('[data-testid=todo-title]')]"
+                f".some(e => e.textContent === {expected!r})", timeout=30_000)
+        on_server = [t["title"] for t in server_todos(live_server.url)]
+        assert expected in on_server and "Edited in A" in on_server or expected == "Edited in A"
+        assert not any(t in on_server for t in ("Edited in B", "Merged by hand") if t != expected)
+    finally:
+        a_context.close()
+        b_context.close()
+
+
+def test_two_tabs_stay_consistent_and_converge(context, live_server):
+    one, two = context.new_page(), context.new_page()
+    open_page(one, live_server.url + "/")
+    open_page(two, live_server.url + "/")
+    add_todo(one, "Typed in tab one")
+    two.wait_for_function("() => [...document.querySelectorAll('[data-testid=todo-title]')]"
+                          ".some(e => e.textContent === 'Typed in tab one')")
+    add_todo(two, "Typed in tab two")
+    one.wait_for_function("() => [...document.querySelectorAll('[data-testid=todo-title]')]"
+                          ".some(e => e.textContent === 'Typed in tab two')")
+    wait_synced(one)
+    wait_synced(two)
+    on_server = [t["title"] for t in server_todos(live_server.url)]
+    assert on_server.count("Typed in tab one") == 1 and on_server.count("Typed in tab two") == 1
+
+
+def test_reload_with_the_server_stopped_opens_from_the_service_worker(browser, tmp_path):
+    server = LiveServer(tmp_path / "sw.db").start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        open_page(page, server.url + "/")
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        add_todo(page, "Before the outage")
+        wait_synced(page)
+        server.stop()
+        page.reload()
+        open_page(page, server.url + "/")
+        assert titles(page) == ["Before the outage"]
+        add_todo(page, "During the outage")
+        page.get_by_test_id("sync-button").click()
+        page.wait_for_function("() => document.querySelector('[data-testid=network-status]')"
+                               ".textContent.includes('unreachable')", timeout=30_000)
+        server = LiveServer(tmp_path / "sw.db", port=server.port).start()
+        page.get_by_test_id("sync-button").click()
+        wait_synced(page)
+        on_server = [t["title"] for t in server_todos(server.url)]
+        assert sorted(on_server) == ["Before the outage", "During the outage"]
+    finally:
+        context.close()
+        server.stop()
+
+
+@pytest.mark.parametrize("width, name", [(1200, "desktop"), (390, "mobile")])
+def test_screenshots_of_both_pages(browser, live_server, width, name):
+    context = browser.new_context(viewport={"width": width, "height": 860})
+    try:
+        page = context.new_page()
+        open_page(page, live_server.url + "/")
+        page.get_by_test_id("go-offline").click()
+        for title in ("Plan the offsync demo", "Write the protocol notes", "Buy oat milk"):
+            add_todo(page, title)
+        page.get_by_test_id("todo-toggle").nth(1).check()
+        page.wait_for_timeout(200)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"todo-{name}.png", full_page=True)
+        open_page(page, live_server.url + "/debug")
+        page.screenshot(path=SCREENSHOTS / f"debug-{name}.png", full_page=True)
+        assert (SCREENSHOTS / f"debug-{name}.png").stat().st_size > 10_000
+    finally:
+        context.close()
