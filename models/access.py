@@ -1,7 +1,8 @@
 """Access rules declared on a model, LoopBack style, evaluated by the same code everywhere.
 
-A rule names a principal (a role), an access type and a permission. A request is allowed when a
-matching rule allows it and no matching rule denies it; with no matching rule it is denied.
+A rule names a principal (a role), an access type and a permission. As in LoopBack, the most
+specific role that has a matching rule decides ($owner over $authenticated over $everyone); at
+that level a DENY beats an ALLOW; with no matching rule at all, access is denied.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def roles_of(user_id: str | None, owner_id: str | None) -> set[str]:
     return roles
 
 
+SPECIFICITY = (OWNER, AUTHENTICATED, EVERYONE)
+
+
 def is_allowed(
     rules: list[AccessRule] | tuple[AccessRule, ...],
     access: str,
@@ -52,7 +56,23 @@ def is_allowed(
     owner_id: str | None = None,
 ) -> bool:
     roles = roles_of(user_id, owner_id)
-    matching = [r for r in rules if r.principal in roles and r.access in (access, ALL)]
-    if any(r.permission == DENY for r in matching):
-        return False
-    return any(r.permission == ALLOW for r in matching)
+    for role in SPECIFICITY:
+        if role not in roles:
+            continue
+        matching = [r for r in rules if r.principal == role and r.access in (access, ALL)]
+        if matching:
+            return all(r.permission == ALLOW for r in matching)
+    return False
+
+
+def read_scope(rules: list[AccessRule] | tuple[AccessRule, ...], user_id: str | None) -> str:
+    """Which documents `user_id` may read: `all`, only its `own`, or `none`.
+
+    Used to filter queries and the replication feed, so a client only ever receives what its
+    user may read.
+    """
+    if is_allowed(rules, READ, user_id=user_id, owner_id=None):
+        return "all"
+    if user_id and is_allowed(rules, READ, user_id=user_id, owner_id=user_id):
+        return "own"
+    return "none"

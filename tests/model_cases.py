@@ -1032,7 +1032,10 @@ async def access_deny_wins(store):
     assert not is_allowed(rules, WRITE, user_id="u1"), "a matching DENY beats any ALLOW"
     assert is_allowed(rules, READ, user_id="u1"), "the DENY is for WRITE only"
     rules = [AccessRule(OWNER, ALL, ALLOW), AccessRule(EVERYONE, ALL, DENY)]
-    assert not is_allowed(rules, READ, user_id="u1", owner_id="u1"), "DENY wins even for owners"
+    assert is_allowed(rules, READ, user_id="u1", owner_id="u1"), "the most specific role decides"
+    assert not is_allowed(rules, READ, user_id="u2", owner_id="u1"), "not the owner: $everyone"
+    rules = [AccessRule(OWNER, ALL, ALLOW), AccessRule(OWNER, WRITE, DENY)]
+    assert not is_allowed(rules, WRITE, user_id="u1", owner_id="u1"), "DENY wins within a role"
 
 
 @case
@@ -1359,12 +1362,12 @@ async def conflicting_pair(store, other, *, store_change, other_change):
     `*_change` is ("title", value), ("toggle", None) or ("delete", None).
     """
     clock = FakeClock()
-    S, O = todos_on(store, clock), todos_on(other, clock)
+    S, Peer = todos_on(store, clock), todos_on(other, clock)
     await S.create(id="x", title="base", order=1)
     await replicate_todos(store, other)
     await replicate_todos(other, store)  # both know each other holds the base
     clock.tick()
-    mine, theirs = await S.find_by_id("x"), await O.find_by_id("x")
+    mine, theirs = await S.find_by_id("x"), await Peer.find_by_id("x")
     for obj, (kind, value) in ((mine, store_change), (theirs, other_change)):
         if kind == "title":
             await obj.update(title=value)
@@ -1455,13 +1458,13 @@ async def repl_apply_batch_is_atomic_when_check_raises(store):
     await seed_todos(store, 2, clock)
     source = make_peer()
     await replicate_todos(store, source)
-    S, O = todos_on(store, clock), todos_on(source, clock)
+    S, Peer = todos_on(store, clock), todos_on(source, clock)
     clock.tick()
-    await (await O.find_by_id("t0")).update(title="fast-forward")
-    await (await O.find_by_id("t1")).update(title="theirs")
+    await (await Peer.find_by_id("t0")).update(title="fast-forward")
+    await (await Peer.find_by_id("t1")).update(title="theirs")
     await (await S.find_by_id("t1")).update(title="mine")  # t1 will conflict
-    await O.create(id="new1", title="new one", order=5)
-    await O.create(id="new2", title="new two", order=6)
+    await Peer.create(id="new1", title="new one", order=5)
+    await Peer.create(id="new2", title="new two", order=6)
     docs = await source.feed("todos", 0)
     assert len(docs) == 4
     before, cp = await state(store), await store.checkpoint()
@@ -1768,12 +1771,12 @@ async def repl_diff_reports_missing_and_conflicts(store):
     await seed_todos(store, 3, clock)
     other = make_peer()
     await replicate_todos(store, other)
-    O, S = todos_on(other, clock), todos_on(store, clock)
+    Peer, S = todos_on(other, clock), todos_on(store, clock)
     clock.tick()
-    await (await O.find_by_id("t0")).update(title="one edit ahead")  # missing on store
-    await (await O.find_by_id("t1")).update(title="theirs")  # conflicts
+    await (await Peer.find_by_id("t0")).update(title="one edit ahead")  # missing on store
+    await (await Peer.find_by_id("t1")).update(title="theirs")  # conflicts
     await (await S.find_by_id("t1")).update(title="mine")
-    await O.create(id="new", title="new", order=7)  # missing
+    await Peer.create(id="new", title="new", order=7)  # missing
     changes = await other.changes("todos")
     diff = await store.diff("todos", changes)
     assert sorted(diff["missing"]) == ["new", "t0"], diff
@@ -1788,10 +1791,10 @@ async def repl_diff_agrees_with_apply_when_several_edits_ahead(store):
     await seed_todos(store, 1, clock)
     other = make_peer()
     await replicate_todos(store, other)
-    O = todos_on(other, clock)
+    Peer = todos_on(other, clock)
     for title in ("second", "third"):
         clock.tick()
-        await (await O.find_by_id("t0")).update(title=title)
+        await (await Peer.find_by_id("t0")).update(title=title)
     diff = await store.diff("todos", await other.changes("todos"))
     (outcome,) = await store.apply("todos", await other.feed("todos"), merge=Todo.merge)
     assert outcome.status == "applied"
@@ -1830,10 +1833,10 @@ async def repl_many_offline_edits_fast_forward(store):
     await seed_todos(store, 1, clock)
     other = make_peer()
     await replicate_todos(store, other)
-    O = todos_on(other, clock)
+    Peer = todos_on(other, clock)
     for i in range(25):  # a long offline session on one todo
         clock.tick()
-        await (await O.find_by_id("t0")).update(title=f"edit {i}")
+        await (await Peer.find_by_id("t0")).update(title=f"edit {i}")
     result = await replicate_todos(other, store)
     assert result.conflicts == [], (
         "25 offline edits of one todo made a false conflict (the history is cut at 20 "
