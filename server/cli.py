@@ -1,13 +1,29 @@
-"""`offsync`: the command line, mirroring the Python API (`serve` now; `replicate`, `bench` next)."""
+"""`offsync`: the command line, mirroring the Python API.
+
+    offsync serve [--db URL] [--port N]              the server
+    offsync replicate SOURCE TARGET [--since N]      `replicate(source, target, since)`
+    offsync purge-tombstones [--db URL] --keep N     `store.purge_tombstones(model, through)`
+
+Exit codes: 0 success; 1 an error (unreachable server, expired checkpoint...; the message says
+what to do); 2 a usage error, or `replicate` finished but left conflicts or rejected documents.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import uvicorn
+
+import models
+from models.errors import OffsyncError
+from models.replication import DEFAULT_BATCH_SIZE, replicate
+from models.stores.base import Store
 
 from .app import DEFAULT_DATABASE_URL, create_app, parse_database_url
 
@@ -36,6 +52,129 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- replicate --------------------------------------------------------------------------------
+
+def _is_http(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+@contextlib.asynccontextmanager
+async def open_store(url: str, *, must_exist: bool) -> AsyncIterator[Store]:
+    """A store for a database URL (`sqlite:///a.db`) or an offsync server (`http(s)://...`)."""
+    if _is_http(url):
+        import httpx
+
+        from models.stores.remote import RemoteStore
+
+        from .transport import HttpxTransport
+
+        async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60.0) as client:
+            yield RemoteStore(HttpxTransport(client))
+        return
+    from models.stores.sqlite import SQLiteStore
+
+    path = parse_database_url(url)
+    if must_exist and path != ":memory:" and not os.path.isfile(path):
+        raise FileNotFoundError(f"{url}: there is no database file {path!r}")
+    store = SQLiteStore(path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+async def run_replicate(args: argparse.Namespace) -> int:
+    statuses = ("applied", "unchanged", "merged", "conflict", "rejected")
+    async with open_store(args.source, must_exist=True) as source, \
+            open_store(args.target, must_exist=False) as target:
+        start = await source.checkpoint()
+        reached, conflicts, rejected, resynced = [], 0, 0, []
+        totals = dict.fromkeys(statuses, 0)
+        for model in models.MODELS.values():
+            name = model.collection
+
+            def progress(done: int, total: int, name: str = name) -> None:
+                print(f"{name}: {done}/{total}", flush=True)
+
+            result = await replicate(source, target, args.since, models=[model],
+                                     batch_size=args.batch_size, on_progress=progress)
+            counts = ", ".join(f"{status} {result.count(status)}" for status in statuses)
+            extra = f", purged {result.count('purged')}" if result.count("purged") else ""
+            print(f"{name}: {counts}{extra}", flush=True)
+            for status in statuses:
+                totals[status] += result.count(status)
+            conflicts += len(result.conflicts)
+            rejected += len(result.rejected)
+            for problem in result.rejected:
+                print(f"  rejected {problem['id']} {problem['rev']}: "
+                      f"{(problem['error'] or {}).get('message', '')}")
+            for conflict in result.conflicts:
+                print(f"  conflict {conflict.id} ({conflict.type()})")
+            if result.resynced:
+                resynced.append(name)
+            reached.append(result.checkpoint)
+    # Every model was read past `start`, and each up to its own checkpoint: nothing at or below
+    # this one is left unread, whatever was written meanwhile.
+    checkpoint = max([start, min(reached)]) if reached else start
+    total = sum(totals.values())
+    print(f"done: {total} changes ({', '.join(f'{s} {n}' for s, n in totals.items())}); "
+          f"{conflicts} conflicts")
+    if resynced:
+        print(f"full resync of {', '.join(resynced)}: --since was older than the source's "
+              "tombstone purge horizon")
+    print(f"checkpoint: {checkpoint} (next time: --since {checkpoint})")
+    return 2 if conflicts or rejected else 0
+
+
+def replicate_command(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(run_replicate(args))
+    except (OffsyncError, OSError, ValueError) as exc:
+        print(f"offsync replicate: error: {exc}", file=sys.stderr)
+        return 1
+
+
+# ---- purge-tombstones -------------------------------------------------------------------------
+
+async def run_purge(args: argparse.Namespace) -> int:
+    async with open_store(args.db, must_exist=True) as store:
+        last = await store.checkpoint()
+        through = last - args.keep
+        if through <= 0:
+            print(f"nothing to purge: the database is at checkpoint {last}, "
+                  f"and the last {args.keep} checkpoints are kept")
+            return 0
+        for model in models.MODELS.values():
+            gone = await store.purge_tombstones(model.collection, through)
+            print(f"{model.collection}: purged {gone} tombstones written at or before "
+                  f"checkpoint {through}")
+    print(f"purge horizon: {through}. A replica that last synced before checkpoint {through} "
+          "gets CHECKPOINT_EXPIRED and resyncs fully.")
+    return 0
+
+
+def purge_command(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(run_purge(args))
+    except (OffsyncError, OSError, ValueError) as exc:
+        print(f"offsync purge-tombstones: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="offsync", description="Offline-first web apps in Python."
@@ -49,7 +188,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="info",
                      choices=["critical", "error", "warning", "info", "debug"])
     run.set_defaults(handler=serve)
-    # `replicate SRC DST` and `bench` will be added here as further subparsers.
+
+    rep = commands.add_parser(
+        "replicate", help="copy every change from SOURCE to TARGET",
+        description="Copy every change of every model from SOURCE to TARGET, in batches (one "
+                    "transaction per batch on the target). SOURCE and TARGET are database URLs "
+                    "(sqlite:///a.db) or offsync server URLs (http://host:port). Exit code 0, "
+                    "or 2 when documents conflicted or were rejected (they are listed).")
+    rep.add_argument("source", metavar="SOURCE", help="sqlite:///path.db or http(s)://server")
+    rep.add_argument("target", metavar="TARGET", help="sqlite:///path.db or http(s)://server")
+    rep.add_argument("--since", type=_not_negative, default=0,
+                     help="source checkpoint to start after (the one printed last time)")
+    rep.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
+                     help=f"documents per batch (default {DEFAULT_BATCH_SIZE}; a server takes "
+                          "at most 5000)")
+    rep.set_defaults(handler=replicate_command)
+
+    purge = commands.add_parser(
+        "purge-tombstones", help="forget old deletes (see docs/PROTOCOL.md)",
+        description="Drop the tombstones of deleted documents, except those written within the "
+                    "last N checkpoints. A replica that last synced before that gets "
+                    "CHECKPOINT_EXPIRED and resyncs fully (docs/PROTOCOL.md).")
+    purge.add_argument("--db", default=DEFAULT_DATABASE_URL,
+                       help=f"database URL (default {DEFAULT_DATABASE_URL})")
+    purge.add_argument("--keep", type=_not_negative, required=True,
+                       help="keep the tombstones written within the last N checkpoints")
+    purge.set_defaults(handler=purge_command)
     return parser
 
 
@@ -59,9 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.command == "serve":
+    if args.command == "replicate":
+        urls = [url for url in (args.source, args.target) if not _is_http(url)]
+    else:
+        urls = [args.db]  # serve, purge-tombstones: a database, never a server
+    for url in urls:
         try:
-            parse_database_url(args.db)  # refuse a bad --db before uvicorn starts
+            parse_database_url(url)  # refuse a bad URL before doing anything
         except ValueError as exc:
             parser.error(str(exc))
     return args.handler(args)

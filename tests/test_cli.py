@@ -1,8 +1,10 @@
 """`offsync serve` as a real process on a port the OS picks: it prints its URL, serves the API,
-stops on SIGTERM, and leaves its database file behind."""
+stops on SIGTERM, and leaves its database file behind. `offsync replicate` between database files
+and a live server, and `offsync purge-tombstones`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -14,6 +16,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from models import CheckpointExpiredError, Todo
+from models.stores.sqlite import SQLiteStore
 from server.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +98,140 @@ def test_bad_database_url_is_refused_before_serving(capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "serve" in capsys.readouterr().out
+
+
+# ---- replicate and purge-tombstones -----------------------------------------------------------
+
+def fill(path: Path, titles: list[str], delete: int = 0) -> list[Todo]:
+    """Todos written into a SQLite file through the models (and `delete` of them deleted)."""
+
+    async def run() -> list[Todo]:
+        store = SQLiteStore(str(path))
+        try:
+            T = Todo.using(store)
+            made = [await T.create(title=title) for title in titles]
+            for todo in made[:delete]:
+                await todo.delete()
+            return made
+        finally:
+            store.close()
+
+    return asyncio.run(run())
+
+
+def contents(path: Path) -> dict[str, tuple]:
+    async def run() -> dict[str, tuple]:
+        store = SQLiteStore(str(path))
+        try:
+            return {d.id: (d.rev, d.deleted, d.data) for d in await store.feed("todos", 0, 10**6)}
+        finally:
+            store.close()
+
+    return asyncio.run(run())
+
+
+def offsync(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_replicate_between_two_database_files(tmp_path: Path):
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    fill(a, [f"todo {i}" for i in range(5)], delete=1)
+    done = offsync("replicate", f"sqlite:///{a}", f"sqlite:///{b}", "--batch-size", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:4] == ["todos: 0/5", "todos: 2/5", "todos: 4/5", "todos: 5/5"]
+    assert "todos: applied 5, unchanged 0, merged 0, conflict 0, rejected 0" in lines
+    assert any(line.startswith("done: 5 changes") and line.endswith("; 0 conflicts")
+               for line in lines)
+    assert lines[-1] == "checkpoint: 6 (next time: --since 6)"
+    assert contents(b) == contents(a) and len(contents(b)) == 5
+
+    again = offsync("replicate", f"sqlite:///{a}", f"sqlite:///{b}", "--since", "6")
+    assert again.returncode == 0 and "done: 0 changes" in again.stdout
+
+
+def test_replicate_exits_2_on_conflicts(tmp_path: Path):
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    (todo,) = fill(a, ["milk"])
+    assert offsync("replicate", f"sqlite:///{a}", f"sqlite:///{b}").returncode == 0
+
+    async def edit(path: Path, title: str) -> None:
+        store = SQLiteStore(str(path))
+        try:
+            found = await Todo.using(store).find_by_id(todo.id)
+            await found.update(title=title)
+        finally:
+            store.close()
+
+    asyncio.run(edit(a, "oat milk"))
+    asyncio.run(edit(b, "soy milk"))
+    done = offsync("replicate", f"sqlite:///{a}", f"sqlite:///{b}")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"  conflict {todo.id} (update)" in done.stdout and "; 1 conflicts" in done.stdout
+
+
+def test_replicate_errors_say_what_to_do(tmp_path: Path, capsys):
+    missing = offsync("replicate", f"sqlite:///{tmp_path}/nope.db", f"sqlite:///{tmp_path}/b.db")
+    assert missing.returncode == 1 and "no database file" in missing.stderr
+    fill(tmp_path / "a.db", ["x"])
+    down = offsync("replicate", f"sqlite:///{tmp_path}/a.db", "http://127.0.0.1:9")
+    assert down.returncode == 1 and "offsync replicate: error:" in down.stderr
+    with pytest.raises(SystemExit) as info:
+        main(["replicate", "postgresql://x/y", f"sqlite:///{tmp_path}/b.db"])
+    assert info.value.code == 2 and "sqlite:///" in capsys.readouterr().err
+
+
+def test_replicate_to_and_from_a_live_server(tmp_path: Path):
+    a, c = tmp_path / "a.db", tmp_path / "c.db"
+    fill(a, [f"todo {i}" for i in range(4)], delete=1)
+    command = [sys.executable, "-m", "server.cli", "serve", "--db",
+               f"sqlite:///{tmp_path}/server.db", "--port", "0", "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url, _ = read_url(process, TIMEOUT)
+        push = offsync("replicate", f"sqlite:///{a}", url)
+        assert push.returncode == 0, push.stdout + push.stderr
+        assert "todos: applied 4" in push.stdout
+        assert request("GET", f"{url}/api/todos/count") == (200, {"count": 3})
+        pull = offsync("replicate", url, f"sqlite:///{c}", "--batch-size", "3")
+        assert pull.returncode == 0, pull.stdout + pull.stderr
+        assert "todos: 3/4" in pull.stdout and "todos: applied 4" in pull.stdout
+        assert contents(c) == contents(a)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=TIMEOUT)
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_purge_tombstones_keeps_the_last_n_checkpoints(tmp_path: Path, capsys):
+    db = tmp_path / "p.db"
+    fill(db, [f"todo {i}" for i in range(4)], delete=3)  # deletes at checkpoints 5, 6, 7
+    assert main(["purge-tombstones", "--db", f"sqlite:///{db}", "--keep", "100"]) == 0
+    assert "nothing to purge" in capsys.readouterr().out
+    assert main(["purge-tombstones", "--db", f"sqlite:///{db}", "--keep", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "todos: purged 2 tombstones written at or before checkpoint 6" in out
+    left = contents(db)
+    assert sum(deleted for _, deleted, _ in left.values()) == 1 and len(left) == 2
+
+    async def read_after(since: int) -> None:
+        store = SQLiteStore(str(db))
+        try:
+            await store.feed("todos", since)
+        finally:
+            store.close()
+
+    with pytest.raises(CheckpointExpiredError):
+        asyncio.run(read_after(3))
+    asyncio.run(read_after(6))
+    with pytest.raises(SystemExit):
+        main(["purge-tombstones", "--db", f"sqlite:///{db}"])  # --keep is required
