@@ -1,0 +1,366 @@
+"""Property: clients that edit offline and sync in any order converge, and lose nothing silently.
+
+Hypothesis generates a run: 2-4 clients (memory or Web Storage stores) around one server, and a
+list of operations, each on one client: create a todo, edit its title, toggle it, delete it, go
+offline, go online, sync (only when online; `models.sync` = push then pull), resolve the
+conflicts the client shows. Then everyone comes online, every conflict shown on a client is
+resolved (source, target or manual, chosen by hypothesis) and all clients sync, round after
+round, until a round changes nothing (at most `MAX_ROUNDS`).
+
+At the end:
+1. every client and the server hold the same live documents (ids, data and revisions);
+2. no conflict is recorded anywhere (clients and server);
+3. zero silent losses. Every write is recorded with the revision it produced and what it meant
+   per field: a create sets `title` and `completed`; an edit sets `title`; a toggle sets
+   `completed`; a delete and a conflict resolution set both (a delete to DELETED; a resolution to
+   whatever it chose). A write W2 *supersedes* W1 when W1's revision is an ancestor of W2's (W2
+   was made by someone who had seen W1: causally later) and W2 sets the same field. A
+   resolution descends from both versions of its conflict, so it supersedes every write that was
+   part of the conflict: that is "shown and resolved". For each document and field, the writes
+   nobody superseded are the current intents. Then, with the document's final value:
+   - `title` (every title written is unique): every current intent must equal the final title
+     (DELETED if the document ended deleted). Two concurrent titles must have become a
+     conflict, and its resolution supersedes both.
+   - `completed` (a boolean, so a user can change it and change it back): the final value must
+     be one of the current intents; DELETED only if every intent is DELETED. A field changed and
+     changed back counts as unchanged since the common base (DESIGN rule 4's three-way merge),
+     so it may lose to a concurrent change without a conflict; that is not a loss.
+   A *silent loss* is a write that breaks this: its effect is gone from the final state, no
+   causally later write replaced it, and no conflict about it was shown and resolved. In
+   particular a deleted todo stays deleted unless a resolution chose the edit.
+
+Ancestry comes from the revision histories the stores keep, read after every step (so history
+truncation cannot hide an ancestor), closed transitively.
+
+The server is `SQLiteStore` directly, and the real app over HTTP (`create_app` through
+`httpx.ASGITransport`, `HttpxTransport`, `RemoteStore`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from models import DictStorage, MemoryStore, Todo, WebStorageStore, stored_conflicts, sync
+from models.stores.sqlite import SQLiteStore
+
+from . import hypothesis_profiles
+
+hypothesis_profiles.load()
+
+MAX_ROUNDS = 8
+DELETED = "<deleted>"
+FIELDS = ("title", "completed")
+
+
+class Clock:
+    """One hand-moved clock for every client, so runs replay exactly."""
+
+    def __init__(self) -> None:
+        self.tick = 0
+
+    def __call__(self) -> str:
+        self.tick += 1
+        minutes, seconds = divmod(self.tick, 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"2024-01-01T{hours:02d}:{minutes:02d}:{seconds:02d}.000Z"
+
+
+@dataclass
+class Write:
+    doc: str
+    rev: str
+    sets: dict[str, object]
+    what: str
+
+
+@dataclass
+class Client:
+    name: str
+    store: object
+    model: type
+    online: bool = True
+    checkpoints: dict[str, int] = field(default_factory=dict)
+
+
+class World:
+    def __init__(self, server, kinds: list[str]) -> None:
+        self.server = server
+        self.clock = Clock()
+        self.clients: list[Client] = []
+        for i, kind in enumerate(kinds):
+            store = MemoryStore() if kind == "memory" else WebStorageStore(DictStorage())
+            model = Todo.using(store)
+            model.clock = self.clock
+            self.clients.append(Client(f"c{i}-{kind}", store, model))
+        self.writes: list[Write] = []
+        self.history: dict[str, set[str]] = {}
+        self.values: dict[str, dict[str, object]] = {}
+        self.counter = 0
+        self.log: list[str] = []
+
+    def unique(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    # ---- bookkeeping -------------------------------------------------------------------------
+    def seen(self, doc) -> None:
+        self.history.setdefault(doc.rev, set()).update(doc.history)
+        self.values[doc.rev] = fields_of(doc)
+
+    async def observe(self) -> None:
+        """Remember every revision's ancestors and fields as some store reports them."""
+        for store in [c.store for c in self.clients] + [self.server]:
+            for doc in await every_doc(store):
+                self.seen(doc)
+            for mine, theirs in await store.conflicts("todos"):
+                for doc in (mine, theirs):
+                    if doc is not None:
+                        self.seen(doc)
+
+    def ancestors(self, rev: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(self.history.get(rev, ()))
+        while todo:
+            r = todo.pop()
+            if r not in seen:
+                seen.add(r)
+                todo.extend(self.history.get(r, ()))
+        return seen
+
+    async def record(self, client: Client, id: str, sets: dict, what: str) -> None:
+        doc = await client.store.get_any("todos", id)
+        self.seen(doc)
+        self.writes.append(Write(id, doc.rev, sets, f"{client.name}: {what}"))
+
+    # ---- operations --------------------------------------------------------------------------
+    async def live_ids(self, client: Client) -> list[str]:
+        return sorted(d.id for d in await client.store.find("todos", Todo.query()))
+
+    async def run(self, op: tuple) -> None:
+        kind, index, pick = op
+        client = self.clients[index % len(self.clients)]
+        self.log.append(f"{kind} {client.name} {pick}")
+        if kind == "create":
+            id, title = self.unique("d"), self.unique("t")
+            await client.model.create(id=id, title=title, order=self.counter)
+            await self.record(client, id, {"title": title, "completed": False}, f"create {title}")
+        elif kind in ("title", "toggle", "delete"):
+            ids = await self.live_ids(client)
+            if not ids:
+                return
+            id = ids[pick % len(ids)]
+            obj = await client.model.find_by_id(id)
+            if kind == "title":
+                title = self.unique("t")
+                await obj.update(title=title)
+                await self.record(client, id, {"title": title}, f"title {id} {title}")
+            elif kind == "toggle":
+                await obj.update(completed=not obj.completed)
+                await self.record(client, id, {"completed": obj.completed},
+                                  f"toggle {id} {obj.completed}")
+            else:
+                await obj.delete()
+                await self.record(client, id, dict.fromkeys(FIELDS, DELETED), f"delete {id}")
+        elif kind == "offline":
+            client.online = False
+        elif kind == "online":
+            client.online = True
+        elif kind == "sync":
+            if client.online:
+                await self.sync(client)
+        elif kind == "resolve":
+            await self.resolve(client, lambda n: (pick + n) % 3)
+        await self.observe()
+
+    async def sync(self, client: Client):
+        result = await sync(client.store, self.server, client.checkpoints, models=[Todo])
+        client.checkpoints = result.checkpoints
+        return result
+
+    async def resolve(self, client: Client, choose) -> int:
+        conflicts = await stored_conflicts(client.store, Todo)
+        for n, conflict in enumerate(conflicts):
+            how = ("source", "target", "manual")[choose(n)]
+            if how == "source":
+                outcome = await conflict.resolve_using_source()
+            elif how == "target":
+                outcome = await conflict.resolve_using_target()
+            else:
+                sides = [d for d in (conflict.source_doc, conflict.target_doc)
+                         if d is not None and not d.deleted]
+                title = self.unique("m")
+                outcome = await conflict.resolve_manually({**sides[0].data, "title": title})
+            assert outcome.status == "applied", f"resolving {conflict} ({how}): {outcome}"
+            sets = fields_of(outcome.current)
+            await self.record(client, conflict.id, sets, f"resolve {conflict.id} {how} {sets}")
+        if conflicts:
+            await self.observe()
+        return len(conflicts)
+
+    # ---- the end -----------------------------------------------------------------------------
+    async def settle(self, choose) -> None:
+        for client in self.clients:
+            client.online = True
+        for _ in range(MAX_ROUNDS):
+            moved = 0
+            for client in self.clients:
+                moved += await self.resolve(client, choose)
+                result = await self.sync(client)
+                moved += sum(result.push.counts.values()) + sum(result.pull.counts.values())
+                await self.observe()
+            if not moved:
+                return
+        raise AssertionError(f"no quiescence after {MAX_ROUNDS} rounds:\n" + "\n".join(self.log))
+
+    async def check(self) -> None:
+        def live(docs):
+            return {d.id: (d.rev, d.data) for d in docs if not d.deleted}
+
+        expected = live(await every_doc(self.server))
+        for client in self.clients:
+            got = live(await every_doc(client.store))
+            assert got == expected, f"{client.name} differs from the server\n" + self.story()
+        for store, name in [(c.store, c.name) for c in self.clients] + [(self.server, "server")]:
+            left = await store.conflicts("todos")
+            assert not left, f"conflicts left on {name}: {left}\n" + self.story()
+
+        final = {doc.id: fields_of(doc) for doc in await every_doc(self.server)}
+        losses = []
+        for id in sorted({w.doc for w in self.writes}):
+            now = final.get(id, dict.fromkeys(FIELDS, DELETED))
+            for name in FIELDS:
+                writers = [w for w in self.writes if w.doc == id and name in w.sets]
+                current = [w for w in writers if not any(
+                    w.rev in self.ancestors(other.rev) for other in writers if other is not w)]
+                winners = [w for w in current if w.sets[name] == now[name]]
+                for w in current:
+                    if w.sets[name] != now[name] and not self.unchanged(w, name, winners):
+                        losses.append(f"{id}.{name} = {now[name]!r} lost {w.what} (rev {w.rev})")
+        assert not losses, "silent losses:\n" + "\n".join(losses) + "\n" + self.story()
+
+    def unchanged(self, w: Write, name: str, winners: list[Write]) -> bool:
+        """Whether `w` left `name` as it was in a revision it shares with a winning write: then
+        it changed nothing the winner had to keep (a resolution that kept the common value, a
+        toggle changed back), and the three-way merge rightly took the winner's change."""
+        mine = self.ancestors(w.rev)
+        return any(self.values.get(base, {}).get(name) == w.sets[name]
+                   for z in winners for base in mine & self.ancestors(z.rev))
+
+    def story(self) -> str:
+        return "steps:\n  " + "\n  ".join(self.log)
+
+
+async def every_doc(store) -> list:
+    """Every document and tombstone, page by page (a server answers in pages)."""
+    docs, cursor = [], 0
+    while page := await store.feed("todos", cursor, 500):
+        docs += page
+        cursor = page[-1].checkpoint
+    return docs
+
+
+def fields_of(doc) -> dict[str, object]:
+    if doc is None or doc.deleted:
+        return dict.fromkeys(FIELDS, DELETED)
+    return {f: doc.data[f] for f in FIELDS}
+
+
+# ---- servers ----------------------------------------------------------------------------------
+
+@contextlib.asynccontextmanager
+async def sqlite_server(tmp: str) -> AsyncIterator[object]:
+    store = SQLiteStore(f"{tmp}/server.db")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextlib.asynccontextmanager
+async def http_server(tmp: str) -> AsyncIterator[object]:
+    import httpx
+
+    from models import RemoteStore
+    from server.app import create_app
+    from server.transport import HttpxTransport
+
+    app = create_app(f"sqlite:///{tmp}/s.db")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://offsync.test") as http:
+            yield RemoteStore(HttpxTransport(http))
+
+
+SERVERS = {"sqlite": sqlite_server, "http": http_server}
+
+
+# ---- the property -----------------------------------------------------------------------------
+
+OPS = st.tuples(
+    st.sampled_from(["create", "create", "title", "title", "toggle", "toggle", "delete",
+                     "offline", "online", "sync", "sync", "sync", "resolve"]),
+    st.integers(0, 3),
+    st.integers(0, 7),
+)
+RUNS = st.tuples(
+    st.lists(st.sampled_from(["memory", "webstorage"]), min_size=2, max_size=4),
+    st.lists(OPS, min_size=10, max_size=60),
+)
+
+
+async def scenario(server_kind: str, tmp: str, kinds: list[str], ops: list[tuple],
+                   choose) -> None:
+    async with SERVERS[server_kind](tmp) as server:
+        world = World(server, kinds)
+        for op in ops:
+            await world.run(op)
+        await world.settle(choose)
+        await world.check()
+
+
+def chooser(picks: list[int]):
+    """The resolutions hypothesis chose, used in turn (source, target, manual)."""
+    turn = iter(range(10**9))
+    return lambda n: picks[next(turn) % len(picks)]
+
+
+def run_property(server_kind: str, tmp_path_factory, run, picks) -> None:
+    kinds, ops = run
+    tmp = tmp_path_factory.mktemp(server_kind)
+    asyncio.run(scenario(server_kind, str(tmp), kinds, ops, chooser(picks)))
+
+
+PICKS = st.lists(st.integers(0, 2), min_size=1, max_size=12)
+EXAMPLES = settings().max_examples
+
+# Found by hypothesis while writing the oracle: a resolution that keeps the server's title loses,
+# without a conflict, to a concurrent edit based on that same title (three-way merge: the
+# resolution changed nothing since the common base). Not a loss; kept as a fixed example.
+RESOLUTION_VS_LATER_EDIT = (
+    ["memory", "memory"],
+    [("create", 0, 0), ("sync", 0, 0), ("title", 0, 0), ("sync", 1, 0), ("title", 1, 0),
+     ("sync", 1, 0), ("title", 1, 0), ("sync", 0, 0)],
+)
+
+
+@given(run=RUNS, picks=PICKS)
+@example(run=RESOLUTION_VS_LATER_EDIT, picks=[0])
+@example(run=RESOLUTION_VS_LATER_EDIT, picks=[1])
+@example(run=RESOLUTION_VS_LATER_EDIT, picks=[2])
+@settings(max_examples=EXAMPLES)
+def test_converge_with_sqlite_server(tmp_path_factory, run, picks):
+    run_property("sqlite", tmp_path_factory, run, picks)
+
+
+@given(run=RUNS, picks=PICKS)
+@example(run=RESOLUTION_VS_LATER_EDIT, picks=[0])
+@settings(max_examples=max(1, EXAMPLES // 4))
+def test_converge_with_http_server(tmp_path_factory, run, picks):
+    """The real app: `create_app` over `httpx.ASGITransport`, reached through `RemoteStore`."""
+    run_property("http", tmp_path_factory, run, picks)
