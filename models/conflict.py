@@ -81,6 +81,7 @@ class Conflict:
             deleted, None if deleted else data,
             ChangeType.DELETE if deleted else ChangeType.UPDATE, history,
             self.source_doc.rev, self.source_doc.data,
+            (data or {}).get("owner") or (current.owner if current else self.source_doc.owner),
         )
         (outcome,) = await self.target.apply(collection, [resolution])
         return outcome

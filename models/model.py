@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, ClassVar, Self, TypeVar
 
-from .access import AccessRule, is_allowed
+from .access import READ, WRITE, AccessRule, is_allowed, read_scope
 from .errors import AccessDeniedError, OffsyncError, ValidationError
 from .fields import DateTime, Field, FieldError, String, utc_now
 from .filters import Query, normalize
@@ -45,6 +45,8 @@ class Model:
     fields: ClassVar[dict[str, Field]] = {}
     acl: ClassVar[tuple[AccessRule, ...]] = ()
     store: ClassVar[Store | None] = None
+    user_id: ClassVar[str | None] = None  # who acts, once `as_user` turned enforcement on
+    enforce_access: ClassVar[bool] = False
     clock: ClassVar[Callable[[], str]] = staticmethod(utc_now)
 
     id = String(validators=(_valid_id,), description="Random string made where the object is created")
@@ -87,6 +89,16 @@ class Model:
     def using(cls, store: Store) -> type[Self]:
         """A subclass bound to `store`, leaving this class as it was (two stores in one process)."""
         return type(cls.__name__, (cls,), {"store": store, "collection": cls.collection,
+                                           "__module__": cls.__module__})
+
+    @classmethod
+    def as_user(cls, user_id: str | None) -> type[Self]:
+        """A subclass acting for `user_id` (None: anonymous): the access rules are enforced on
+        every call, and new documents are owned by that user. The server and the browser both
+        use it, so the local API refuses exactly what the server would, with the same message.
+        A class never given a user is the trusted, server-internal view."""
+        return type(cls.__name__, (cls,), {"user_id": user_id, "enforce_access": True,
+                                           "collection": cls.collection,
                                            "__module__": cls.__module__})
 
     @classmethod
@@ -167,8 +179,12 @@ class Model:
         return merged
 
     @classmethod
-    def check_replicated(cls, doc: Document) -> dict | None:
+    def check_replicated(cls, doc: Document, current: Document | None = None) -> dict | None:
         """Why a replicated document must be refused (the same rules as a local save), or None."""
+        if cls.enforce_access:
+            for owner in {doc.owner, current.owner if current else doc.owner}:
+                if not cls.can(WRITE, user_id=cls.user_id, owner_id=owner):
+                    return cls._denied(WRITE).to_dict()
         if doc.deleted:
             return None
         data = doc.data or {}
@@ -179,8 +195,8 @@ class Model:
             obj.validate()
         except ValidationError as exc:
             return exc.to_dict()
-        if obj.to_dict() != data:
-            changed = sorted(k for k, v in obj.to_dict().items() if data.get(k) != v)
+        changed = sorted(k for k, v in obj.to_dict().items() if data.get(k) != v)
+        if changed:
             return ValidationError(
                 cls.__name__, {name: ["is not in its saved form"] for name in changed}
             ).to_dict()
@@ -194,7 +210,31 @@ class Model:
     @classmethod
     def check_access(cls, access: str, **who: Any) -> None:
         if not cls.can(access, **who):
-            raise AccessDeniedError(f"{access} on {cls.collection} is not allowed", {"access": access})
+            raise cls._denied(access)
+
+    @classmethod
+    def _denied(cls, access: str) -> AccessDeniedError:
+        return AccessDeniedError(f"{access} on {cls.collection} is not allowed", {"access": access})
+
+    @classmethod
+    def _enforce(cls, access: str, owner_id: str | None) -> None:
+        if cls.enforce_access:
+            cls.check_access(access, user_id=cls.user_id, owner_id=owner_id)
+
+    @classmethod
+    def read_scope(cls) -> str:
+        """`all`, `own` or `none`: what this class's user may read (see access.read_scope)."""
+        return read_scope(cls.acl, cls.user_id) if cls.enforce_access else "all"
+
+    @classmethod
+    def _scoped_where(cls, where: Any) -> Any:
+        scope = cls.read_scope()
+        if scope == "all":
+            return where
+        if scope == "none" or "owner" not in cls.fields:
+            raise cls._denied(READ)
+        mine = {"owner": cls.user_id}
+        return {"and": [where, mine]} if where else mine
 
     # ---- hooks (override; may be async) -------------------------------------------------------
     def before_save(self, is_new: bool) -> Any: ...
@@ -222,7 +262,8 @@ class Model:
     async def find(
         cls, where: Any = None, order: Any = None, limit: Any = None, skip: Any = None
     ) -> list[Self]:
-        docs = await cls._store().find(cls.collection, cls.query(where, order, limit, skip))
+        query = cls.query(cls._scoped_where(where), order, limit, skip)
+        docs = await cls._store().find(cls.collection, query)
         return [cls._from_doc(doc) for doc in docs]
 
     @classmethod
@@ -233,11 +274,14 @@ class Model:
     @classmethod
     async def find_by_id(cls, id: str) -> Self | None:
         doc = await cls._store().get(cls.collection, id)
-        return None if doc is None else cls._from_doc(doc)
+        if doc is None or (cls.enforce_access and not cls.can(
+            READ, user_id=cls.user_id, owner_id=doc.owner)):
+            return None  # what a user may not read does not exist for them
+        return cls._from_doc(doc)
 
     @classmethod
     async def count(cls, where: Any = None) -> int:
-        return await cls._store().count(cls.collection, cls.query(where))
+        return await cls._store().count(cls.collection, cls.query(cls._scoped_where(where)))
 
     @property
     def is_new(self) -> bool:
@@ -260,6 +304,14 @@ class Model:
         is_new = self.is_new
         if self.id is None:
             self.id = new_id()
+        cls = type(self)
+        if cls.enforce_access:
+            if is_new and "owner" in self.fields and self.__dict__.get("owner") is None:
+                self.__dict__["owner"] = cls.user_id
+            stored = None if is_new else await self._store().get_any(self.collection, self.id)
+            for owner in {self.__dict__.get("owner"), stored.owner if stored else None} - {None} \
+                    or {None}:
+                cls._enforce(WRITE, owner)
         await self._hook("before_save", is_new)
         now = type(self).clock()
         for name, field in self.fields.items():
@@ -287,6 +339,9 @@ class Model:
         await self.save()
 
     async def delete(self) -> None:
+        if type(self).enforce_access:
+            stored = await self._store().get_any(self.collection, self.id)
+            type(self)._enforce(WRITE, stored.owner if stored else self.__dict__.get("owner"))
         await self._hook("before_delete")
         await self._store().write(self.collection, self.id, None, base_rev=self._rev)
         self._rev = None

@@ -75,7 +75,7 @@ def reconcile(current: Document | None, incoming: Document, merge: Merge | None)
         rev = merge_revision([current.rev, incoming.rev], None, deleted=True)
         return Decision("merged", Document(
             current.model, current.id, rev, 0, True, None, ChangeType.DELETE, history,
-            incoming.rev, None,
+            incoming.rev, None, current.owner,
         ))
     if current.deleted or incoming.deleted:
         return Decision("conflict")  # an edit against a delete is the user's call
@@ -88,5 +88,5 @@ def reconcile(current: Document | None, incoming: Document, merge: Merge | None)
     rev = merge_revision([current.rev, incoming.rev], merged)
     return Decision("merged", Document(
         current.model, current.id, rev, 0, False, merged, ChangeType.UPDATE, history,
-        incoming.rev, incoming.data,
+        incoming.rev, incoming.data, merged.get("owner", current.owner),
     ))

@@ -126,7 +126,7 @@ async def _delete_unseen(target: Store, model: type, seen: set[str],
               if doc.id not in seen and not doc.deleted and doc.base_rev == doc.rev]
     tombstones = [
         Document(collection, doc.id, next_revision(doc.rev, None, True), 0, True, None,
-                 ChangeType.DELETE, (doc.rev, *doc.history))
+                 ChangeType.DELETE, (doc.rev, *doc.history), owner=doc.owner)
         for doc in unseen
     ]
     if tombstones:

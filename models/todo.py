@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .access import ALL, ALLOW, EVERYONE, AccessRule
+from .access import ALL, ALLOW, AUTHENTICATED, DENY, EVERYONE, OWNER, REPLICATE, AccessRule
 from .fields import Boolean, DateTime, Number, String
 from .model import Model
 
@@ -18,9 +18,17 @@ class Todo(Model):
     created_at = DateTime(auto_now_add=True, read_only=True)
     updated_at = DateTime(auto_now=True, read_only=True)
     order = Number(description="Position in the list; new todos go last")
+    owner = String(read_only=True, description="The user who created it; set on create")
 
-    # Everyone may do everything until accounts arrive; the rules are evaluated all the same.
+    # Open to everyone until accounts land (issue: users and access rules); the rules are
+    # evaluated all the same. OWNER_ONLY is what accounts switch to.
     acl = (AccessRule(EVERYONE, ALL, ALLOW),)
+
+    OWNER_ONLY = (
+        AccessRule(EVERYONE, ALL, DENY),
+        AccessRule(AUTHENTICATED, REPLICATE, ALLOW),
+        AccessRule(OWNER, ALL, ALLOW),
+    )
 
     def before_save(self, is_new: bool) -> None:
         if self.order is None:

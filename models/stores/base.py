@@ -47,6 +47,7 @@ class Document:
     history: tuple[str, ...] = ()
     base_rev: str | None = None
     base_data: dict | None = None
+    owner: str | None = None  # kept on tombstones too, so per-user feeds include deletes
 
     @property
     def prev(self) -> str | None:
@@ -72,6 +73,7 @@ class Document:
             "type": self.type.value,
             "checkpoint": self.checkpoint,
             "base_rev": self.base_rev,
+            "owner": self.owner,
         }
         if self.base_rev is not None and self.base_rev != self.rev:
             out["base_data"] = self.base_data
@@ -105,8 +107,11 @@ class Document:
         except ValueError:
             kind = ChangeType.DELETE if deleted else ChangeType.UPDATE
         checkpoint = raw.get("checkpoint", 0)
+        owner = data.get("owner") if data else raw.get("owner")
+        if owner is not None and not isinstance(owner, str):
+            raise ValueError("doc.owner must be a string or null")
         return cls(model, id, rev, checkpoint if isinstance(checkpoint, int) else 0, deleted,
-                   data, kind, join_histories(history), base_rev, base_data)
+                   data, kind, join_histories(history), base_rev, base_data, owner)
 
 
 @dataclass(frozen=True)
@@ -150,8 +155,11 @@ class Store:
     def count_docs(self, model: str, query: Query) -> int:
         raise NotImplementedError
 
-    def feed_docs(self, model: str, since: int, limit: int) -> list[Document]:
-        """Documents (tombstones too) written after checkpoint `since`, oldest first."""
+    def feed_docs(
+        self, model: str, since: int, limit: int, owner: str | None = None
+    ) -> list[Document]:
+        """Documents (tombstones too) written after checkpoint `since`, oldest first; with
+        `owner`, only that user's."""
         raise NotImplementedError
 
     def last_checkpoint(self) -> int:
@@ -201,7 +209,8 @@ class Store:
 
     # ---- replication --------------------------------------------------------------------------
     async def feed(
-        self, model: str, since: int = 0, limit: int = 1000, *, full: bool = False
+        self, model: str, since: int = 0, limit: int = 1000, *, full: bool = False,
+        owner: str | None = None,
     ) -> list[Document]:
         """What replication reads: documents changed after `since`, with history and base.
 
@@ -215,7 +224,7 @@ class Store:
                 f"{self.purge_horizon(model)}: resync from the start",
                 {"since": since, "horizon": self.purge_horizon(model)},
             )
-        return self.feed_docs(model, since, limit) if limit > 0 else []
+        return self.feed_docs(model, since, limit, owner) if limit > 0 else []
 
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
         """LoopBack's `changes(since)`: the newest change of each document after `since`."""
@@ -237,24 +246,25 @@ class Store:
 
     async def apply(
         self, model: str, docs: list[Document], *, merge: Merge | None = None,
-        check: Callable[[Document], dict | None] | None = None,
+        check: Callable[[Document, Document | None], dict | None] | None = None,
     ) -> list[Outcome]:
         """LoopBack's bulk update: take revisions from another store, in one transaction.
 
         Each document is fast-forwarded, recognised as already known, merged field by field, or
-        reported as a conflict (and recorded, both versions kept, nothing overwritten). `check`
-        may reject a document (validation, access): it is skipped and the rest applies.
+        reported as a conflict (and recorded, both versions kept, nothing overwritten).
+        `check(incoming, current)` may reject a document (validation, access): it is skipped and
+        the rest applies.
         """
         from ..reconcile import reconcile
 
         outcomes = []
         with self.transaction():
             for incoming in docs:
-                problem = check(incoming) if check else None
+                current = self.read_doc(model, incoming.id)
+                problem = check(incoming, current) if check else None
                 if problem:
                     outcomes.append(Outcome(incoming.id, incoming.rev, "rejected", error=problem))
                     continue
-                current = self.read_doc(model, incoming.id)
                 decision = reconcile(current, incoming, merge)
                 after = current
                 if decision.doc is not None:
@@ -324,9 +334,10 @@ def plan_write(
     kind = ChangeType.DELETE if deleted else ChangeType.UPDATE if live else ChangeType.CREATE
     history = (join_histories((current_rev,), current.history, keep=current.base_rev)
                if current else ())
+    owner = data.get("owner") if data else (current.owner if current else None)
     return Document(
         model, id, next_revision(current_rev, data, deleted), 0, deleted, data, kind, history,
-        current.base_rev if current else None, current.base_data if current else None,
+        current.base_rev if current else None, current.base_data if current else None, owner,
     )
 
 

@@ -21,6 +21,8 @@ def encode(doc: Document) -> str:
         "deleted": doc.deleted,
         "data": doc.data,
     }
+    if doc.owner is not None:
+        entry["owner"] = doc.owner
     if doc.base_rev is not None:
         entry["base_rev"] = doc.base_rev
         if doc.base_rev != doc.rev:
@@ -53,4 +55,5 @@ def decode(model: str, id: str, raw: str) -> Document:
         history=tuple(history),
         base_rev=base_rev,
         base_data=base_data,
+        owner=entry.get("owner"),
     )

@@ -61,12 +61,14 @@ class MemoryStore(Store):
     def count_docs(self, model: str, query: Query) -> int:
         return len(self.query_docs(model, Query(where=query.where)))
 
-    def feed_docs(self, model: str, since: int, limit: int) -> list[Document]:
+    def feed_docs(
+        self, model: str, since: int, limit: int, owner: str | None = None
+    ) -> list[Document]:
         out: list[Document] = []
         for checkpoint in sorted(c for c in self._by_checkpoint if c > since):
             m, id = self._by_checkpoint[checkpoint]
             doc = self.read_doc(m, id) if m == model else None
-            if doc is not None:
+            if doc is not None and (owner is None or doc.owner == owner):
                 out.append(doc)
                 if len(out) >= limit:
                     break

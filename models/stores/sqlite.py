@@ -41,9 +41,11 @@ CREATE TABLE IF NOT EXISTS documents (
     history TEXT NOT NULL DEFAULT '[]',
     base_rev TEXT,
     base_data TEXT,
+    owner TEXT,
     PRIMARY KEY (model, id)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS documents_by_checkpoint ON documents (model, checkpoint);
+CREATE INDEX IF NOT EXISTS documents_by_owner ON documents (model, owner, checkpoint);
 CREATE TABLE IF NOT EXISTS conflicts (
     model TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -95,6 +97,7 @@ class SQLiteStore(Store):
             base_rev=base_rev,
             base_data=data if base_rev is not None and base_rev == row["rev"]
             else (None if row["base_data"] is None else json.loads(row["base_data"])),
+            owner=row["owner"],
         )
 
     # ---- primitives ---------------------------------------------------------------------------
@@ -135,10 +138,10 @@ class SQLiteStore(Store):
                 doc = replace(doc, checkpoint=cursor.lastrowid)
             self.db.execute(
                 "INSERT OR REPLACE INTO documents (model, id, rev, checkpoint, deleted, type, data,"
-                " history, base_rev, base_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " history, base_rev, base_data, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (doc.model, doc.id, doc.rev, doc.checkpoint, int(doc.deleted), doc.type.value,
                  _json(doc.data), json.dumps(list(doc.history)), doc.base_rev,
-                 None if doc.base_rev == doc.rev else _json(doc.base_data)),
+                 None if doc.base_rev == doc.rev else _json(doc.base_data), doc.owner),
             )
         return doc
 
@@ -182,12 +185,21 @@ class SQLiteStore(Store):
         sql = f"SELECT COUNT(*) FROM documents WHERE model = ? AND deleted = 0 AND ({where_sql})"
         return self.db.execute(sql, (model, *params)).fetchone()[0]
 
-    def feed_docs(self, model: str, since: int, limit: int) -> list[Document]:
-        rows = self.db.execute(
-            "SELECT * FROM documents WHERE model = ? AND checkpoint > ? "
-            "ORDER BY checkpoint LIMIT ?",
-            (model, since, limit),
-        ).fetchall()
+    def feed_docs(
+        self, model: str, since: int, limit: int, owner: str | None = None
+    ) -> list[Document]:
+        if owner is None:
+            rows = self.db.execute(
+                "SELECT * FROM documents WHERE model = ? AND checkpoint > ? "
+                "ORDER BY checkpoint LIMIT ?",
+                (model, since, limit),
+            ).fetchall()
+        else:
+            rows = self.db.execute(
+                "SELECT * FROM documents WHERE model = ? AND owner = ? AND checkpoint > ? "
+                "ORDER BY checkpoint LIMIT ?",
+                (model, owner, since, limit),
+            ).fetchall()
         return [self._doc(row) for row in rows]
 
     async def pending(self, model: str, since: int = 0) -> int:

@@ -145,7 +145,9 @@ class WebStorageStore(Store):
     def count_docs(self, model: str, query: Query) -> int:
         return len(self.query_docs(model, Query(where=query.where)))
 
-    def feed_docs(self, model: str, since: int, limit: int) -> list[Document]:
+    def feed_docs(
+        self, model: str, since: int, limit: int, owner: str | None = None
+    ) -> list[Document]:
         out: list[Document] = []
         for checkpoint in range(since + 1, self.last_checkpoint() + 1):
             raw = self.read(self.change_key(checkpoint))
@@ -163,7 +165,9 @@ class WebStorageStore(Store):
                 doc = self.read_doc(model, pointer_id)
             except CorruptEntryError:
                 continue  # the document's key is reported in corrupt_keys
-            if doc is not None and doc.checkpoint == checkpoint:
+            if doc is not None and doc.checkpoint == checkpoint and (
+                owner is None or doc.owner == owner
+            ):
                 out.append(doc)
                 if len(out) >= limit:
                     break
