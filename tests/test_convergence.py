@@ -3,7 +3,8 @@
 Hypothesis generates a run: 2-4 clients (memory or Web Storage stores) around one server, and a
 list of operations, each on one client: create a todo, edit its title, toggle it, delete it, go
 offline, go online, sync (only when online; `models.sync` = push then pull), resolve the
-conflicts the client shows. Then everyone comes online, every conflict shown on a client is
+conflicts the client shows; and, with the SQLite server, purge every tombstone on the server
+(the purge policy with `--keep 0`), so clients behind the horizon resync fully. Then everyone comes online, every conflict shown on a client is
 resolved (source, target or manual, chosen by hypothesis) and all clients sync, round after
 round, until a round changes nothing (at most `MAX_ROUNDS`).
 
@@ -176,6 +177,9 @@ class World:
                 await self.sync(client)
         elif kind == "resolve":
             await self.resolve(client, lambda n: (pick + n) % 3)
+        elif kind == "purge" and isinstance(self.server, SQLiteStore):
+            # the purge policy with N = 0: every tombstone goes; older checkpoints resync
+            await self.server.purge_tombstones("todos", await self.server.checkpoint())
         await self.observe()
 
     async def sync(self, client: Client):
@@ -259,7 +263,7 @@ class World:
 async def every_doc(store) -> list:
     """Every document and tombstone, page by page (a server answers in pages)."""
     docs, cursor = [], 0
-    while page := await store.feed("todos", cursor, 500):
+    while page := await store.feed("todos", cursor, 500, full=True):
         docs += page
         cursor = page[-1].checkpoint
     return docs
@@ -304,7 +308,7 @@ SERVERS = {"sqlite": sqlite_server, "http": http_server}
 
 OPS = st.tuples(
     st.sampled_from(["create", "create", "title", "title", "toggle", "toggle", "delete",
-                     "offline", "online", "sync", "sync", "sync", "resolve"]),
+                     "offline", "online", "sync", "sync", "sync", "resolve", "purge"]),
     st.integers(0, 3),
     st.integers(0, 7),
 )
