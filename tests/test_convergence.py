@@ -4,9 +4,10 @@ Hypothesis generates a run: 2-4 clients (memory or Web Storage stores) around on
 list of operations, each on one client: create a todo, edit its title, toggle it, delete it, go
 offline, go online, sync (only when online; `models.sync` = push then pull), resolve the
 conflicts the client shows; and, with the SQLite server, purge every tombstone on the server
-(the purge policy with `--keep 0`), so clients behind the horizon resync fully. Then everyone comes online, every conflict shown on a client is
-resolved (source, target or manual, chosen by hypothesis) and all clients sync, round after
-round, until a round changes nothing (at most `MAX_ROUNDS`).
+(the purge policy with `--keep 0`), so clients behind the horizon resync fully. Then everyone
+comes online, every conflict shown on a client is resolved (source, target or manual, chosen by
+hypothesis) and all clients sync, round after round, until a round changes nothing (at most
+`MAX_ROUNDS`).
 
 At the end:
 1. every client and the server hold the same live documents (ids, data and revisions);
