@@ -83,7 +83,7 @@ class Conflict:
             self.source_doc.rev, self.source_doc.data,
             (data or {}).get("owner") or (current.owner if current else self.source_doc.owner),
         )
-        (outcome,) = await self.target.apply(collection, [resolution])
+        (outcome,) = await self.target.apply(collection, [resolution], from_peer=False)
         return outcome
 
 

@@ -60,9 +60,12 @@ def common_base(current: Document, incoming: Document) -> dict | None:
     return None
 
 
-def reconcile(current: Document | None, incoming: Document, merge: Merge | None) -> Decision:
+def reconcile(
+    current: Document | None, incoming: Document, merge: Merge | None, *, from_peer: bool = True
+) -> Decision:
     merge = merge or three_way_merge
-    synced = replace(incoming, base_rev=incoming.rev, base_data=incoming.data)
+    synced = replace(incoming, base_rev=incoming.rev, base_data=incoming.data) if from_peer \
+        else incoming
     if current is None:
         return Decision("applied", synced)
     if current.knows(incoming.rev):

@@ -58,31 +58,46 @@ async def replicate(
     models: Sequence[type] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Progress | None = None,
+    prune_unseen: bool = False,
+    skip_synced: bool = False,
 ) -> ReplicationResult:
-    """Copy every change of `source` after checkpoint `since` into `target`."""
+    """Copy every change of `source` after checkpoint `since` into `target`.
+
+    `prune_unseen`: after a full resync (the checkpoint was older than the source's tombstone
+    purge horizon), delete the target's documents that came from a peer, were not changed since,
+    and that the source no longer has: they were deleted and purged there. Only right when the
+    source is the target's one peer (a client pulling from its server), so it is off by default.
+    `skip_synced`: do not send documents whose revision a peer already acknowledged (right when
+    the target is that one peer: a client pushing to its server).
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     start = since or 0
+    ceiling = await source.checkpoint()  # every change at or below it is read by the passes
     result = ReplicationResult(checkpoint=start)
+    reached_per_model = []
     for model in models or _default_models():
         try:
             reached = await _replicate_model(source, target, start, model, batch_size,
-                                             on_progress, result)
+                                             on_progress, result, skip_synced=skip_synced)
         except CheckpointExpiredError:
-            # Tombstones after `since` were purged on the source: a full pass, then every
-            # document the target got from a peer and never changed, but the source no longer
-            # has, is deleted (it was deleted and purged there). See docs/PROTOCOL.md.
+            # Tombstones after `since` were purged on the source: a full pass, then (when asked)
+            # the target's copies of purged documents are deleted. See docs/PROTOCOL.md.
             result.resynced = True
             reached = await _replicate_model(source, target, 0, model, batch_size, on_progress,
-                                             result, seen := set())
-            await _delete_unseen(target, model, seen, result)
-        result.checkpoint = max(result.checkpoint, reached)
+                                             result, seen := set(), skip_synced=skip_synced)
+            if prune_unseen:
+                await _delete_unseen(target, model, seen, result, batch_size)
+        reached_per_model.append(max(reached, ceiling))
+    # The lowest model's position: a write to one model while another replicates is not skipped.
+    result.checkpoint = max(start, min(reached_per_model, default=start))
     return result
 
 
 async def _replicate_model(
     source: Store, target: Store, since: int, model: type, batch_size: int,
     on_progress: Progress | None, result: ReplicationResult, seen: set[str] | None = None,
+    *, skip_synced: bool = False,
 ) -> int:
     """One model's pass; with `seen` it is a full resync and collects the ids it met."""
     collection = model.collection
@@ -99,6 +114,13 @@ async def _replicate_model(
             return max(cursor, ceiling)
         if seen is not None:
             seen.update(doc.id for doc in docs)
+        cursor = docs[-1].checkpoint
+        done += len(docs)
+        if skip_synced:
+            docs = [doc for doc in docs if doc.base_rev != doc.rev]
+            if not docs:
+                await _report(on_progress, done, max(total, done))
+                continue
         outcomes = await target.apply(collection, docs, merge=model.merge,
                                       check=model.check_replicated)
         by_id = {doc.id: doc for doc in docs}
@@ -114,16 +136,17 @@ async def _replicate_model(
                 result.rejected.append({"id": outcome.id, "rev": outcome.rev,
                                         "error": outcome.error})
         await source.mark_synced(collection, held)
-        cursor = docs[-1].checkpoint
-        done += len(docs)
         await _report(on_progress, done, max(total, done))
 
 
 async def _delete_unseen(target: Store, model: type, seen: set[str],
-                         result: ReplicationResult) -> None:
+                         result: ReplicationResult, batch_size: int) -> None:
     collection = model.collection
-    unseen = [doc for doc in await target.feed(collection, 0, 10**9)
-              if doc.id not in seen and not doc.deleted and doc.base_rev == doc.rev]
+    unseen, cursor = [], 0
+    while page := await target.feed(collection, cursor, batch_size, full=True):
+        cursor = page[-1].checkpoint
+        unseen += [doc for doc in page
+                   if doc.id not in seen and not doc.deleted and doc.base_rev == doc.rev]
     tombstones = [
         Document(collection, doc.id, next_revision(doc.rev, None, True), 0, True, None,
                  ChangeType.DELETE, (doc.rev, *doc.history), owner=doc.owner)
@@ -165,9 +188,9 @@ async def sync(
         return lambda done, total: on_progress(name, done, total)
 
     push = await replicate(local, remote, checkpoints.get("push"), models=models,
-                           batch_size=batch_size, on_progress=phase("push"))
+                           batch_size=batch_size, on_progress=phase("push"), skip_synced=True)
     pull = await replicate(remote, local, checkpoints.get("pull"), models=models,
-                           batch_size=batch_size, on_progress=phase("pull"))
+                           batch_size=batch_size, on_progress=phase("pull"), prune_unseen=True)
     found: dict[tuple[str, str], Conflict] = {
         (c.model.collection, c.id): c for c in pull.conflicts
     }

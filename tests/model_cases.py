@@ -1718,7 +1718,8 @@ async def _purge_then_resync(store, *, write_after_purge: bool, batch_size: int 
     await raises(CheckpointExpiredError, store.feed("todos", old.checkpoint))
     if write_after_purge:
         await todos_on(store, clock).create(id="after", title="after the purge", order=5)
-    result = await replicate_todos(store, target, old.checkpoint, batch_size=batch_size)
+    result = await replicate_todos(store, target, old.checkpoint, batch_size=batch_size,
+                                   prune_unseen=True)
     assert result.resynced, "an expired checkpoint must lead to a full resync"
     for id in ("t0", "t1"):
         doc = await target.get_any("todos", id)

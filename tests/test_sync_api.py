@@ -333,7 +333,7 @@ async def test_replicate_over_http_resyncs_after_a_purge(client, app, remote):
         await (await server_todos.find_by_id(todo.id)).delete()
     await server_todos.create(title="after")
     await app.state.store.purge_tombstones("todos", await app.state.store.checkpoint())
-    result = await replicate(remote, mirror, first.checkpoint, models=[Todo])
+    result = await replicate(remote, mirror, first.checkpoint, models=[Todo], prune_unseen=True)
     assert result.resynced
     live = await Todo.using(mirror).find(order="title ASC")
     assert [t.title for t in live] == ["after", "todo 2", "todo 3"]

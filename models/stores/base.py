@@ -11,6 +11,7 @@ records its change in the same transaction. Stores never validate: the model doe
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +20,8 @@ from ..changes import Change, ChangeType
 from ..errors import ConflictError, NotFoundError, OffsyncError
 from ..filters import Query
 from ..revisions import generation, join_histories, next_revision
+
+REVISION = re.compile(r"^[1-9][0-9]*-[0-9a-f]{32}$")
 
 
 class CheckpointExpiredError(OffsyncError):
@@ -85,11 +88,13 @@ class Document:
         if not isinstance(raw, dict):
             raise ValueError("a doc must be an object")
         id, rev, history = raw.get("id"), raw.get("rev"), raw.get("history", [])
-        deleted, data = bool(raw.get("deleted", False)), raw.get("data")
+        deleted, data = raw.get("deleted", False), raw.get("data")
+        if not isinstance(deleted, bool):
+            raise ValueError("doc.deleted must be true or false")
         if not isinstance(id, str) or not id:
             raise ValueError("doc.id must be a non-empty string")
-        if not isinstance(rev, str) or "-" not in rev:
-            raise ValueError("doc.rev must be a revision string like '1-abc...'")
+        if not isinstance(rev, str) or not REVISION.match(rev):
+            raise ValueError("doc.rev must be a revision like '3-' followed by 32 hex digits")
         if not isinstance(history, list) or not all(isinstance(r, str) for r in history):
             raise ValueError("doc.history must be a list of revision strings")
         if deleted:
@@ -103,9 +108,9 @@ class Document:
         if base_data is not None and not isinstance(base_data, dict):
             raise ValueError("doc.base_data must be an object or null")
         try:
-            kind = ChangeType(raw.get("type", "deleted" if deleted else "update"))
+            kind = ChangeType(raw.get("type", "delete" if deleted else "update"))
         except ValueError:
-            kind = ChangeType.DELETE if deleted else ChangeType.UPDATE
+            raise ValueError("doc.type must be create, update or delete") from None
         checkpoint = raw.get("checkpoint", 0)
         owner = data.get("owner") if data else raw.get("owner")
         if owner is not None and not isinstance(owner, str):
@@ -247,15 +252,17 @@ class Store:
     async def apply(
         self, model: str, docs: list[Document], *, merge: Merge | None = None,
         check: Callable[[Document, Document | None], dict | None] | None = None,
+        from_peer: bool = True,
     ) -> list[Outcome]:
         """LoopBack's bulk update: take revisions from another store, in one transaction.
 
         Each document is fast-forwarded, recognised as already known, merged field by field, or
         reported as a conflict (and recorded, both versions kept, nothing overwritten).
         `check(incoming, current)` may reject a document (validation, access): it is skipped and
-        the rest applies.
+        the rest applies. With `from_peer` (the default) an applied revision becomes the merge
+        base, since the peer holds it; a conflict resolution made here passes False.
         """
-        from ..reconcile import reconcile
+        from ..reconcile import Decision, reconcile
 
         outcomes = []
         with self.transaction():
@@ -265,7 +272,11 @@ class Store:
                 if problem:
                     outcomes.append(Outcome(incoming.id, incoming.rev, "rejected", error=problem))
                     continue
-                decision = reconcile(current, incoming, merge)
+                decision = reconcile(current, incoming, merge, from_peer=from_peer)
+                if decision.status == "merged" and check and decision.doc is not None and check(
+                    decision.doc, current
+                ):
+                    decision = Decision("conflict")  # two valid sides, an invalid blend
                 after = current
                 if decision.doc is not None:
                     after = self.put_doc(decision.doc)

@@ -145,6 +145,7 @@ class RemoteStore(Store):
 
     async def apply(
         self, model: str, docs: list[Document], *, merge: Any = None, check: Any = None,
+        from_peer: bool = True,
     ) -> list[Outcome]:
         """One request, one server transaction. `merge` and `check` are ignored: the server
         never trusts a client and applies its own model's rules."""
