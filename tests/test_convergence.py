@@ -353,8 +353,19 @@ RESOLUTION_VS_LATER_EDIT = (
      ("sync", 1, 0), ("title", 1, 0), ("sync", 0, 0)],
 )
 
+# Found by the long profile (fixed in 198e35a): c1 deletes a todo c0 had pulled, the server
+# purges the tombstone, and c0's next push sent back the revision it had pulled; the server no
+# longer knew the document and took it as new: the delete was silently undone on the server and
+# c0, while c1 kept its tombstone (stores diverged).
+PURGED_DELETE_ECHOED_BACK = (
+    ["memory", "memory"],
+    [("create", 0, 0)] * 4 + [("create", 1, 0), ("sync", 1, 0), ("delete", 1, 0),
+                              ("sync", 0, 0), ("sync", 1, 0), ("purge", 0, 0)],
+)
+
 
 @given(run=RUNS, picks=PICKS)
+@example(run=PURGED_DELETE_ECHOED_BACK, picks=[0])
 @example(run=RESOLUTION_VS_LATER_EDIT, picks=[0])
 @example(run=RESOLUTION_VS_LATER_EDIT, picks=[1])
 @example(run=RESOLUTION_VS_LATER_EDIT, picks=[2])
