@@ -207,8 +207,12 @@ class World:
             else:
                 sides = [d for d in (conflict.source_doc, conflict.target_doc)
                          if d is not None and not d.deleted]
-                title = self.unique("m")
-                outcome = await conflict.resolve_manually({**sides[0].data, "title": title})
+                if sides:
+                    title = self.unique("m")
+                    outcome = await conflict.resolve_manually({**sides[0].data, "title": title})
+                else:  # both sides deleted since (see DELETE_AFTER_DELETE_CONFLICT)
+                    how = "source (both deleted)"
+                    outcome = await conflict.resolve_using_source()
             assert outcome.status == "applied", f"resolving {conflict} ({how}): {outcome}"
             sets = fields_of(outcome.current)
             await self.record(client, conflict.id, sets, f"resolve {conflict.id} {how} {sets}")
@@ -396,8 +400,17 @@ SAME_VALUE_THEN_CHANGED = (
      ("toggle", 0, 1), ("sync", 1, 0), ("toggle", 1, 0)],
 )
 
+# Found by the long profile: c1's title edit conflicts with c0's delete; c1 then deletes the todo
+# too. The recorded conflict stays, now between two tombstones: nothing left to merge by hand.
+DELETE_AFTER_DELETE_CONFLICT = (
+    ["memory", "memory"],
+    [("create", 0, 0), ("create", 0, 0), ("create", 0, 0), ("sync", 0, 0), ("sync", 1, 0),
+     ("title", 1, 0), ("delete", 0, 0), ("sync", 0, 0), ("sync", 1, 0), ("delete", 1, 0)],
+)
+
 
 @given(run=RUNS, picks=PICKS)
+@example(run=DELETE_AFTER_DELETE_CONFLICT, picks=[2])
 @example(run=SAME_VALUE_THEN_CHANGED, picks=[0])
 @example(run=PURGED_DELETE_ECHOED_BACK, picks=[0])
 @example(run=RESOLUTION_VS_LATER_EDIT, picks=[0])
