@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -39,10 +40,18 @@ class LiveServer:
             if found:
                 self.port = int(found.group(1))
                 self.url = f"http://127.0.0.1:{self.port}"
+                # Keep reading: a server whose log pipe fills up blocks on its next log line.
+                threading.Thread(target=self._drain, daemon=True).start()
                 self._wait_until_answering(deadline)
                 return self
         self.stop()
         raise RuntimeError("offsync serve did not start:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            del self.output[:-200]
 
     def _wait_until_answering(self, deadline: float) -> None:
         while time.monotonic() < deadline:

@@ -168,7 +168,9 @@ def test_conflict_then_each_resolution_converges(browser, live_server, choice):
                             f".some(e => e.textContent === 'Shared {choice}')")
         for page in (a, b):
             page.get_by_test_id("go-offline").click()
-        for page, title in ((a, "Edited in A"), (b, "Edited in B")):
+        in_a, in_b, by_hand = (f"Edited in A ({choice})", f"Edited in B ({choice})",
+                               f"Merged by hand ({choice})")
+        for page, title in ((a, in_a), (b, in_b)):
             item = page.locator("[data-testid=todo-title]", has_text=f"Shared {choice}")
             item.dblclick()
             page.get_by_test_id("todo-edit").fill(title)
@@ -182,16 +184,16 @@ def test_conflict_then_each_resolution_converges(browser, live_server, choice):
         open_page(b, live_server.url + "/debug")
         conflict = b.get_by_test_id("conflict")
         assert conflict.count() == 1
-        assert "Edited in B" in conflict.get_by_test_id("conflict-local").inner_text()
-        assert "Edited in A" in conflict.get_by_test_id("conflict-server").inner_text()
+        assert in_b in conflict.get_by_test_id("conflict-local").inner_text()
+        assert in_a in conflict.get_by_test_id("conflict-server").inner_text()
         if choice == "merge-manually":
             conflict.get_by_test_id("merge-manually").click()
-            b.get_by_test_id("merge-title").fill("Merged by hand")
+            b.get_by_test_id("merge-title").fill(by_hand)
             b.get_by_test_id("merge-save").click()
-            expected = "Merged by hand"
+            expected = by_hand
         else:
             conflict.get_by_test_id(choice).click()
-            expected = "Edited in B" if choice == "use-local" else "Edited in A"
+            expected = in_b if choice == "use-local" else in_a
         b.wait_for_function("() => document.querySelectorAll('[data-testid=conflict]').length == 0",
                             timeout=30_000)
         open_page(b, live_server.url + "/")
@@ -204,7 +206,7 @@ def test_conflict_then_each_resolution_converges(browser, live_server, choice):
                 f".some(e => e.textContent === {expected!r})", timeout=30_000)
         on_server = [t["title"] for t in server_todos(live_server.url)]
         assert expected in on_server, on_server
-        losers = {"Edited in A", "Edited in B", "Merged by hand"} - {expected}
+        losers = {in_a, in_b, by_hand} - {expected}
         assert not losers & set(on_server), on_server
     finally:
         a_context.close()
