@@ -12,6 +12,8 @@ import pytest
 
 from tests.live_server import LiveServer
 
+pytest_plugins = ["tests.hypothesis_profiles"]  # so --hypothesis-profile=long works
+
 CHROMIUM = os.environ.get("OFFSYNC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -318,9 +318,10 @@ class Store:
             return self.drop_tombstones(model, through)
 
     def _settle_conflict(self, doc: Document) -> None:
-        """A revision that descends from the recorded conflicting one resolves the conflict."""
+        """A revision that descends from the recorded conflicting one resolves the conflict, and
+        so does deleting a document whose other side was a delete too (nothing left to choose)."""
         recorded = self.read_conflict(doc.model, doc.id)
-        if recorded is not None and doc.knows(recorded.rev):
+        if recorded is not None and (doc.knows(recorded.rev) or (doc.deleted and recorded.deleted)):
             self.put_conflict(doc.model, doc.id, None)
 
 
