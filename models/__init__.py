@@ -20,6 +20,7 @@ from .changes import Change, ChangeType
 from .conflict import Conflict, stored_conflicts
 from .errors import (
     AccessDeniedError,
+    AuthenticationError,
     ConflictError,
     CorruptEntryError,
     FilterError,
@@ -43,7 +44,7 @@ MODELS: dict[str, type[Model]] = {Todo.collection: Todo}
 __all__ = [
     "ALL", "ALLOW", "AUTHENTICATED", "DENY", "EVERYONE", "OWNER", "READ", "REPLICATE", "WRITE",
     "AccessRule", "Change", "ChangeType", "Conflict", "stored_conflicts",
-    "AccessDeniedError", "CheckpointExpiredError", "ConflictError", "CorruptEntryError",
+    "AccessDeniedError", "AuthenticationError", "CheckpointExpiredError", "ConflictError", "CorruptEntryError",
     "FilterError", "NotFoundError", "OffsyncError", "StorageFullError", "TransportError",
     "ValidationError", "Boolean", "DateTime", "Field", "Integer", "Number", "String", "Model",
     "three_way_merge", "ReplicationResult", "SyncResult", "replicate", "sync", "DictStorage",

@@ -53,6 +53,14 @@ class ConflictError(OffsyncError):
     code = "REVISION_CONFLICT"
 
 
+class AuthenticationError(OffsyncError):
+    """The server does not know who is asking (no session, or it expired): log in again.
+    Local data is untouched; sync resumes after the next log-in."""
+
+    status = 401
+    code = "NOT_AUTHENTICATED"
+
+
 class AccessDeniedError(OffsyncError):
     status = 403
     code = "ACCESS_DENIED"

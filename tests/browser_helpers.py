@@ -3,18 +3,46 @@ the list, wait for a sync, ask the server directly."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
+import secrets
+from dataclasses import dataclass
 
 BOOT_TIMEOUT = 90_000  # ms; Pyodide starts in a few seconds, shared CI machines can be slow
 SYNC_TIMEOUT = 30_000
 
 
-def open_page(page, url: str) -> None:
-    page.goto(url)
+def open_page(page, url: str, navigate: bool = True) -> None:
+    if navigate:
+        page.goto(url)
     page.wait_for_selector('[data-testid="app-ready"]', state="attached", timeout=BOOT_TIMEOUT)
     errors = page.locator(".py-error").all_inner_texts()
     assert not errors, errors
+
+
+@dataclass
+class Account:
+    username: str
+    password: str
+
+
+def sign_up(page, url: str, username: str | None = None) -> Account:
+    """Register through the real form; the server logs the new user in and opens the app."""
+    account = Account(username or f"user-{secrets.token_hex(4)}", "correct horse battery")
+    page.goto(url + "/register")
+    page.get_by_test_id("register-username").fill(account.username)
+    page.get_by_test_id("register-password").fill(account.password)
+    page.get_by_test_id("register-submit").click()
+    page.wait_for_url(url + "/")
+    open_page(page, url + "/", navigate=False)
+    return account
+
+
+def log_in(page, url: str, account: Account) -> None:
+    page.goto(url + "/login")
+    page.get_by_test_id("login-username").fill(account.username)
+    page.get_by_test_id("login-password").fill(account.password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(url + "/")
+    open_page(page, url + "/", navigate=False)
 
 
 def add_todo(page, title: str) -> None:
@@ -45,6 +73,8 @@ def sync_now(page) -> None:
     wait_synced(page)
 
 
-def server_todos(url: str) -> list[dict]:
-    with urllib.request.urlopen(url + "/api/todos", timeout=10) as response:
-        return json.loads(response.read())
+def server_todos(page, url: str) -> list[dict]:
+    """The todos the server holds for the page's user (asked with the page's session)."""
+    response = page.request.get(url + "/api/todos")
+    assert response.ok, response.text()
+    return response.json()

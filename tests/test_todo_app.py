@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
 
 from tests.browser_helpers import (
     add_todo,
+    log_in,
     open_page,
     server_todos,
+    sign_up,
     sync_now,
     titles,
     wait_synced,
@@ -21,7 +24,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def test_todomvc_add_edit_toggle_delete_filter(page, live_server):
-    open_page(page, live_server.url + "/")
+    sign_up(page, live_server.url)
     for title in ("Buy milk", "Water the plants", "Call mum"):
         add_todo(page, title)
     assert titles(page) == ["Buy milk", "Water the plants", "Call mum"]
@@ -74,22 +77,22 @@ def test_todomvc_add_edit_toggle_delete_filter(page, live_server):
 
 
 def test_offline_add_then_online_sync_reaches_the_server(page, live_server):
-    open_page(page, live_server.url + "/")
+    sign_up(page, live_server.url)
     wait_synced(page)
     page.get_by_test_id("go-offline").click()
     assert "offline" in page.get_by_test_id("network-status").inner_text()
     add_todo(page, "Written on a plane")
     assert page.get_by_test_id("pending-count").inner_text() == "1"
     page.wait_for_timeout(1500)  # longer than the sync debounce: offline means no sync at all
-    assert "Written on a plane" not in [t["title"] for t in server_todos(live_server.url)]
+    assert "Written on a plane" not in [t["title"] for t in server_todos(page, live_server.url)]
     page.get_by_test_id("go-online").click()
     assert page.get_by_test_id("network-status").inner_text() == "online"
     wait_synced(page)
-    assert "Written on a plane" in [t["title"] for t in server_todos(live_server.url)]
+    assert "Written on a plane" in [t["title"] for t in server_todos(page, live_server.url)]
 
 
 def test_browser_offline_event_switches_status(page, context, live_server):
-    open_page(page, live_server.url + "/")
+    sign_up(page, live_server.url)
     context.set_offline(True)
     page.wait_for_function("() => document.querySelector('[data-testid=network-status]')"
                            ".textContent.includes('offline')")
@@ -98,11 +101,11 @@ def test_browser_offline_event_switches_status(page, context, live_server):
     page.wait_for_function("() => document.querySelector('[data-testid=network-status]')"
                            ".textContent === 'online'")
     wait_synced(page)
-    assert "No network here" in [t["title"] for t in server_todos(live_server.url)]
+    assert "No network here" in [t["title"] for t in server_todos(page, live_server.url)]
 
 
 def test_xss_title_is_shown_as_text(page, live_server):
-    open_page(page, live_server.url + "/")
+    sign_up(page, live_server.url)
     page.on("dialog", lambda dialog: pytest.fail(f"a title ran script: {dialog.message}"))
     add_todo(page, "<img src=x onerror=alert(1)>")
     assert "<img src=x onerror=alert(1)>" in titles(page)
@@ -110,7 +113,7 @@ def test_xss_title_is_shown_as_text(page, live_server):
 
 
 def test_quota_exceeded_refuses_the_write_and_keeps_everything(page, live_server):
-    open_page(page, live_server.url + "/")
+    sign_up(page, live_server.url)
     page.get_by_test_id("go-offline").click()
     add_todo(page, "Already here")
     # Fill the origin's storage to within a few hundred characters of the quota.
@@ -139,7 +142,7 @@ def test_quota_exceeded_refuses_the_write_and_keeps_everything(page, live_server
 
 
 def test_corrupted_entry_is_flagged_on_the_debug_page_and_the_rest_works(page, live_server):
-    open_page(page, live_server.url + "/")
+    sign_up(page, live_server.url)
     page.get_by_test_id("go-offline").click()
     add_todo(page, "Still fine")
     page.evaluate("() => localStorage.setItem('offsync:todo:todos:doc:broken', '{oops')")
@@ -160,10 +163,10 @@ def test_conflict_then_each_resolution_converges(browser, live_server, choice):
     a_context, b_context = browser.new_context(), browser.new_context()
     try:
         a, b = a_context.new_page(), b_context.new_page()
-        open_page(a, live_server.url + "/")
+        account = sign_up(a, live_server.url)
         add_todo(a, f"Shared {choice}")
         wait_synced(a)
-        open_page(b, live_server.url + "/")
+        log_in(b, live_server.url, account)
         b.wait_for_function(f"() => [...document.querySelectorAll('[data-testid=todo-title]')]"
                             f".some(e => e.textContent === 'Shared {choice}')")
         for page in (a, b):
@@ -204,7 +207,7 @@ def test_conflict_then_each_resolution_converges(browser, live_server, choice):
             page.wait_for_function(
                 f"() => [...document.querySelectorAll('[data-testid=todo-title]')]"
                 f".some(e => e.textContent === {expected!r})", timeout=30_000)
-        on_server = [t["title"] for t in server_todos(live_server.url)]
+        on_server = [t["title"] for t in server_todos(a, live_server.url)]
         assert expected in on_server, on_server
         losers = {in_a, in_b, by_hand} - {expected}
         assert not losers & set(on_server), on_server
@@ -215,7 +218,7 @@ def test_conflict_then_each_resolution_converges(browser, live_server, choice):
 
 def test_two_tabs_stay_consistent_and_converge(context, live_server):
     one, two = context.new_page(), context.new_page()
-    open_page(one, live_server.url + "/")
+    sign_up(one, live_server.url)
     open_page(two, live_server.url + "/")
     add_todo(one, "Typed in tab one")
     two.wait_for_function("() => [...document.querySelectorAll('[data-testid=todo-title]')]"
@@ -225,7 +228,7 @@ def test_two_tabs_stay_consistent_and_converge(context, live_server):
                           ".some(e => e.textContent === 'Typed in tab two')")
     wait_synced(one)
     wait_synced(two)
-    on_server = [t["title"] for t in server_todos(live_server.url)]
+    on_server = [t["title"] for t in server_todos(one, live_server.url)]
     assert on_server.count("Typed in tab one") == 1 and on_server.count("Typed in tab two") == 1
 
 
@@ -234,7 +237,7 @@ def test_reload_with_the_server_stopped_opens_from_the_service_worker(browser, t
     context = browser.new_context()
     try:
         page = context.new_page()
-        open_page(page, server.url + "/")
+        sign_up(page, server.url)
         page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
         add_todo(page, "Before the outage")
         wait_synced(page)
@@ -249,7 +252,7 @@ def test_reload_with_the_server_stopped_opens_from_the_service_worker(browser, t
         server = LiveServer(tmp_path / "sw.db", port=server.port).start()
         page.get_by_test_id("sync-button").click()
         wait_synced(page)
-        on_server = [t["title"] for t in server_todos(server.url)]
+        on_server = [t["title"] for t in server_todos(page, server.url)]
         assert sorted(on_server) == ["Before the outage", "During the outage"]
     finally:
         context.close()
@@ -261,7 +264,7 @@ def test_screenshots_of_both_pages(browser, live_server, width, name):
     context = browser.new_context(viewport={"width": width, "height": 860})
     try:
         page = context.new_page()
-        open_page(page, live_server.url + "/")
+        sign_up(page, live_server.url, f"ada-{name}-{secrets.token_hex(2)}")
         page.get_by_test_id("go-offline").click()
         for title in ("Plan the offsync demo", "Write the protocol notes", "Buy oat milk"):
             add_todo(page, title)

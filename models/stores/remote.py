@@ -242,7 +242,8 @@ def _error_from(
         cls = ProtocolError
     if cls is None:
         cls = {404: errors.NotFoundError, 409: errors.ConflictError, 403: errors.AccessDeniedError,
-               400: errors.FilterError, 410: CheckpointExpiredError}.get(
+               400: errors.FilterError, 410: CheckpointExpiredError,
+               401: errors.AuthenticationError}.get(
                    response.status, errors.TransportError)
     exc = cls(message, details)
     exc.status = response.status

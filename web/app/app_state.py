@@ -1,7 +1,10 @@
-"""What both pages share: the local store in localStorage, the remote store, and the sync state.
+"""What both pages share: who is signed in, that user's local store in localStorage, the remote
+store, and the sync state.
 
-The sync state (app-level online switch, checkpoints, last sync, last error) lives in
-localStorage too, so it survives reloads and every tab sees the same one.
+Each user's data lives under its own namespace (`offsync:todo:<user id>:`), so a second user of
+the same browser sees none of the first one's todos, and a user whose session expired keeps every
+local change until the next log-in. The last signed-in user is remembered locally, so the app
+opens offline too.
 """
 
 from __future__ import annotations
@@ -12,56 +15,115 @@ from dataclasses import asdict, dataclass, field
 import js
 from fetch_transport import FetchTransport
 
-from models import RemoteStore, Todo, WebStorageStore
+from models import AuthenticationError, OffsyncError, RemoteStore, Todo, TransportError, WebStorageStore
 from models.fields import utc_now
 
 APP = "todo"
 MODELS = [Todo]
-STATE_KEY = f"offsync:{APP}:sync:state"
+SESSION_KEY = f"offsync:{APP}:session"  # the last signed-in user, for offline starts
 QUOTA_CHARS = 5_000_000  # Chromium refuses localStorage writes past about 5 M characters
 
 storage = js.window.localStorage
-local = WebStorageStore(storage, app=APP)
 transport = FetchTransport()
 remote = RemoteStore(transport)
-LocalTodo = Todo.using(local)
+
+
+@dataclass
+class User:
+    id: str
+    username: str
+    expired: bool = False  # the server no longer accepts our session: log in to sync
+
+
+async def signed_in_user() -> User | None:
+    """Ask the server who we are; offline, trust the last answer it gave."""
+    cached = _cached_user()
+    try:
+        response = await transport("GET", "/api/auth/session")
+    except TransportError:
+        return cached  # offline or unreachable: keep working as the last signed-in user
+    if response.status == 200 and isinstance(response.data, dict):
+        user = response.data.get("user") or {}
+        found = User(str(user.get("id")), str(user.get("username")))
+        storage.setItem(SESSION_KEY, json.dumps({"id": found.id, "username": found.username}))
+        return found
+    if cached is not None:
+        cached.expired = True
+    return cached
+
+
+def _cached_user() -> User | None:
+    raw = storage.getItem(SESSION_KEY)
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+        return User(str(data["id"]), str(data["username"])) if data else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+async def log_out() -> None:
+    """End the session on the server when it can be reached; forget the user here. The user's
+    local data stays, namespaced, for their next log-in."""
+    try:
+        await transport("POST", "/api/auth/logout")
+    except OffsyncError:
+        pass  # offline: the server session simply expires
+    storage.removeItem(SESSION_KEY)
+
+
+class UserData:
+    """One user's local store, model class and sync state."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.namespace = f"{APP}:{user.id}"
+        self.local = WebStorageStore(storage, app=self.namespace)
+        self.Todo = Todo.using(self.local).as_user(user.id)
+        self.state_key = f"offsync:{self.namespace}:sync:state"
+
+    def load_state(self) -> SyncState:
+        return SyncState.load(self.state_key)
+
+    def pending_docs(self, state: SyncState) -> list:
+        """Local documents with changes the server has not acknowledged yet."""
+        since = state.checkpoints.get("push", 0)
+        return [doc for doc in self.local.feed_docs(Todo.collection, since, 10**9)
+                if doc.base_rev != doc.rev]
 
 
 @dataclass
 class SyncState:
+    key: str
     online: bool = True  # the app-level switch (the go-online / go-offline buttons)
     checkpoints: dict = field(default_factory=dict)
     last_sync: str | None = None
     last_error: str | None = None
 
     @classmethod
-    def load(cls) -> SyncState:
-        raw = storage.getItem(STATE_KEY)
+    def load(cls, key: str) -> SyncState:
+        raw = storage.getItem(key)
         try:
             data = json.loads(raw) if isinstance(raw, str) else {}
             return cls(
+                key=key,
                 online=bool(data.get("online", True)),
                 checkpoints={k: int(v) for k, v in dict(data.get("checkpoints", {})).items()},
                 last_sync=data.get("last_sync"),
                 last_error=data.get("last_error"),
             )
         except (ValueError, TypeError, AttributeError):
-            return cls()  # a damaged state only costs a full (idempotent) resync
+            return cls(key=key)  # a damaged state only costs a full (idempotent) resync
 
     def save(self) -> None:
-        storage.setItem(STATE_KEY, json.dumps(asdict(self)))
+        data = asdict(self)
+        data.pop("key")
+        storage.setItem(self.key, json.dumps(data))
 
     def synced(self, checkpoints: dict) -> None:
         self.checkpoints = checkpoints
         self.last_sync = utc_now()
         self.last_error = None
         self.save()
-
-
-def pending_docs(state: SyncState) -> list:
-    """Local documents with changes the server has not acknowledged yet."""
-    since = state.checkpoints.get("push", 0)
-    return [doc for doc in local.feed_docs(Todo.collection, since, 10**9) if doc.base_rev != doc.rev]
 
 
 def storage_used() -> int:
@@ -72,3 +134,8 @@ def storage_used() -> int:
         value = storage.getItem(key)
         total += len(key) + (len(value) if isinstance(value, str) else 0)
     return total
+
+
+__all__ = ["APP", "MODELS", "QUOTA_CHARS", "AuthenticationError", "SyncState", "User",
+           "UserData", "log_out", "remote", "signed_in_user", "storage", "storage_used",
+           "transport"]

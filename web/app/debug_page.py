@@ -12,7 +12,7 @@ import asyncio
 import json
 
 import js
-from app_state import APP, QUOTA_CHARS, LocalTodo, local, pending_docs, remote, storage, storage_used
+from app_state import QUOTA_CHARS, UserData, remote, signed_in_user, storage, storage_used
 from dom import by_testid, element, mark_ready, on
 from pyodide.ffi import to_js
 from sync_controller import SyncController
@@ -21,8 +21,9 @@ from models import OffsyncError, Todo, stored_conflicts
 
 
 class DebugPage:
-    def __init__(self) -> None:
-        self.sync = SyncController(self.after_sync)
+    def __init__(self, data: UserData) -> None:
+        self.data = data
+        self.sync = SyncController(data, self.after_sync)
 
     def after_sync(self) -> None:
         by_testid("network-status").textContent = self.sync.network_text()
@@ -37,14 +38,14 @@ class DebugPage:
     # ---- sections -----------------------------------------------------------------------------
     async def render(self) -> None:
         self.render_entries()
-        pending = pending_docs(self.sync.state)
+        pending = self.data.pending_docs(self.sync.state)
         self.render_pending(pending)
         self.render_facts()
         await self.render_conflicts()
         await self.render_push_preview(pending)
 
     def render_entries(self) -> None:
-        prefix = f"offsync:{APP}:"
+        prefix = self.data.local.prefix
         keys = sorted(k for i in range(storage.length)
                       if isinstance(k := storage.key(i), str) and k.startswith(prefix))
         rows = []
@@ -106,11 +107,12 @@ class DebugPage:
         by_testid("storage-usage").textContent = (
             f"{used:,} of about {QUOTA_CHARS:,} characters ({share:.1%})")
         by_testid("storage-meter").style.width = f"{min(100.0, share * 100):.1f}%"
-        by_testid("namespace").textContent = local.prefix
+        by_testid("namespace").textContent = self.data.local.prefix
+        by_testid("current-user").textContent = self.data.user.username
         by_testid("network-status").textContent = self.sync.network_text()
 
     async def render_conflicts(self) -> None:
-        conflicts = await stored_conflicts(local, Todo)
+        conflicts = await stored_conflicts(self.data.local, Todo)
         nodes = [self.conflict_node(c) for c in conflicts]
         if not nodes:
             nodes = [element("p", cls="none", text="No conflicts.")]
@@ -200,14 +202,14 @@ class DebugPage:
     # ---- actions ------------------------------------------------------------------------------
     def export(self) -> None:
         async def run() -> None:
-            todos = [t.to_dict() for t in await LocalTodo.find(order="order ASC")]
+            todos = [t.to_dict() for t in await self.data.Todo.find(order="order ASC")]
             payload = {
-                "app": APP,
-                "exported_from": local.prefix,
+                "user": self.data.user.username,
+                "exported_from": self.data.local.prefix,
                 "todos": todos,
-                "unsynced": [doc.to_wire() for doc in pending_docs(self.sync.state)],
+                "unsynced": [doc.to_wire() for doc in self.data.pending_docs(self.sync.state)],
                 "conflicts": [{"local": mine.to_wire() if mine else None, "server": theirs.to_wire()}
-                              for mine, theirs in local.list_conflicts(Todo.collection)],
+                              for mine, theirs in self.data.local.list_conflicts(Todo.collection)],
                 "sync": {"checkpoints": self.sync.state.checkpoints,
                          "last_sync": self.sync.state.last_sync},
             }
@@ -223,7 +225,7 @@ class DebugPage:
         asyncio.ensure_future(run())
 
     def clear(self) -> None:
-        pending = pending_docs(self.sync.state)
+        pending = self.data.pending_docs(self.sync.state)
         if not js.window.confirm("Remove everything this app keeps in this browser?"):
             return
         if pending and not js.window.confirm(
@@ -233,11 +235,11 @@ class DebugPage:
             self.show_error("Nothing was cleared: unsynced changes are kept. Sync first, or "
                             "confirm the loss.")
             return
-        prefix = f"offsync:{APP}:"
+        prefix = self.data.local.prefix
         for key in [k for i in range(storage.length)
                     if isinstance(k := storage.key(i), str) and k.startswith(prefix)]:
             storage.removeItem(key)
-        self.sync.state = type(self.sync.state)()
+        self.sync.state = self.data.load_state()
         self.show_error("")
         asyncio.ensure_future(self.render())
 
@@ -252,8 +254,14 @@ class DebugPage:
             js.document.getElementById("conflicts").scrollIntoView()
 
 
-page = DebugPage()
+page: DebugPage | None = None
 
 
 async def start() -> None:
+    global page
+    user = await signed_in_user()
+    if user is None:
+        js.location.replace("/login")
+        return
+    page = DebugPage(UserData(user))
     await page.start()

@@ -33,6 +33,8 @@ class FetchTransport:
             raise TransportError("the app is offline: sync is switched off")
         url = path + ("?" + urlencode(params) if params else "")
         sent = {"Accept": "application/json", **(headers or {})}
+        if method not in ("GET", "HEAD") and (token := csrf_token()):
+            sent["X-CSRF-Token"] = token  # the session cookie alone is never enough to write
         init: dict[str, Any] = {"method": method, "headers": sent, "cache": "no-store"}
         if json is not None:
             sent["Content-Type"] = "application/json"
@@ -43,6 +45,15 @@ class FetchTransport:
         except Exception as exc:  # a network failure surfaces as a JS TypeError
             raise TransportError(f"{method} {path}: the server could not be reached") from exc
         return Response(response.status, _loads(text, response.status), {})
+
+
+def csrf_token() -> str:
+    """The CSRF token the server set in the (script-readable) `offsync_csrf` cookie."""
+    for part in str(js.document.cookie).split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "offsync_csrf":
+            return value
+    return ""
 
 
 def _dumps(value: Any) -> str:

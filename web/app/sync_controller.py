@@ -11,10 +11,10 @@ import asyncio
 from collections.abc import Callable
 
 import js
-from app_state import MODELS, SyncState, local, remote, transport
+from app_state import MODELS, UserData, remote, transport
 from pyodide.ffi import create_proxy
 
-from models import OffsyncError, TransportError, sync
+from models import AuthenticationError, OffsyncError, TransportError, sync
 
 DEBOUNCE_SECONDS = 0.4
 INTERVAL_SECONDS = 30.0
@@ -23,8 +23,9 @@ LOCK_NAME = "offsync:todo:sync"
 
 
 class SyncController:
-    def __init__(self, on_change: Callable[[], object]) -> None:
-        self.state = SyncState.load()
+    def __init__(self, data: UserData, on_change: Callable[[], object]) -> None:
+        self.data = data
+        self.state = data.load_state()
         self.on_change = on_change
         self.status = "idle"  # idle | syncing | offline | error: ...
         self.progress = ""
@@ -37,9 +38,11 @@ class SyncController:
     # ---- the switch ---------------------------------------------------------------------------
     @property
     def online(self) -> bool:
-        return self.state.online and bool(js.navigator.onLine)
+        return self.state.online and bool(js.navigator.onLine) and not self.data.user.expired
 
     def network_text(self) -> str:
+        if self.data.user.expired:
+            return "signed out: log in to sync"
         if not self.state.online:
             return "offline (switched off)"
         if not js.navigator.onLine:
@@ -47,7 +50,7 @@ class SyncController:
         return "online" if self.reachable else "offline (server unreachable)"
 
     def go_online(self) -> None:
-        self.state = SyncState.load()
+        self.state = self.data.load_state()
         self.state.online = True
         self.state.save()
         transport.enabled = bool(js.navigator.onLine)
@@ -56,7 +59,7 @@ class SyncController:
         self.on_change()
 
     def go_offline(self) -> None:
-        self.state = SyncState.load()
+        self.state = self.data.load_state()
         self.state.online = False
         self.state.save()
         transport.enabled = False
@@ -129,7 +132,7 @@ class SyncController:
             proxy.destroy()
 
     async def _run(self) -> None:
-        self.state = SyncState.load()  # another tab may have synced meanwhile
+        self.state = self.data.load_state()  # another tab may have synced meanwhile
         if not self.state.online:
             return
         self.status = "syncing"
@@ -143,8 +146,18 @@ class SyncController:
                 self.on_change()
 
         try:
-            result = await sync(local, remote, self.state.checkpoints, models=MODELS,
+            result = await sync(self.data.local, remote, self.state.checkpoints, models=MODELS,
                                 on_progress=progress)
+        except AuthenticationError:
+            # The session ended (expired while offline, or logged out elsewhere). Local changes
+            # stay where they are; syncing resumes after the next log-in.
+            self.data.user.expired = True
+            transport.enabled = False
+            self.cancel()
+            self.status = "signed out"
+            self.progress = ""
+            self.on_change()
+            return
         except TransportError as exc:
             self.reachable = False
             self._failed(str(exc))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import js
-from app_state import LocalTodo, local, pending_docs
+from app_state import UserData, log_out, signed_in_user
 from dom import by_testid, element, mark_ready, on
 from sync_controller import SyncController
 
@@ -17,9 +17,9 @@ FILTERS = {"all": None, "active": {"completed": False}, "completed": {"completed
 
 
 class TodoPage:
-    def __init__(self) -> None:
-        self.sync = SyncController(self.refresh_footer)
-        self.editing: str | None = None
+    def __init__(self, data: UserData) -> None:
+        self.data = data
+        self.sync = SyncController(data, self.refresh_footer)
 
     # ---- reading ------------------------------------------------------------------------------
     @property
@@ -28,7 +28,7 @@ class TodoPage:
         return name if name in FILTERS else "all"
 
     async def render(self) -> None:
-        todos = await LocalTodo.find(order=["order ASC", "created_at ASC"])
+        todos = await self.data.Todo.find(order=["order ASC", "created_at ASC"])
         shown = [t for t in todos if self.filter_name == "all"
                  or t.completed == (self.filter_name == "completed")]
         listing = by_testid("todo-list")
@@ -86,7 +86,7 @@ class TodoPage:
         box.hidden = not message
 
     async def add(self, field) -> None:
-        if await self.guard(LocalTodo.create(title=field.value)):
+        if await self.guard(self.data.Todo.create(title=field.value)):
             field.value = ""
 
     async def toggle(self, todo: Todo) -> None:
@@ -96,14 +96,14 @@ class TodoPage:
         await todo.delete()
 
     async def toggle_all(self) -> None:
-        todos = await LocalTodo.find()
+        todos = await self.data.Todo.find()
         target = not all(t.completed for t in todos)
         for todo in todos:
             if todo.completed != target:
                 await todo.update(completed=target)
 
     async def clear_completed(self) -> None:
-        for todo in await LocalTodo.find(where={"completed": True}):
+        for todo in await self.data.Todo.find(where={"completed": True}):
             await todo.delete()
 
     def start_edit(self, node, todo: Todo) -> None:
@@ -148,11 +148,11 @@ class TodoPage:
         if not sync.online and not status.startswith("error"):
             status = "offline"
         by_testid("sync-status").textContent = status
-        by_testid("pending-count").textContent = str(len(pending_docs(sync.state)))
+        by_testid("pending-count").textContent = str(len(self.data.pending_docs(sync.state)))
         by_testid("go-online").disabled = sync.state.online
         by_testid("go-offline").disabled = not sync.state.online
         by_testid("sync-button").disabled = not sync.online or sync.status == "syncing"
-        conflicts = local.list_conflicts(Todo.collection)
+        conflicts = self.data.local.list_conflicts(Todo.collection)
         banner = by_testid("conflict-banner")
         banner.hidden = not conflicts
         if conflicts:
@@ -161,8 +161,26 @@ class TodoPage:
                 f"{count} todo{'' if count == 1 else 's'} changed here and on the server."
             )
 
+    # ---- who is signed in ---------------------------------------------------------------------
+    def show_user(self) -> None:
+        user = self.data.user
+        by_testid("current-user").textContent = user.username
+        by_testid("session-expired").hidden = not user.expired
+
+    async def log_out(self) -> None:
+        pending = len(self.data.pending_docs(self.sync.state))
+        if pending and not js.window.confirm(
+            f"{pending} change(s) have not reached the server yet. They stay in this browser and "
+            "sync when you log in again. Log out anyway?"
+        ):
+            return
+        await log_out()
+        js.location.assign("/login")
+
     # ---- start --------------------------------------------------------------------------------
     async def start(self) -> None:
+        self.show_user()
+        on(by_testid("logout"), "click", lambda e: self.spawn_plain(self.log_out()))
         new_todo = by_testid("new-todo")
         on(new_todo, "keydown",
            lambda e: self.spawn_plain(self.add(e.target)) if e.key == "Enter" else None)
@@ -188,8 +206,16 @@ class TodoPage:
         self.sync.start()
 
 
-page = TodoPage()
+page: TodoPage | None = None
 
 
 async def start() -> None:
+    """Find who is signed in (the server, or offline the last answer it gave) and open their
+    todos; with nobody signed in at all, go to the log-in page."""
+    global page
+    user = await signed_in_user()
+    if user is None:
+        js.location.replace("/login")
+        return
+    page = TodoPage(UserData(user))
     await page.start()
