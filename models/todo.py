@@ -20,15 +20,14 @@ class Todo(Model):
     order = Number(description="Position in the list; new todos go last")
     owner = String(read_only=True, description="The user who created it; set on create")
 
-    # Open to everyone until accounts land (issue: users and access rules); the rules are
-    # evaluated all the same. OWNER_ONLY is what accounts switch to.
-    acl = (AccessRule(EVERYONE, ALL, ALLOW),)
-
+    # Each todo belongs to the user who created it: only they read and write it; any signed-in
+    # user may replicate (the sync endpoints then serve and accept only their own todos).
     OWNER_ONLY = (
         AccessRule(EVERYONE, ALL, DENY),
         AccessRule(AUTHENTICATED, REPLICATE, ALLOW),
         AccessRule(OWNER, ALL, ALLOW),
     )
+    acl = OWNER_ONLY
 
     def before_save(self, is_new: bool) -> None:
         if self.order is None:

@@ -12,15 +12,20 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 import models
 from models.model import Model
 from models.stores.sqlite import SQLiteStore
 
-from . import archive, openapi, rest, static, sync
+from . import archive, auth, openapi, rest, static, sync
+from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
+from .csrf import CSRFMiddleware
 from .errors import EXCEPTION_HANDLERS
+from .ratelimit import LoginRateLimiter
+from .sessions import DEFAULT_TTL_SECONDS, SessionMiddleware, Sessions
 
 DEFAULT_DATABASE_URL = "sqlite:///data/offsync.db"
 
@@ -50,10 +55,16 @@ def create_app(
     max_sync_body_bytes: int = sync.DEFAULT_MAX_SYNC_BODY_BYTES,
     web_dir: Path | None = None,
     models_map: Mapping[str, type[Model]] | None = None,
+    session_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    login_attempts: int = 5,
+    login_window_seconds: float = 900,
 ) -> Starlette:
     """The offsync server. `web_dir` defaults to the repository's `web/`; `models_map` to
     `models.MODELS`. `max_body_bytes` limits REST bodies (one document), `max_sync_body_bytes`
-    the sync endpoints' bodies (a batch of up to 5000 documents; 16 MiB by default)."""
+    the sync endpoints' bodies (a batch of up to 5000 documents; 16 MiB by default).
+    Sessions last `session_ttl_seconds`; `login_attempts` failed log-ins of one username from
+    one address within `login_window_seconds` lock that pair out until the window passes
+    (docs/AUTH.md)."""
     path = parse_database_url(database_url)
     model_classes = dict(models.MODELS if models_map is None else models_map)
 
@@ -62,16 +73,22 @@ def create_app(
         store = SQLiteStore(path)
         app.state.store = store
         app.state.models = {name: model.using(store) for name, model in model_classes.items()}
+        # users and sessions live in the same database, on the store's connection (see accounts)
+        app.state.accounts = Accounts(store.db)
+        app.state.sessions = Sessions(store.db, session_ttl_seconds)
         try:
             yield
         finally:
             app.state.store = None
             app.state.models = {}
+            app.state.accounts = None
+            app.state.sessions = None
             store.close()
 
     package = archive.build_archive(Path(models.__file__).resolve().parent)
     spec = openapi.build_spec(model_classes)
     routes: list[BaseRoute] = [
+        *auth.routes(),
         *rest.routes(model_classes, max_body_bytes),
         *sync.routes(model_classes, max_sync_body_bytes),
         *openapi.routes(spec),
@@ -85,7 +102,10 @@ def create_app(
     routes += rest.unknown_model_routes(owned)
     routes += static.routes(static.WEB_DIR if web_dir is None else web_dir, package.url)
 
-    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    # SessionMiddleware finds the user first; CSRFMiddleware then checks writes against it
+    middleware = [Middleware(SessionMiddleware), Middleware(CSRFMiddleware)]
+    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan,
+                    middleware=middleware)
     app.state.database_url = database_url
     app.state.database_path = path
     app.state.collections = sorted(model_classes)
@@ -93,4 +113,7 @@ def create_app(
     app.state.openapi = spec
     app.state.max_sync_body_bytes = max_sync_body_bytes
     app.state.store = None
+    app.state.accounts = None
+    app.state.sessions = None
+    app.state.login_limiter = LoginRateLimiter(login_attempts, login_window_seconds)
     return app

@@ -1,7 +1,8 @@
 """`offsync`: the command line, mirroring the Python API.
 
     offsync serve [--db URL] [--port N]              the server
-    offsync replicate SOURCE TARGET [--since N]      `replicate(source, target, since)`
+    offsync replicate SOURCE TARGET [--since N] [--user NAME]
+                                                     `replicate(source, target, since)`
     offsync purge-tombstones [--db URL] --keep N     `store.purge_tombstones(model, through)`
 
 Exit codes: 0 success; 1 an error (unreachable server, expired checkpoint...; the message says
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import os
 import socket
 import sys
@@ -21,7 +23,7 @@ from collections.abc import AsyncIterator, Sequence
 import uvicorn
 
 import models
-from models.errors import OffsyncError
+from models.errors import AuthenticationError, OffsyncError
 from models.replication import DEFAULT_BATCH_SIZE, replicate
 from models.stores.base import Store
 
@@ -58,9 +60,35 @@ def _is_http(url: str) -> bool:
     return url.startswith(("http://", "https://"))
 
 
+PASSWORD_ENV = "OFFSYNC_PASSWORD"
+
+
+def read_password(user: str) -> str:
+    """The password for `user`: $OFFSYNC_PASSWORD (scripts), else asked on the terminal."""
+    return os.environ.get(PASSWORD_ENV) or getpass.getpass(f"password for {user}: ")
+
+
+async def log_in(client, url: str, user: str | None) -> dict[str, str]:
+    """Log `client` in as `user`; the headers every later request needs (the CSRF token)."""
+    if user is None:
+        raise AuthenticationError(f"{url} needs an account: pass --user NAME (the password is "
+                                  f"read from ${PASSWORD_ENV} or asked for)")
+    response = await client.post("/api/auth/login",
+                                 json={"username": user, "password": read_password(user)})
+    if response.status_code != 200:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = f"HTTP {response.status_code}"
+        raise AuthenticationError(f"logging in to {url} as {user} failed: {message}")
+    return {"X-CSRF-Token": response.json()["csrf"]}
+
+
 @contextlib.asynccontextmanager
-async def open_store(url: str, *, must_exist: bool) -> AsyncIterator[Store]:
-    """A store for a database URL (`sqlite:///a.db`) or an offsync server (`http(s)://...`)."""
+async def open_store(url: str, *, must_exist: bool,
+                     user: str | None = None) -> AsyncIterator[Store]:
+    """A store for a database URL (`sqlite:///a.db`) or an offsync server (`http(s)://...`,
+    signed in as `user`: a server replicates only that user's documents)."""
     if _is_http(url):
         import httpx
 
@@ -69,7 +97,11 @@ async def open_store(url: str, *, must_exist: bool) -> AsyncIterator[Store]:
         from .transport import HttpxTransport
 
         async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60.0) as client:
-            yield RemoteStore(HttpxTransport(client))
+            try:
+                headers = await log_in(client, url, user)
+            except httpx.HTTPError as exc:
+                raise OSError(f"cannot reach {url}: {exc}") from None
+            yield RemoteStore(HttpxTransport(client, headers))
         return
     from models.stores.sqlite import SQLiteStore
 
@@ -85,8 +117,8 @@ async def open_store(url: str, *, must_exist: bool) -> AsyncIterator[Store]:
 
 async def run_replicate(args: argparse.Namespace) -> int:
     statuses = ("applied", "unchanged", "merged", "conflict", "rejected")
-    async with open_store(args.source, must_exist=True) as source, \
-            open_store(args.target, must_exist=False) as target:
+    async with open_store(args.source, must_exist=True, user=args.user) as source, \
+            open_store(args.target, must_exist=False, user=args.user) as target:
         start = await source.checkpoint()
         reached, conflicts, rejected, resynced = [], 0, 0, []
         totals = dict.fromkeys(statuses, 0)
@@ -202,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
                      help=f"documents per batch (default {DEFAULT_BATCH_SIZE}; a server takes "
                           "at most 5000)")
+    rep.add_argument("--user", metavar="NAME",
+                     help="the account to log in to a server with (password from "
+                          f"${PASSWORD_ENV}, or asked for); only its documents replicate")
     rep.set_defaults(handler=replicate_command)
 
     purge = commands.add_parser(

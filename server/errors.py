@@ -88,7 +88,8 @@ async def offsync_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OffsyncError)
     if exc.status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return error_response(exc.status, exc.code, exc.message, exc.details,
+                          headers=getattr(exc, "headers", None))
 
 
 def allowed_methods(request: Request) -> str:

@@ -19,14 +19,17 @@ from starlette.routing import BaseRoute, Route
 from models.fields import Boolean, DateTime, Field, Integer, Number, String
 from models.model import Model
 
-from . import sync
+from . import auth, sync
 from .rest import CHANGES_DEFAULT_LIMIT, CHANGES_MAX_LIMIT
 
 ERROR_CODES = {
     "400": "Malformed JSON, a body that is not an object, or a filter that cannot be understood;"
            " on sync routes also PROTOCOL_MISMATCH, INVALID_DOC (details.index names the doc;"
            " nothing was written), INVALID_CHANGE, INVALID_PARAMETER",
-    "403": "The model's access rules refuse this (ACCESS_DENIED)",
+    "401": "No session (NOT_AUTHENTICATED), an expired one (SESSION_EXPIRED), or a wrong"
+           " username or password (INVALID_CREDENTIALS): log in",
+    "403": "The model's access rules refuse this (ACCESS_DENIED), or a write made with the"
+           " session cookie lacks its X-CSRF-Token header (CSRF_FAILED); nothing was done",
     "404": "Unknown model (MODEL_NOT_FOUND) or id (NOT_FOUND)",
     "409": "If-Match names a revision that is no longer current (REVISION_CONFLICT)",
     "410": "since is older than the tombstone purge horizon (CHECKPOINT_EXPIRED): resync from 0",
@@ -34,6 +37,7 @@ ERROR_CODES = {
            " (PAYLOAD_TOO_LARGE)",
     "415": "Body not sent as application/json",
     "422": "Validation failed; details name each field with its messages",
+    "429": "Too many failed log-ins (TOO_MANY_ATTEMPTS); Retry-After says when to try again",
 }
 
 
@@ -101,8 +105,10 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
                                   "content": {"text/html": {"schema": {"type": "string"}}}}},
         }},
     }
+    paths.update(auth.spec_paths())
     schemas: dict[str, Any] = {
         **sync.SCHEMAS,
+        **auth.SCHEMAS,
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["status", "code", "message", "details"],
             "properties": {"status": {"type": "integer"}, "code": {"type": "string"},
@@ -204,13 +210,21 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
                     "count": {"const": 1}}}), **_errors("404", "409")},
             },
         }
+    for path, operations in paths.items():
+        if path.startswith("/api/") and not path.startswith(("/api/auth/", "/api/docs")):
+            for operation in operations.values():  # every model route needs a session
+                for status in ("401", "403"):
+                    operation["responses"].setdefault(status, _errors(status)[status])
     responses = {f"Error{status}": {"description": text, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for status, text in ERROR_CODES.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "0.1.0",
                  "description": "LoopBack-style REST over offsync models. Errors are "
-                                '{"error": {"status", "code", "message", "details"}}.'},
+                                '{"error": {"status", "code", "message", "details"}}. Every '
+                                "route but /api/auth/* and /api/docs needs a session (log in "
+                                "with POST /api/auth/login); writes also need the X-CSRF-Token "
+                                "header (docs/AUTH.md)."},
         "paths": paths,
         "components": {"schemas": schemas, "responses": responses},
     }

@@ -16,12 +16,20 @@ Choices where LoopBack leaves room:
   the revision a write is based on travels in `If-Match`.
 - `ETag` is the revision in double quotes (RFC 9110); `If-Match` accepts it quoted or bare.
 - The ids `count` and `changes` are shadowed by those routes; ids are random so none collide.
+
+Every route needs a signed-in user (401 otherwise, `server/sessions.py`) and acts through
+`model.as_user(user_id)`, so the model's access rules decide (docs/AUTH.md). A document the user
+may not read does not exist for them: GET, PUT, PATCH and DELETE answer 404 NOT_FOUND exactly as
+for an unknown id, and a POST reusing its id 409 without its revision. Lists, counts and the
+changes feed leave such documents out. A document the user may read but not write is a 403
+ACCESS_DENIED.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -29,15 +37,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
-from models.access import READ, REPLICATE, WRITE
-from models.errors import ConflictError, FilterError, NotFoundError, ValidationError
+from models.access import READ, REPLICATE
+from models.errors import (
+    AccessDeniedError,
+    ConflictError,
+    FilterError,
+    NotFoundError,
+    ValidationError,
+)
 from models.fields import DateTime
-from models.filters import normalize, parse_filter_json
+from models.filters import Query, normalize, parse_filter_json
 from models.model import Model
 from models.stores.base import Document, Store
 
 from .body import DEFAULT_MAX_BODY_BYTES, read_json_object
 from .errors import InvalidParameterError, ModelNotFoundError, NotStartedError
+from .sessions import require_user
 
 CHANGES_DEFAULT_LIMIT = 1000
 CHANGES_MAX_LIMIT = 10_000
@@ -95,6 +110,49 @@ def check_id(model: type[Model], path_id: str, body: dict[str, Any]) -> None:
         )
 
 
+def user_model(request: Request, collection: str) -> type[Model]:
+    """The collection's model acting for the request's user: 503 before startup, 401 without a
+    session."""
+    store_of(request)
+    user_id = require_user(request)
+    return request.app.state.models[collection].as_user(user_id)
+
+
+def denied(model: type[Model], access: str) -> AccessDeniedError:
+    return AccessDeniedError(f"{access} on {model.collection} is not allowed", {"access": access})
+
+
+def readable(model: type[Model], doc: Document) -> bool:
+    return model.can(READ, user_id=model.user_id, owner_id=doc.owner)
+
+
+def feed_owner(model: type[Model]) -> str | None:
+    """The owner a feed must be limited to for this user (None: every document), or 403."""
+    scope = model.read_scope()
+    if scope == "all":
+        return None
+    if scope == "none":
+        raise denied(model, READ)
+    return model.user_id
+
+
+def check_replicate(model: type[Model]) -> None:
+    if not model.can(REPLICATE, user_id=model.user_id, owner_id=None):
+        raise denied(model, REPLICATE)
+
+
+def scoped_query(model: type[Model], query: Query) -> Query:
+    """`query` limited to what the model's user may read."""
+    owner = feed_owner(model)
+    if owner is None:
+        return query
+    if "owner" not in model.fields:
+        raise denied(model, READ)
+    mine = {"owner": owner}
+    where = {"and": [query.where, mine]} if query.where else mine
+    return replace(query, where=normalize(model.fields, where=where).where)
+
+
 def server_fields(model: type[Model], body: dict[str, Any], stored: dict | None) -> dict[str, Any]:
     """The input with `_rev` removed and read-only fields settled as described in the module doc."""
     data = {k: v for k, v in body.items() if k != "_rev"}
@@ -118,26 +176,25 @@ class CollectionAPI:
         self.collection = collection
         self.max_body_bytes = max_body_bytes
 
-    def model(self, request: Request, access: str) -> type[Model]:
-        store_of(request)
-        model = request.app.state.models[self.collection]
-        model.check_access(access)
-        return model
+    def model(self, request: Request) -> type[Model]:
+        return user_model(request, self.collection)
 
     async def _live(self, model: type[Model], id: str) -> Document:
+        """The live document `id` if the user may read it; 404 otherwise, alike."""
         doc = await model.store.get(model.collection, id)  # type: ignore[union-attr]
-        if doc is None:
+        if doc is None or not readable(model, doc):
             raise NotFoundError(f"no {model.__name__} with id {id!r}", {"id": id})
         return doc
 
     async def find(self, request: Request) -> JSONResponse:
-        model = self.model(request, READ)
+        model = self.model(request)
         query = parse_filter_json(request.query_params.get("filter"), model.fields)
+        query = scoped_query(model, query)
         docs = await model.store.find(model.collection, query)  # type: ignore[union-attr]
         return JSONResponse([document_body(doc.data, doc.rev) for doc in docs])
 
     async def count(self, request: Request) -> JSONResponse:
-        model = self.model(request, READ)
+        model = self.model(request)
         raw = request.query_params.get("where")
         where = None
         if raw:
@@ -147,17 +204,21 @@ class CollectionAPI:
                 raise FilterError(f"where is not valid JSON: {exc}") from None
         if where is not None and not isinstance(where, dict):
             raise FilterError("where must be a JSON object")  # normalize() lets [] and 0 pass
-        normalize(model.fields, where=where)
-        return JSONResponse({"count": await model.count(where=where)})
+        query = scoped_query(model, normalize(model.fields, where=where))
+        return JSONResponse({"count": await model.store.count(  # type: ignore[union-attr]
+            model.collection, query)})
 
     async def changes(self, request: Request) -> JSONResponse:
         """A page of changes after `since`; `checkpoint` is the `since` of the next page."""
-        model = self.model(request, REPLICATE)
+        model = self.model(request)
+        check_replicate(model)
+        owner = feed_owner(model)
         since = int_param(request, "since", 0, 0, None)
         limit = int_param(request, "limit", CHANGES_DEFAULT_LIMIT, 1, CHANGES_MAX_LIMIT)
         store = store_of(request)
         before = await store.checkpoint()
-        changes = await store.changes(model.collection, since, limit)
+        changes = [doc.change for doc in await store.feed(model.collection, since, limit,
+                                                          owner=owner)]
         if len(changes) == limit:
             checkpoint = changes[-1].checkpoint  # more may follow: resume right after this page
         else:
@@ -165,18 +226,21 @@ class CollectionAPI:
         return JSONResponse({"changes": [c.to_dict() for c in changes], "checkpoint": checkpoint})
 
     async def find_by_id(self, request: Request) -> JSONResponse:
-        model = self.model(request, READ)
+        model = self.model(request)
         doc = await self._live(model, request.path_params["id"])
         return JSONResponse(document_body(doc.data, doc.rev), headers=etag(doc.rev))
 
     async def create(self, request: Request) -> JSONResponse:
-        model = self.model(request, WRITE)
+        model = self.model(request)
         body = await read_json_object(request, self.max_body_bytes)
         obj = model.from_dict(server_fields(model, body, None))
         obj._rev = None
         if isinstance(obj.id, str):
-            existing = await model.store.get(model.collection, obj.id)  # type: ignore[union-attr]
-            if existing is not None:
+            existing = await model.store.get_any(model.collection, obj.id)  # type: ignore
+            if existing is not None and not readable(model, existing):
+                raise ConflictError(f"the id {obj.id!r} is taken; choose another",
+                                    {"id": obj.id})
+            if existing is not None and not existing.deleted:
                 raise ConflictError(
                     f"{model.__name__} {obj.id!r} already exists; PUT it to replace it",
                     {"id": obj.id, "current_rev": existing.rev},
@@ -188,13 +252,18 @@ class CollectionAPI:
 
     async def replace(self, request: Request) -> JSONResponse:
         """Full replace, or create when missing (replaceOrCreate)."""
-        model = self.model(request, WRITE)
+        model = self.model(request)
         id = request.path_params["id"]
         body = await read_json_object(request, self.max_body_bytes)
         check_id(model, id, body)
         expected = if_match(request)
-        current = await model.store.get(model.collection, id)  # type: ignore[union-attr]
+        any_doc = await model.store.get_any(model.collection, id)  # type: ignore[union-attr]
+        if any_doc is not None and not readable(model, any_doc):
+            raise NotFoundError(f"no {model.__name__} with id {id!r}", {"id": id})
+        current = any_doc if any_doc is not None and not any_doc.deleted else None
         obj = model.from_dict({**server_fields(model, body, current and current.data), "id": id})
+        if current is None and "owner" in model.fields:
+            obj.owner = model.user_id  # a create, even when If-Match makes it look like an edit
         if expected == "*":
             if current is None:
                 raise ConflictError(f"no {model.__name__} with id {id!r} to replace", {"id": id})
@@ -207,7 +276,7 @@ class CollectionAPI:
 
     async def update(self, request: Request) -> JSONResponse:
         """Partial update: the given fields are merged into the stored document, then validated."""
-        model = self.model(request, WRITE)
+        model = self.model(request)
         id = request.path_params["id"]
         current = await self._live(model, id)
         body = await read_json_object(request, self.max_body_bytes)
@@ -222,7 +291,7 @@ class CollectionAPI:
         return JSONResponse(document_body(obj.to_dict(), obj._rev), headers=etag(obj._rev))
 
     async def delete(self, request: Request) -> JSONResponse:
-        model = self.model(request, WRITE)
+        model = self.model(request)
         id = request.path_params["id"]
         current = await self._live(model, id)
         obj = model.from_dict(current.data or {}, rev=current.rev)
@@ -234,7 +303,9 @@ class CollectionAPI:
 
 
 async def checkpoint(request: Request) -> JSONResponse:
-    return JSONResponse({"checkpoint": await store_of(request).checkpoint()})
+    store = store_of(request)
+    require_user(request)
+    return JSONResponse({"checkpoint": await store.checkpoint()})
 
 
 async def unknown_model(request: Request) -> JSONResponse:

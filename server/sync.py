@@ -10,6 +10,12 @@ Every body and answer carries `"protocol": 1`. The server never trusts a client 
 `apply` runs the model's own merge and replicated-document check, whatever the client ran, so an
 invalid document is `rejected` while the rest of its batch applies. Anything that is not our
 protocol (a wrong version, a malformed doc) is refused before anything is written.
+
+Sync is per user (docs/AUTH.md): every endpoint needs a session and the model's REPLICATE
+permission; `changes` returns only the documents the user may read (tombstones included, by
+owner); `apply` runs the model's checks as that user, so a document they may not write is
+`rejected` with ACCESS_DENIED while the rest of the batch applies; `diff` and `conflicts` never
+mention another user's documents.
 """
 
 from __future__ import annotations
@@ -21,16 +27,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from models.access import REPLICATE, WRITE
+from models.access import READ
 from models.changes import Change
 from models.errors import OffsyncError
 from models.model import Model
-from models.stores.base import Document, Outcome
+from models.stores.base import Document, Outcome, Store
 from models.stores.remote import MAX_SYNC_DOCS, MAX_SYNC_LIMIT, PROTOCOL_VERSION
+from models.stores.sqlite import SQLiteStore
 
 from .body import read_json_object
 from .errors import InvalidBodyError, PayloadTooLargeError
-from .rest import int_param, store_of
+from .rest import check_replicate, feed_owner, int_param, store_of, user_model
 
 DEFAULT_MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024
 SYNC_DEFAULT_LIMIT = 500
@@ -99,16 +106,16 @@ class SyncAPI:
         self.collection = collection
         self.max_body_bytes = max_body_bytes
 
-    def model(self, request: Request, *access: str) -> type[Model]:
-        store_of(request)
-        model = request.app.state.models[self.collection]
-        for kind in access:
-            model.check_access(kind)
+    def model(self, request: Request) -> type[Model]:
+        """The model acting for the request's user, who must be allowed to replicate."""
+        model = user_model(request, self.collection)
+        check_replicate(model)
         return model
 
     async def changes(self, request: Request) -> JSONResponse:
         """A page of documents (tombstones too) written after `since`, oldest first."""
-        self.model(request, REPLICATE)
+        model = self.model(request)
+        owner = feed_owner(model)
         if "protocol" in request.query_params:
             raw = request.query_params["protocol"]
             check_protocol(int(raw) if raw.isdigit() else raw)
@@ -117,18 +124,19 @@ class SyncAPI:
         full = request.query_params.get("full", "").lower() in ("1", "true")
         store = store_of(request)
         # 410 when `since` is below the purge horizon, unless this is a full resync from 0
-        docs = await store.feed(self.collection, since, limit, **({"full": True} if full else {}))
+        docs = await store.feed(self.collection, since, limit, owner=owner,
+                                **({"full": True} if full else {}))
         checkpoint = docs[-1].checkpoint if docs else since
         return JSONResponse({
             "protocol": PROTOCOL_VERSION,
             "docs": [doc.to_wire() for doc in docs],
             "checkpoint": checkpoint,
-            "remaining": await store.pending(self.collection, checkpoint),
+            "remaining": await pending(store, self.collection, checkpoint, owner),
         })
 
     async def apply(self, request: Request) -> JSONResponse:
         """Take a batch of revisions in one transaction, under this server's model rules."""
-        model = self.model(request, REPLICATE, WRITE)
+        model = self.model(request)
         body = await read_json_object(request, self.max_body_bytes)
         docs = []
         for index, raw in enumerate(items_of(body, "docs")):
@@ -142,6 +150,7 @@ class SyncAPI:
                      "message": str(exc)},
                 ) from None
         store = store_of(request)
+        # check_replicated of the user's model: WRITE on the incoming and the stored owner
         outcomes = await store.apply(self.collection, docs, merge=model.merge,
                                      check=model.check_replicated)
         return JSONResponse({
@@ -151,8 +160,9 @@ class SyncAPI:
         })
 
     async def diff(self, request: Request) -> JSONResponse:
-        """Which of the client's changes this server lacks, and which would conflict."""
-        self.model(request, REPLICATE)
+        """Which of the client's changes this server lacks, and which would conflict. A document
+        the user may not read is answered as if the server did not have it (`missing`)."""
+        model = self.model(request)
         body = await read_json_object(request, self.max_body_bytes)
         changes = []
         for index, raw in enumerate(items_of(body, "changes")):
@@ -175,14 +185,29 @@ class SyncAPI:
                     {"index": index, "message": str(exc)},
                 ) from None
             changes.append(change)
-        found = await store_of(request).diff(self.collection, changes)
-        return JSONResponse({"protocol": PROTOCOL_VERSION, **found})
+        store = store_of(request)
+        hidden = set()
+        for change in changes:
+            doc = await store.get_any(self.collection, change.id)
+            if doc is not None and not model.can(READ, user_id=model.user_id, owner_id=doc.owner):
+                hidden.add(change.id)
+        found = await store.diff(self.collection, [c for c in changes if c.id not in hidden])
+        missing = set(found["missing"]) | hidden
+        return JSONResponse({
+            "protocol": PROTOCOL_VERSION,
+            "missing": [c.id for c in changes if c.id in missing],
+            "conflicts": found["conflicts"],
+        })
 
     async def conflicts(self, request: Request) -> JSONResponse:
         """Conflicts this server recorded (a push it could not merge), until a resolution
         descending from both revisions arrives."""
-        self.model(request, REPLICATE)
-        pairs = await store_of(request).conflicts(self.collection)
+        model = self.model(request)
+        pairs = [
+            (mine, theirs) for mine, theirs in await store_of(request).conflicts(self.collection)
+            if model.can(READ, user_id=model.user_id,
+                         owner_id=(mine or theirs).owner)
+        ]
         return JSONResponse({
             "protocol": PROTOCOL_VERSION,
             "conflicts": [
@@ -190,6 +215,19 @@ class SyncAPI:
                 for mine, theirs in pairs
             ],
         })
+
+
+async def pending(store: Store, collection: str, since: int, owner: str | None) -> int:
+    """How many documents changed after `since`, counting only `owner`'s when given (so a
+    user learns nothing about how busy the others are)."""
+    if owner is None:
+        return await store.pending(collection, since)
+    if isinstance(store, SQLiteStore):  # Store.pending has no owner: count on the owner index
+        return store.db.execute(
+            "SELECT COUNT(*) FROM documents WHERE model = ? AND owner = ? AND checkpoint > ?",
+            (collection, owner, since),
+        ).fetchone()[0]
+    return len(await store.feed(collection, since, 10**9, owner=owner, full=True))
 
 
 def routes(models: Mapping[str, type[Model]], max_body_bytes: int) -> list[BaseRoute]:

@@ -1,6 +1,8 @@
 """`models.transport.Transport` over an `httpx.AsyncClient`: RemoteStore on CPython.
 
 Used by the tests (with `httpx.ASGITransport`, no network) and by the CLI to reach a server.
+The session travels as the client's cookies; `headers` (e.g. `X-CSRF-Token`) go with every
+request, on top of the client's own default headers.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from models.transport import Response
 
 
 class HttpxTransport:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str] | None = None) -> None:
         self.client = client
+        self.headers = dict(headers or {})
 
     async def __call__(
         self,
@@ -26,7 +29,7 @@ class HttpxTransport:
         headers: dict[str, str] | None = None,
     ) -> Response:
         response = await self.client.request(
-            method, path, params=params, json=json, headers=headers
+            method, path, params=params, json=json, headers={**self.headers, **(headers or {})}
         )
         data: Any = None
         if response.content:

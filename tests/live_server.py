@@ -56,7 +56,7 @@ class LiveServer:
     def _wait_until_answering(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/api/todos/count", timeout=2):
+                with urllib.request.urlopen(self.url + "/openapi.json", timeout=2):
                     return
             except OSError:
                 time.sleep(0.05)

@@ -1,5 +1,6 @@
 """The REST API against a real app on a real SQLite file: CRUD, filters, every bad input, the
-OpenAPI document, the models archive, and `RemoteStore` speaking to the server."""
+OpenAPI document, the models archive, and `RemoteStore` speaking to the server. Clients are
+signed in (tests/auth_helpers.py); what accounts change is tested in tests/test_auth.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from models import ConflictError, NotFoundError, RemoteStore, Todo, ValidationEr
 from server import create_app
 from server.app import parse_database_url
 from server.transport import HttpxTransport
+from tests.auth_helpers import sign_up
 
 
 @pytest.fixture
@@ -32,6 +34,7 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            client.account = await sign_up(client)
             yield client
 
 
@@ -314,10 +317,11 @@ async def test_unexpected_error_is_500_without_traceback(app, tmp_path):
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            account = await sign_up(client)
             db = sqlite3.connect(tmp_path / "t.db")
             db.execute(
-                "INSERT INTO documents (model, id, rev, checkpoint, deleted, type, data)"
-                " VALUES ('todos', 'bad', '1-x', 1, 0, 'create', '{oops')"
+                "INSERT INTO documents (model, id, rev, checkpoint, deleted, type, data, owner)"
+                " VALUES ('todos', 'bad', '1-x', 1, 0, 'create', '{oops', ?)", (account.id,)
             )
             db.commit()
             db.close()
@@ -347,6 +351,7 @@ async def test_memory_database(tmp_path):
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            await sign_up(client)  # users and sessions live in the same in-memory database
             await create(client, title="x")
             assert await count(client) == 1
 

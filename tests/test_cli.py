@@ -5,7 +5,6 @@ and a live server, and `offsync purge-tombstones`."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
@@ -13,14 +12,16 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 from models import CheckpointExpiredError, Todo
 from models.stores.sqlite import SQLiteStore
-from server.cli import main
+from server.cli import PASSWORD_ENV, main
+
+from .auth_helpers import PASSWORD, sign_up_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 20.0
@@ -48,12 +49,10 @@ def read_url(process: subprocess.Popen, timeout: float) -> tuple[str, list[str]]
     return found[0], lines
 
 
-def request(method: str, url: str, body: dict | None = None) -> tuple[int, object]:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=TIMEOUT) as response:
-        return response.status, json.loads(response.read())
+def request(client: httpx.Client, method: str, path: str,
+            body: dict | None = None) -> tuple[int, object]:
+    response = client.request(method, path, json=body)
+    return response.status_code, response.json()
 
 
 def test_serve_on_a_port_the_os_picks(tmp_path: Path):
@@ -66,10 +65,13 @@ def test_serve_on_a_port_the_os_picks(tmp_path: Path):
     try:
         url, _ = read_url(process, TIMEOUT)
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url) and not url.endswith(":0")
-        assert request("GET", f"{url}/api/todos") == (200, [])
-        status, made = request("POST", f"{url}/api/todos", {"title": "from the CLI test"})
-        assert status == 201 and made["title"] == "from the CLI test"
-        assert request("GET", f"{url}/api/todos/count") == (200, {"count": 1})
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+            assert request(client, "GET", "/api/todos")[0] == 401  # no session yet
+            sign_up_sync(client)
+            assert request(client, "GET", "/api/todos") == (200, [])
+            status, made = request(client, "POST", "/api/todos", {"title": "from the CLI test"})
+            assert status == 201 and made["title"] == "from the CLI test"
+            assert request(client, "GET", "/api/todos/count") == (200, {"count": 1})
         process.terminate()
         # uvicorn shuts down gracefully, then re-raises SIGTERM so the parent sees it
         assert process.wait(timeout=TIMEOUT) in (0, -signal.SIGTERM)
@@ -102,13 +104,14 @@ def test_no_command_prints_help(capsys):
 
 # ---- replicate and purge-tombstones -----------------------------------------------------------
 
-def fill(path: Path, titles: list[str], delete: int = 0) -> list[Todo]:
-    """Todos written into a SQLite file through the models (and `delete` of them deleted)."""
+def fill(path: Path, titles: list[str], delete: int = 0, owner: str | None = None) -> list[Todo]:
+    """Todos written into a SQLite file through the models (and `delete` of them deleted),
+    created by `owner` when given."""
 
     async def run() -> list[Todo]:
         store = SQLiteStore(str(path))
         try:
-            T = Todo.using(store)
+            T = Todo.using(store) if owner is None else Todo.using(store).as_user(owner)
             made = [await T.create(title=title) for title in titles]
             for todo in made[:delete]:
                 await todo.delete()
@@ -130,9 +133,10 @@ def contents(path: Path) -> dict[str, tuple]:
     return asyncio.run(run())
 
 
-def offsync(*args: str) -> subprocess.CompletedProcess:
+def offsync(*args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, PASSWORD_ENV: password}, stdin=subprocess.DEVNULL)
 
 
 def test_replicate_between_two_database_files(tmp_path: Path):
@@ -184,8 +188,9 @@ def test_replicate_errors_say_what_to_do(tmp_path: Path, capsys):
 
 
 def test_replicate_to_and_from_a_live_server(tmp_path: Path):
-    a, c = tmp_path / "a.db", tmp_path / "c.db"
-    fill(a, [f"todo {i}" for i in range(4)], delete=1)
+    """A server replicates one account's documents: --user logs in (password from the
+    environment); another account's file is refused document by document."""
+    a, b, c = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "c.db"
     command = [sys.executable, "-m", "server.cli", "serve", "--db",
                f"sqlite:///{tmp_path}/server.db", "--port", "0", "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
@@ -193,14 +198,36 @@ def test_replicate_to_and_from_a_live_server(tmp_path: Path):
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         url, _ = read_url(process, TIMEOUT)
-        push = offsync("replicate", f"sqlite:///{a}", url)
-        assert push.returncode == 0, push.stdout + push.stderr
-        assert "todos: applied 4" in push.stdout
-        assert request("GET", f"{url}/api/todos/count") == (200, {"count": 3})
-        pull = offsync("replicate", url, f"sqlite:///{c}", "--batch-size", "3")
-        assert pull.returncode == 0, pull.stdout + pull.stderr
-        assert "todos: 3/4" in pull.stdout and "todos: applied 4" in pull.stdout
-        assert contents(c) == contents(a)
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+            ada = sign_up_sync(client, "ada")
+            with httpx.Client(base_url=url, timeout=TIMEOUT) as other:
+                sign_up_sync(other, "bob")
+            fill(a, [f"todo {i}" for i in range(4)], delete=1, owner=ada.id)
+            fill(b, ["not ada's"], owner="someone-else")
+
+            anonymous = offsync("replicate", f"sqlite:///{a}", url)
+            assert anonymous.returncode == 1 and "--user" in anonymous.stderr
+            wrong = offsync("replicate", f"sqlite:///{a}", url, "--user", "ada",
+                            password="not the password")
+            assert wrong.returncode == 1 and "wrong username or password" in wrong.stderr
+
+            push = offsync("replicate", f"sqlite:///{a}", url, "--user", "ada")
+            assert push.returncode == 0, push.stdout + push.stderr
+            assert "todos: applied 4" in push.stdout
+            assert request(client, "GET", "/api/todos/count") == (200, {"count": 3})
+
+            foreign = offsync("replicate", f"sqlite:///{b}", url, "--user", "ada")
+            assert foreign.returncode == 2 and "rejected 1" in foreign.stdout
+            assert "WRITE on todos is not allowed" in foreign.stdout
+            assert request(client, "GET", "/api/todos/count") == (200, {"count": 3})
+
+            pull = offsync("replicate", url, f"sqlite:///{c}", "--batch-size", "3",
+                           "--user", "ada")
+            assert pull.returncode == 0, pull.stdout + pull.stderr
+            assert "todos: 3/4" in pull.stdout and "todos: applied 4" in pull.stdout
+            assert contents(c) == contents(a)
+            bobs = offsync("replicate", url, f"sqlite:///{tmp_path}/bob.db", "--user", "bob")
+            assert bobs.returncode == 0 and "todos: applied 0" in bobs.stdout
     finally:
         process.terminate()
         try:

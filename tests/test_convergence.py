@@ -91,13 +91,13 @@ class Client:
 
 
 class World:
-    def __init__(self, server, kinds: list[str]) -> None:
+    def __init__(self, server, kinds: list[str], user_id: str) -> None:
         self.server = server
         self.clock = Clock()
         self.clients: list[Client] = []
         for i, kind in enumerate(kinds):
             store = MemoryStore() if kind == "memory" else WebStorageStore(DictStorage())
-            model = Todo.using(store)
+            model = Todo.using(store).as_user(user_id)  # one user's devices
             model.clock = self.clock
             self.clients.append(Client(f"c{i}-{kind}", store, model))
         self.writes: list[Write] = []
@@ -306,27 +306,32 @@ def fields_of(doc) -> dict[str, object]:
 # ---- servers ----------------------------------------------------------------------------------
 
 @contextlib.asynccontextmanager
-async def sqlite_server(tmp: str) -> AsyncIterator[object]:
+async def sqlite_server(tmp: str) -> AsyncIterator[tuple[object, str]]:
+    """The server's store itself, and the user whose devices the clients are."""
     store = SQLiteStore(f"{tmp}/server.db")
     try:
-        yield store
+        yield store, "the-user"
     finally:
         store.close()
 
 
 @contextlib.asynccontextmanager
-async def http_server(tmp: str) -> AsyncIterator[object]:
+async def http_server(tmp: str) -> AsyncIterator[tuple[object, str]]:
+    """The real app, signed in as a freshly registered user (clients sync as them)."""
     import httpx
 
     from models import RemoteStore
     from server.app import create_app
     from server.transport import HttpxTransport
 
+    from .auth_helpers import sign_up
+
     app = create_app(f"sqlite:///{tmp}/s.db")
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://offsync.test") as http:
-            yield RemoteStore(HttpxTransport(http))
+            account = await sign_up(http)
+            yield RemoteStore(HttpxTransport(http)), account.id
 
 
 SERVERS = {"sqlite": sqlite_server, "http": http_server}
@@ -348,8 +353,8 @@ RUNS = st.tuples(
 
 async def scenario(server_kind: str, tmp: str, kinds: list[str], ops: list[tuple],
                    choose) -> None:
-    async with SERVERS[server_kind](tmp) as server:
-        world = World(server, kinds)
+    async with SERVERS[server_kind](tmp) as (server, user_id):
+        world = World(server, kinds, user_id)
         for op in ops:
             await world.run(op)
         await world.settle(choose)

@@ -1,5 +1,8 @@
 """The sync endpoints against a real app on a real SQLite file, and replication over HTTP:
-`replicate()` and `sync()` through `RemoteStore`, exactly as between two local stores."""
+`replicate()` and `sync()` through `RemoteStore`, exactly as between two local stores.
+
+Everything here runs as one signed-in user whose todos are made by `Todo.as_user` (they carry
+that owner), so every document is that user's; per-user sync is tested in tests/test_auth.py."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from models.stores.base import Store
 from models.stores.remote import ProtocolError
 from server import create_app
 from server.transport import HttpxTransport
+from tests.auth_helpers import sign_up
 
 CHANGES = "/api/todos/sync/changes"
 APPLY = "/api/todos/sync/apply"
@@ -45,6 +49,7 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            client.account = await sign_up(client)
             yield client
 
 
@@ -72,9 +77,11 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict:
     return error
 
 
-async def local_todos(n: int, store: Store | None = None) -> tuple[Store, list[Todo]]:
+async def local_todos(n: int, owner: str, store: Store | None = None
+                      ) -> tuple[Store, list[Todo]]:
+    """`n` todos of `owner` made in a local store (a memory store by default)."""
     store = store or MemoryStore()
-    T = Todo.using(store)
+    T = Todo.using(store).as_user(owner)
     return store, [await T.create(title=f"todo {i}") for i in range(n)]
 
 
@@ -97,7 +104,7 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
     empty = (await client.get(CHANGES)).json()
     assert empty == {"protocol": 1, "docs": [], "checkpoint": 0, "remaining": 0}
 
-    store, todos = await local_todos(3)
+    store, todos = await local_todos(3, client.account.id)
     docs = await wire_docs(store)
     response = await client.post(APPLY, json={"protocol": 1, "docs": docs})
     assert response.status_code == 200, response.text
@@ -117,7 +124,7 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
 
     await todos[0].update(title="edited")  # locally: one change ahead of the server
     changes = [doc.change.to_dict() for doc in await store.feed("todos", 0, 10)]
-    fresh = (await local_todos(1))[1][0]
+    fresh = (await local_todos(1, client.account.id))[1][0]
     changes.append((await fresh.store.feed("todos"))[0].change.to_dict())
     diff = (await client.post(DIFF, json={"protocol": 1, "changes": changes})).json()
     assert diff == {"protocol": 1, "missing": [todos[0].id, fresh.id], "conflicts": []}
@@ -126,7 +133,7 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
 
 
 async def test_changes_come_in_pages(client):
-    store, todos = await local_todos(7)
+    store, todos = await local_todos(7, client.account.id)
     await client.post(APPLY, json={"protocol": 1, "docs": await wire_docs(store)})
     since, pages = 0, []
     while True:
@@ -145,7 +152,7 @@ async def test_changes_come_in_pages(client):
 
 
 async def test_changes_after_a_purge_answer_410(client, app, remote):
-    store, todos = await local_todos(4)
+    store, todos = await local_todos(4, client.account.id)
     await client.post(APPLY, json={"protocol": 1, "docs": await wire_docs(store)})
     for todo in todos[:2]:
         await Todo.using(app.state.store)(**todo.to_dict(), _rev=todo._rev).delete()
@@ -161,7 +168,7 @@ async def test_changes_after_a_purge_answer_410(client, app, remote):
 
 
 async def test_apply_is_idempotent(client):
-    store, _ = await local_todos(3)
+    store, _ = await local_todos(3, client.account.id)
     request = {"protocol": 1, "docs": await wire_docs(store)}
     first = (await client.post(APPLY, json=request)).json()
     assert [r["status"] for r in first["results"]] == ["applied"] * 3
@@ -174,7 +181,7 @@ async def test_apply_is_idempotent(client):
 
 
 async def test_one_invalid_doc_is_rejected_the_rest_applies(client):
-    store, todos = await local_todos(3)
+    store, todos = await local_todos(3, client.account.id)
     docs = await wire_docs(store)
     docs[1]["data"]["title"] = ""  # a client that skipped validation
     docs[2]["data"]["completed"] = "yes"
@@ -189,7 +196,7 @@ async def test_one_invalid_doc_is_rejected_the_rest_applies(client):
 
 
 async def test_a_malformed_doc_refuses_the_whole_batch(client):
-    store, todos = await local_todos(3)
+    store, todos = await local_todos(3, client.account.id)
     docs = await wire_docs(store)
     del docs[1]["rev"]
     error = assert_error(await client.post(APPLY, json={"protocol": 1, "docs": docs}), 400,
@@ -209,7 +216,7 @@ async def test_a_malformed_doc_refuses_the_whole_batch(client):
 
 
 async def test_protocol_mismatch(client):
-    store, _ = await local_todos(1)
+    store, _ = await local_todos(1, client.account.id)
     docs = await wire_docs(store)
     for body in ({"docs": docs}, {"protocol": 2, "docs": docs}, {"protocol": "1", "docs": docs},
                  {"protocol": True, "docs": docs}):
@@ -223,7 +230,7 @@ async def test_protocol_mismatch(client):
 
 
 async def test_oversize_requests_are_refused(client, tmp_path):
-    store, _ = await local_todos(40)
+    store, _ = await local_todos(40, client.account.id)
     docs = await wire_docs(store)
     # bigger than the REST body limit (4096 here), well within the sync limit
     response = await client.post(APPLY, json={"protocol": 1, "docs": docs})
@@ -240,6 +247,7 @@ async def test_oversize_requests_are_refused(client, tmp_path):
     async with small.router.lifespan_context(small):
         transport = httpx.ASGITransport(app=small)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
+            await sign_up(other)
             error = assert_error(await other.post(APPLY, json={"protocol": 1, "docs": docs}),
                                  413, "PAYLOAD_TOO_LARGE")
             assert error["details"] == {"max_bytes": 2048}
@@ -270,7 +278,7 @@ async def test_openapi_describes_the_sync_routes(client):
 # ---- RemoteStore speaking the protocol --------------------------------------------------------
 
 async def test_remote_store_replication_api(client, remote):
-    store, todos = await local_todos(3)
+    store, todos = await local_todos(3, client.account.id)
     docs = await store.feed("todos")
     outcomes = await remote.apply("todos", docs)
     assert [o.status for o in outcomes] == ["applied"] * 3
@@ -289,7 +297,7 @@ async def test_remote_store_replication_api(client, remote):
 
 
 async def test_remote_store_maps_failures(client, remote):
-    store, _ = await local_todos(1)
+    store, _ = await local_todos(1, client.account.id)
     (doc,) = await store.feed("todos")
     with pytest.raises(ProtocolError) as info:
         await remote.apply("todos", [replace(doc, rev="no revision")])
@@ -304,7 +312,7 @@ async def test_remote_store_maps_failures(client, remote):
 
 
 async def test_replicate_memory_to_server_and_back(client, remote):
-    source, todos = await local_todos(5)
+    source, todos = await local_todos(5, client.account.id)
     await todos[1].delete()
     await todos[2].update(completed=True)
     pushed = await replicate(source, remote, models=[Todo], batch_size=2)
@@ -324,14 +332,14 @@ async def test_replicate_memory_to_server_and_back(client, remote):
 
 
 async def test_replicate_over_http_resyncs_after_a_purge(client, app, remote):
-    source, todos = await local_todos(4)
+    source, todos = await local_todos(4, client.account.id)
     await replicate(source, remote, models=[Todo])
     mirror = MemoryStore()
     first = await replicate(remote, mirror, models=[Todo])
     server_todos = Todo.using(app.state.store)
     for todo in todos[:2]:
         await (await server_todos.find_by_id(todo.id)).delete()
-    await server_todos.create(title="after")
+    await server_todos.create(title="after", owner=client.account.id)
     await app.state.store.purge_tombstones("todos", await app.state.store.checkpoint())
     result = await replicate(remote, mirror, first.checkpoint, models=[Todo], prune_unseen=True)
     assert result.resynced
@@ -344,9 +352,9 @@ async def test_replicate_over_http_resyncs_after_a_purge(client, app, remote):
 class Client:
     """One browser: a Web Storage store and the checkpoints it keeps between syncs."""
 
-    def __init__(self, remote: RemoteStore) -> None:
+    def __init__(self, remote: RemoteStore, owner: str) -> None:
         self.store = WebStorageStore(DictStorage())
-        self.todos = Todo.using(self.store)
+        self.todos = Todo.using(self.store).as_user(owner)
         self.remote = remote
         self.checkpoints: dict[str, int] = {}
 
@@ -362,7 +370,7 @@ def applied(result) -> int:
 
 
 async def test_sync_twice_has_no_false_conflicts(client, remote):
-    a, b = Client(remote), Client(remote)
+    a, b = Client(remote, client.account.id), Client(remote, client.account.id)
     for i in range(3):
         await a.todos.create(title=f"a{i}")
     await b.todos.create(title="b0")
@@ -376,7 +384,7 @@ async def test_sync_twice_has_no_false_conflicts(client, remote):
 
 
 async def test_concurrent_edits_of_different_fields_merge(client, remote):
-    a, b = Client(remote), Client(remote)
+    a, b = Client(remote, client.account.id), Client(remote, client.account.id)
     todo = await a.todos.create(title="milk")
     await a.sync()
     await b.sync()
@@ -395,7 +403,7 @@ async def test_concurrent_edits_of_different_fields_merge(client, remote):
 
 
 async def test_same_field_conflict_then_resolution_converges(client, remote):
-    a, b = Client(remote), Client(remote)
+    a, b = Client(remote, client.account.id), Client(remote, client.account.id)
     todo = await a.todos.create(title="milk")
     await a.sync()
     await b.sync()
@@ -428,7 +436,7 @@ async def test_same_field_conflict_then_resolution_converges(client, remote):
 
 
 async def test_edit_against_delete_is_a_conflict_resolved_by_the_server_side(client, remote):
-    a, b = Client(remote), Client(remote)
+    a, b = Client(remote, client.account.id), Client(remote, client.account.id)
     todo = await a.todos.create(title="milk")
     await a.sync()
     await b.sync()

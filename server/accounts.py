@@ -1,0 +1,149 @@
+"""User accounts: a `users` table beside the documents, and passwords hashed with scrypt.
+
+The table lives in the same SQLite database as the documents and uses the store's own connection
+(`SQLiteStore.db`): one file to back up, and `sqlite:///:memory:` works too (a second connection
+to `:memory:` would open another, empty database). Every statement here is short and runs on the
+event loop like the store's, so they never interleave with a store transaction.
+
+Passwords are hashed with `hashlib.scrypt` and a random salt, stored as
+`scrypt$n$r$p$salt_b64$hash_b64` so the cost can be raised later without breaking old hashes.
+Hashing is slow on purpose (tens of milliseconds), so callers run it in a worker thread. A
+password is never logged, never put in an error, and never stored in clear.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from models.errors import ValidationError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024  # scrypt reads all of it: refuse megabytes of "password"
+
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SALT_BYTES = 16
+KEY_BYTES = 32
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "username": self.username}
+
+
+# ---- passwords --------------------------------------------------------------------------------
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R,
+                  p: int = SCRYPT_P) -> str:
+    salt = secrets.token_bytes(SALT_BYTES)
+    key = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                         maxmem=256 * 1024 * 1024, dklen=KEY_BYTES)
+    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(key)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether `password` matches `stored`, compared in constant time."""
+    try:
+        scheme, n, r, p, salt, key = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(key)
+        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n),
+                             r=int(r), p=int(p), maxmem=256 * 1024 * 1024, dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+# A hash of nothing anyone knows: checking an unknown username against it costs the same time
+# as checking a real one, so response times do not tell which usernames exist.
+DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+# ---- validation -------------------------------------------------------------------------------
+
+def check_credentials(username: object, password: object, *, new: bool) -> tuple[str, str]:
+    """The username and password as strings, or a ValidationError naming each bad field (422).
+
+    For a log-in (`new=False`) only the types are checked: rules may change, old accounts stay.
+    """
+    problems: dict[str, list[str]] = {}
+    if not isinstance(username, str) or not username.strip():
+        problems["username"] = ["is required"]
+    elif new and not USERNAME.match(username.strip()):
+        problems["username"] = ["must be 3-40 letters, digits, '.', '_' or '-'"]
+    if not isinstance(password, str) or not password:
+        problems["password"] = ["is required"]
+    elif len(password) > MAX_PASSWORD:
+        problems["password"] = [f"must be at most {MAX_PASSWORD} characters"]
+    elif new and len(password) < MIN_PASSWORD:
+        problems["password"] = [f"must be at least {MIN_PASSWORD} characters"]
+    if problems:
+        raise ValidationError("User", problems)
+    assert isinstance(username, str) and isinstance(password, str)
+    return username.strip(), password
+
+
+# ---- the table --------------------------------------------------------------------------------
+
+class Accounts:
+    """The users table on a SQLite connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.db.executescript(SCHEMA)
+
+    def _row(self, where: str, value: str) -> sqlite3.Row | None:
+        return self.db.execute(
+            f"SELECT id, username, password_hash FROM users WHERE {where} = ?", (value,)
+        ).fetchone()
+
+    def get(self, user_id: str) -> User | None:
+        row = self._row("id", user_id)
+        return None if row is None else User(row[0], row[1])
+
+    def password_hash(self, username: str) -> tuple[User, str] | None:
+        """The user named `username` (any case) and their stored hash."""
+        row = self._row("username", username)
+        return None if row is None else (User(row[0], row[1]), row[2])
+
+    def exists(self, username: str) -> bool:
+        return self._row("username", username) is not None
+
+    def create(self, username: str, password_hash: str) -> User:
+        """A new user; a taken username (any case) is a 422 on `username`."""
+        user = User(secrets.token_hex(16), username)
+        try:
+            self.db.execute(
+                "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                (user.id, username, password_hash, time.time()),
+            )
+        except sqlite3.IntegrityError:
+            raise ValidationError("User", {"username": ["is already taken"]}) from None
+        return user

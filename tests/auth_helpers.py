@@ -1,0 +1,50 @@
+"""Signing test clients in: register (or log in) an `httpx` client, which then carries the session
+cookie and sends the session's CSRF token with every request, as the browser pages do."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import httpx
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+    password: str
+    csrf: str
+
+
+def _signed_in(client: httpx.AsyncClient | httpx.Client, response: httpx.Response,
+               password: str) -> Account:
+    assert response.status_code in (200, 201), response.text
+    body = response.json()
+    client.headers["X-CSRF-Token"] = body["csrf"]
+    return Account(body["user"]["id"], body["user"]["username"], password, body["csrf"])
+
+
+async def sign_up(client: httpx.AsyncClient, username: str | None = None,
+                  password: str = PASSWORD) -> Account:
+    """Register a new user on `client` (logged in afterwards)."""
+    username = username or f"user-{secrets.token_hex(4)}"
+    response = await client.post("/api/auth/register",
+                                 json={"username": username, "password": password})
+    return _signed_in(client, response, password)
+
+
+async def log_in(client: httpx.AsyncClient, account: Account) -> Account:
+    response = await client.post("/api/auth/login",
+                                 json={"username": account.username, "password": account.password})
+    return _signed_in(client, response, account.password)
+
+
+def sign_up_sync(client: httpx.Client, username: str | None = None,
+                 password: str = PASSWORD) -> Account:
+    """`sign_up` for a blocking client (tests against a live server process)."""
+    username = username or f"user-{secrets.token_hex(4)}"
+    response = client.post("/api/auth/register", json={"username": username, "password": password})
+    return _signed_in(client, response, password)
