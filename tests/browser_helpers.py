@@ -22,6 +22,7 @@ def open_page(page, url: str, navigate: bool = True) -> None:
 class Account:
     username: str
     password: str
+    id: str = ""  # the server's user id, known once registered
 
 
 def sign_up(page, url: str, username: str | None = None) -> Account:
@@ -33,6 +34,8 @@ def sign_up(page, url: str, username: str | None = None) -> Account:
     page.get_by_test_id("register-submit").click()
     page.wait_for_url(url + "/")
     open_page(page, url + "/", navigate=False)
+    account.id = page.evaluate(
+        "async () => (await (await fetch('/api/auth/session')).json()).user.id")
     return account
 
 

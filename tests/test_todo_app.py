@@ -142,20 +142,21 @@ def test_quota_exceeded_refuses_the_write_and_keeps_everything(page, live_server
 
 
 def test_corrupted_entry_is_flagged_on_the_debug_page_and_the_rest_works(page, live_server):
-    sign_up(page, live_server.url)
+    account = sign_up(page, live_server.url)
     page.get_by_test_id("go-offline").click()
     add_todo(page, "Still fine")
-    page.evaluate("() => localStorage.setItem('offsync:todo:todos:doc:broken', '{oops')")
+    key = f"offsync:todo:{account.id}:todos:doc:broken"  # inside this user's namespace
+    page.evaluate("key => localStorage.setItem(key, '{oops')", key)
     page.reload()
     open_page(page, live_server.url + "/")
     assert "Still fine" in titles(page)
     open_page(page, live_server.url + "/debug")
-    broken = page.locator('[data-testid=storage-entry][data-key="offsync:todo:todos:doc:broken"]')
+    broken = page.locator(f'[data-testid=storage-entry][data-key="{key}"]')
     assert broken.get_attribute("data-corrupt") == "true"
     assert "unreadable" in broken.inner_text()
     pending = page.get_by_test_id("pending-change")
     assert pending.count() == 1 and "Still fine" in pending.inner_text()
-    assert page.evaluate("() => localStorage.getItem('offsync:todo:todos:doc:broken')") == "{oops"
+    assert page.evaluate("key => localStorage.getItem(key)", key) == "{oops"
 
 
 @pytest.mark.parametrize("choice", ["use-local", "use-server", "merge-manually"])

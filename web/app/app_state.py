@@ -13,14 +13,15 @@ import json
 from dataclasses import asdict, dataclass, field
 
 import js
-from fetch_transport import FetchTransport
+from fetch_transport import FetchTransport, csrf_token
 
-from models import AuthenticationError, OffsyncError, RemoteStore, Todo, TransportError, WebStorageStore
+from models import AuthenticationError, RemoteStore, Todo, TransportError, WebStorageStore
 from models.fields import utc_now
 
 APP = "todo"
 MODELS = [Todo]
 SESSION_KEY = f"offsync:{APP}:session"  # the last signed-in user, for offline starts
+LOGOUT_KEY = f"offsync:{APP}:logout"  # the CSRF token of a session still to end on the server
 QUOTA_CHARS = 5_000_000  # Chromium refuses localStorage writes past about 5 M characters
 
 storage = js.window.localStorage
@@ -37,6 +38,8 @@ class User:
 
 async def signed_in_user() -> User | None:
     """Ask the server who we are; offline, trust the last answer it gave."""
+    if storage.getItem(LOGOUT_KEY) is not None and not await finish_log_out():
+        return None  # logged out here; the server session ends once it can be reached
     cached = _cached_user()
     try:
         response = await transport("GET", "/api/auth/session")
@@ -62,13 +65,30 @@ def _cached_user() -> User | None:
 
 
 async def log_out() -> None:
-    """End the session on the server when it can be reached; forget the user here. The user's
-    local data stays, namespaced, for their next log-in."""
-    try:
-        await transport("POST", "/api/auth/logout")
-    except OffsyncError:
-        pass  # offline: the server session simply expires
+    """Forget the user here and end their session on the server. The user's local data stays,
+    namespaced, for their next log-in.
+
+    The session cookie is HttpOnly, so only the server can end it: when it cannot be reached
+    now, the next start ends it first (`finish_log_out`), so the browser does not silently
+    sign the user back in."""
     storage.removeItem(SESSION_KEY)
+    storage.setItem(LOGOUT_KEY, csrf_token())
+    await finish_log_out()
+
+
+async def finish_log_out() -> bool:
+    """End the session a log-out left open; False while the server cannot be reached.
+
+    This goes to the network even when the app is switched offline: logging out is not syncing.
+    A session begun since (a new CSRF token) is not the one to end."""
+    pending = storage.getItem(LOGOUT_KEY)
+    if pending and pending == csrf_token():
+        try:
+            await FetchTransport()("POST", "/api/auth/logout")
+        except TransportError:
+            return False
+    storage.removeItem(LOGOUT_KEY)
+    return True
 
 
 class UserData:

@@ -145,9 +145,12 @@ class TodoPage:
         by_testid("network-status").className = "badge " + ("on" if sync.online and sync.reachable
                                                              else "off")
         status = sync.progress or sync.status
-        if not sync.online and not status.startswith("error"):
+        if self.data.user.expired:
+            status = "signed out"
+        elif not sync.online and not status.startswith("error"):
             status = "offline"
         by_testid("sync-status").textContent = status
+        by_testid("session-expired").hidden = not self.data.user.expired
         by_testid("pending-count").textContent = str(len(self.data.pending_docs(sync.state)))
         by_testid("go-online").disabled = sync.state.online
         by_testid("go-offline").disabled = not sync.state.online
