@@ -31,9 +31,8 @@ from models.access import READ
 from models.changes import Change
 from models.errors import OffsyncError
 from models.model import Model
-from models.stores.base import Document, Outcome, Store
+from models.stores.base import Document, Outcome
 from models.stores.remote import MAX_SYNC_DOCS, MAX_SYNC_LIMIT, PROTOCOL_VERSION
-from models.stores.sqlite import SQLiteStore
 
 from .body import read_json_object
 from .errors import InvalidBodyError, PayloadTooLargeError
@@ -131,7 +130,7 @@ class SyncAPI:
             "protocol": PROTOCOL_VERSION,
             "docs": [doc.to_wire() for doc in docs],
             "checkpoint": checkpoint,
-            "remaining": await pending(store, self.collection, checkpoint, owner),
+            "remaining": await store.pending(self.collection, checkpoint, owner),
         })
 
     async def apply(self, request: Request) -> JSONResponse:
@@ -215,19 +214,6 @@ class SyncAPI:
                 for mine, theirs in pairs
             ],
         })
-
-
-async def pending(store: Store, collection: str, since: int, owner: str | None) -> int:
-    """How many documents changed after `since`, counting only `owner`'s when given (so a
-    user learns nothing about how busy the others are)."""
-    if owner is None:
-        return await store.pending(collection, since)
-    if isinstance(store, SQLiteStore):  # Store.pending has no owner: count on the owner index
-        return store.db.execute(
-            "SELECT COUNT(*) FROM documents WHERE model = ? AND owner = ? AND checkpoint > ?",
-            (collection, owner, since),
-        ).fetchone()[0]
-    return len(await store.feed(collection, since, 10**9, owner=owner, full=True))
 
 
 def routes(models: Mapping[str, type[Model]], max_body_bytes: int) -> list[BaseRoute]:

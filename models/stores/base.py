@@ -308,8 +308,11 @@ class Store:
         with self.transaction():
             self.put_conflict(theirs.model, theirs.id, theirs)
 
-    async def pending(self, model: str, since: int = 0) -> int:
-        """How many documents changed after `since` (an upper bound; for progress reports)."""
+    async def pending(self, model: str, since: int = 0, owner: str | None = None) -> int:
+        """How many documents changed after `since` (an upper bound; for progress reports);
+        with `owner`, only that owner's (exact: a user learns nothing about the others)."""
+        if owner is not None:
+            return len(await self.feed(model, since, 10**9, owner=owner, full=True))
         return max(0, self.last_checkpoint() - since)
 
     async def purge_tombstones(self, model: str, through: int) -> int:

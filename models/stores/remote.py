@@ -139,8 +139,9 @@ class RemoteStore(Store):
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
         return [doc.change for doc in await self.feed(model, since, limit)]
 
-    async def pending(self, model: str, since: int = 0) -> int:
-        """How many documents changed after `since`: an empty page's `remaining`."""
+    async def pending(self, model: str, since: int = 0, owner: str | None = None) -> int:
+        """How many documents changed after `since`: an empty page's `remaining` (the server
+        already counts only what the signed-in user may read, whatever `owner` says)."""
         return int((await self._changes_page(model, since, 0))["remaining"])
 
     async def apply(

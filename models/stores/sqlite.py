@@ -202,7 +202,12 @@ class SQLiteStore(Store):
             ).fetchall()
         return [self._doc(row) for row in rows]
 
-    async def pending(self, model: str, since: int = 0) -> int:
+    async def pending(self, model: str, since: int = 0, owner: str | None = None) -> int:
+        if owner is not None:  # on the owner index
+            return self.db.execute(
+                "SELECT COUNT(*) FROM documents WHERE model = ? AND owner = ? AND checkpoint > ?",
+                (model, owner, since),
+            ).fetchone()[0]
         return self.db.execute(
             "SELECT COUNT(*) FROM documents WHERE model = ? AND checkpoint > ?", (model, since)
         ).fetchone()[0]
