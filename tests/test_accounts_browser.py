@@ -71,7 +71,11 @@ def test_session_expired_while_offline_keeps_every_change_and_sync_resumes(page,
 
     page.get_by_test_id("go-online").click()
     banner = page.get_by_test_id("session-expired")
-    banner.wait_for(state="visible")
+    try:
+        banner.wait_for(state="visible")
+    except Exception:
+        status = [page.get_by_test_id(t).inner_text() for t in ("network-status", "sync-status")]
+        raise AssertionError(f"no session-expired banner; footer says {status}") from None
     assert page.get_by_test_id("sync-status").inner_text() == "signed out"
     assert page.get_by_test_id("pending-count").inner_text() == "1"
     assert sorted(titles(page)) == ["Synced before the session ended",
