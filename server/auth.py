@@ -148,7 +148,7 @@ PAGE_STYLE = """
 .auth input:focus { outline: 2px solid rgba(184,63,69,.3); border-color: var(--accent); }
 .auth button[type=submit] { padding: .65rem; border: 0; border-radius: 6px; color: #fff;
   background: var(--accent); font-size: 1rem; }
-.auth .error { margin: 0 1.5rem; border-radius: 6px; }
+.auth .error { margin: 0; border-radius: 6px; }
 .auth .switch { margin: 0; padding: .9rem 1.5rem 1.2rem; border-top: 1px solid var(--line);
   font-size: .9rem; color: var(--muted); }
 .auth .switch a { color: var(--accent); }
