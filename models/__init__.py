@@ -44,7 +44,8 @@ MODELS: dict[str, type[Model]] = {Todo.collection: Todo}
 __all__ = [
     "ALL", "ALLOW", "AUTHENTICATED", "DENY", "EVERYONE", "OWNER", "READ", "REPLICATE", "WRITE",
     "AccessRule", "Change", "ChangeType", "Conflict", "stored_conflicts",
-    "AccessDeniedError", "AuthenticationError", "CheckpointExpiredError", "ConflictError", "CorruptEntryError",
+    "AccessDeniedError", "AuthenticationError", "CheckpointExpiredError", "ConflictError",
+    "CorruptEntryError",
     "FilterError", "NotFoundError", "OffsyncError", "StorageFullError", "TransportError",
     "ValidationError", "Boolean", "DateTime", "Field", "Integer", "Number", "String", "Model",
     "three_way_merge", "ReplicationResult", "SyncResult", "replicate", "sync", "DictStorage",

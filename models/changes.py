@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class ChangeType(str, Enum):
+class ChangeType(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"

@@ -63,7 +63,8 @@ class Field:
 
     def schema(self) -> dict:
         """A JSON Schema fragment for OpenAPI 3.1 (null allowed unless required)."""
-        schema: dict[str, Any] = {"type": self.json_type if self.required else [self.json_type, "null"]}
+        kind = self.json_type if self.required else [self.json_type, "null"]
+        schema: dict[str, Any] = {"type": kind}
         if self.default is not None:
             schema["default"] = self.default
         if self.read_only:

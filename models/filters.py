@@ -2,7 +2,8 @@
 
 `normalize` turns user input into a `Query` whose field names are known model fields, so stores can
 trust it (the SQLite store builds JSON paths from those names). `matches` and `sort_key` run a query
-in Python for the memory and Web Storage stores; the SQLite store translates the same `Query` to SQL,
+in Python for the memory and Web Storage stores; the SQLite store translates the same `Query` to
+SQL,
 and the shared test cases check both agree.
 """
 

@@ -32,7 +32,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def new_id() -> str:
-    """Random, collision-free ids made where the object is created, so offline clients never clash."""
+    """Random, collision-free ids made where the object is created: offline clients never clash."""
     return secrets.token_hex(16)
 
 
@@ -49,7 +49,8 @@ class Model:
     enforce_access: ClassVar[bool] = False
     clock: ClassVar[Callable[[], str]] = staticmethod(utc_now)
 
-    id = String(validators=(_valid_id,), description="Random string made where the object is created")
+    id = String(validators=(_valid_id,),
+                description="Random string made where the object is created")
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -104,7 +105,8 @@ class Model:
     @classmethod
     def _store(cls) -> Store:
         if cls.store is None:
-            raise OffsyncError(f"{cls.__name__} is not bound to a store: call {cls.__name__}.bind()")
+            raise OffsyncError(
+                f"{cls.__name__} is not bound to a store: call {cls.__name__}.bind()")
         return cls.store
 
     # ---- validation and JSON ------------------------------------------------------------------
@@ -249,7 +251,8 @@ class Model:
 
     # ---- data API -----------------------------------------------------------------------------
     @classmethod
-    def query(cls, where: Any = None, order: Any = None, limit: Any = None, skip: Any = None) -> Query:
+    def query(cls, where: Any = None, order: Any = None, limit: Any = None,
+              skip: Any = None) -> Query:
         return normalize(cls.fields, where=where, order=order, limit=limit, skip=skip)
 
     @classmethod

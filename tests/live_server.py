@@ -1,4 +1,4 @@
-"""A real `offsync serve` process on a free port, for browser tests (started, waited for, stopped)."""
+"""A real `offsync serve` process on a free port for browser tests: started, awaited, stopped."""
 
 from __future__ import annotations
 

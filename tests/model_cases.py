@@ -109,10 +109,10 @@ ITEMS = [
 
 
 async def seed_items(store, rows=ITEMS) -> type[Item]:
-    I = Item.using(store)
+    Items = Item.using(store)
     for row in reversed(rows):  # insertion order must not leak into results
-        await I.create(**row)
-    return I
+        await Items.create(**row)
+    return Items
 
 
 def ids(objs) -> list[str]:
@@ -434,7 +434,8 @@ async def validation_failure_writes_nothing(store):
     await raises(ValidationError, todo.update(title="   "))
     assert await store.checkpoint() == checkpoint, "a rejected update changed the checkpoint"
     stored = await T.find_by_id(todo.id)
-    assert stored.title == "valid" and stored._rev == todo._rev, f"a rejected update wrote {stored!r}"
+    assert stored.title == "valid" and stored._rev == todo._rev, \
+        f"a rejected update wrote {stored!r}"
 
 
 @case
@@ -751,7 +752,8 @@ async def changes_limit_pages(store):
         pages.append([ch.id for ch in page])
         since = page[-1].checkpoint
     assert [len(p) for p in pages] == [3, 3, 1], f"pages: {pages}"
-    assert [id for page in pages for id in page] == expected, "paging lost, repeated or reordered changes"
+    assert [id for page in pages for id in page] == expected, \
+        "paging lost, repeated or reordered changes"
 
 
 @case
@@ -766,9 +768,9 @@ async def changes_limit_zero_returns_nothing(store):
 
 @case
 async def changes_of_other_models_excluded(store):
-    T, I = Todo.using(store), Item.using(store)
+    T, Items = Todo.using(store), Item.using(store)
     t = await T.create(title="todo")
-    i = await I.create(name="item")
+    i = await Items.create(name="item")
     await t.update(title="todo 2")
     assert [ch.id for ch in await store.changes("todos")] == [t.id]
     assert [ch.id for ch in await store.changes("items")] == [i.id]
@@ -798,93 +800,93 @@ async def delete_records_tombstone_change(store):
 
 # ---- where ------------------------------------------------------------------------------------
 
-async def _expect(I, where, expected, **kw):
-    got = ids(await I.find(where=where, **kw))
+async def _expect(Items, where, expected, **kw):
+    got = ids(await Items.find(where=where, **kw))
     assert got == expected, f"where={where!r} {kw or ''}: expected {expected}, got {got}"
-    count = await I.count(where=where)
+    count = await Items.count(where=where)
     if not kw:
         assert count == len(expected), f"count(where={where!r}) = {count}, find gave {got}"
 
 
 @case
 async def where_eq_neq(store):
-    I = await seed_items(store)
-    await _expect(I, {"rank": 2}, ["c", "f"])
-    await _expect(I, {"rank": {"eq": 2}}, ["c", "f"])
-    await _expect(I, {"rank": 2.0}, ["c", "f"])
-    await _expect(I, {"name": "apple"}, ["a"])
-    await _expect(I, {"name": "APPLE"}, [])
-    await _expect(I, {"rank": {"neq": 2}}, ["a", "b", "e"])
-    await _expect(I, {"name": {"neq": "apple"}}, ["b", "c", "d", "e", "f"])
-    await _expect(I, {"rank": "2"}, [])
-    await _expect(I, {"id": "e"}, ["e"])
-    await _expect(I, {"rank": 2, "flag": True}, ["c"])
+    Items = await seed_items(store)
+    await _expect(Items, {"rank": 2}, ["c", "f"])
+    await _expect(Items, {"rank": {"eq": 2}}, ["c", "f"])
+    await _expect(Items, {"rank": 2.0}, ["c", "f"])
+    await _expect(Items, {"name": "apple"}, ["a"])
+    await _expect(Items, {"name": "APPLE"}, [])
+    await _expect(Items, {"rank": {"neq": 2}}, ["a", "b", "e"])
+    await _expect(Items, {"name": {"neq": "apple"}}, ["b", "c", "d", "e", "f"])
+    await _expect(Items, {"rank": "2"}, [])
+    await _expect(Items, {"id": "e"}, ["e"])
+    await _expect(Items, {"rank": 2, "flag": True}, ["c"])
 
 
 @case
 async def where_comparisons(store):
-    I = await seed_items(store)
-    await _expect(I, {"rank": {"gt": 2}}, ["a", "e"])
-    await _expect(I, {"rank": {"gte": 2}}, ["a", "c", "e", "f"])
-    await _expect(I, {"rank": {"lt": 2}}, ["b"])
-    await _expect(I, {"rank": {"lte": 2}}, ["b", "c", "f"])
-    await _expect(I, {"rank": {"gt": 2.4}}, ["a", "e"])
-    await _expect(I, {"name": {"gt": "c"}}, ["c", "d", "e", "f"])
-    await _expect(I, {"name": {"lt": "a"}}, ["b"])
-    await _expect(I, {"rank": {"gt": None}}, [])
+    Items = await seed_items(store)
+    await _expect(Items, {"rank": {"gt": 2}}, ["a", "e"])
+    await _expect(Items, {"rank": {"gte": 2}}, ["a", "c", "e", "f"])
+    await _expect(Items, {"rank": {"lt": 2}}, ["b"])
+    await _expect(Items, {"rank": {"lte": 2}}, ["b", "c", "f"])
+    await _expect(Items, {"rank": {"gt": 2.4}}, ["a", "e"])
+    await _expect(Items, {"name": {"gt": "c"}}, ["c", "d", "e", "f"])
+    await _expect(Items, {"name": {"lt": "a"}}, ["b"])
+    await _expect(Items, {"rank": {"gt": None}}, [])
 
 
 @case
 async def where_inq_nin_between(store):
-    I = await seed_items(store)
-    await _expect(I, {"rank": {"inq": [1, 3]}}, ["a", "b"])
-    await _expect(I, {"rank": {"nin": [1, 3]}}, ["c", "e", "f"])
-    await _expect(I, {"name": {"inq": ["fig", "date", "kiwi"]}}, ["d", "f"])
-    await _expect(I, {"rank": {"inq": []}}, [])
-    await _expect(I, {"rank": {"nin": []}}, ["a", "b", "c", "e", "f"])
-    await _expect(I, {"note": {"inq": [None, "red"]}}, ["c"])
-    await _expect(I, {"rank": {"between": [2, 3]}}, ["a", "c", "e", "f"])
-    await _expect(I, {"rank": {"between": [1.5, 2.5]}}, ["c", "e", "f"])
-    await _expect(I, {"rank": {"between": [3, 2]}}, [])
-    await _expect(I, {"name": {"between": ["b", "d"]}}, ["c"])
+    Items = await seed_items(store)
+    await _expect(Items, {"rank": {"inq": [1, 3]}}, ["a", "b"])
+    await _expect(Items, {"rank": {"nin": [1, 3]}}, ["c", "e", "f"])
+    await _expect(Items, {"name": {"inq": ["fig", "date", "kiwi"]}}, ["d", "f"])
+    await _expect(Items, {"rank": {"inq": []}}, [])
+    await _expect(Items, {"rank": {"nin": []}}, ["a", "b", "c", "e", "f"])
+    await _expect(Items, {"note": {"inq": [None, "red"]}}, ["c"])
+    await _expect(Items, {"rank": {"between": [2, 3]}}, ["a", "c", "e", "f"])
+    await _expect(Items, {"rank": {"between": [1.5, 2.5]}}, ["c", "e", "f"])
+    await _expect(Items, {"rank": {"between": [3, 2]}}, [])
+    await _expect(Items, {"name": {"between": ["b", "d"]}}, ["c"])
 
 
 @case
 async def where_like_nlike(store):
-    I = await seed_items(store)
-    await _expect(I, {"name": {"like": "%an%"}}, ["b"])
-    await _expect(I, {"name": {"like": "ban%"}}, ["b"])
-    await _expect(I, {"name": {"like": "%E%"}}, ["a", "c", "d", "e"])
-    await _expect(I, {"name": {"like": "_ig"}}, ["f"])
-    await _expect(I, {"name": {"like": "fi"}}, [])
-    await _expect(I, {"name": {"like": "elder_berry"}}, ["e"])
-    await _expect(I, {"note": {"like": "100%"}}, ["e"])
-    await _expect(I, {"name": {"nlike": "%e%"}}, ["b", "f"])
-    await _expect(I, {"note": {"nlike": "%r%"}}, ["b", "e"])
-    await _expect(I, {"rank": {"like": "%"}}, [])
+    Items = await seed_items(store)
+    await _expect(Items, {"name": {"like": "%an%"}}, ["b"])
+    await _expect(Items, {"name": {"like": "ban%"}}, ["b"])
+    await _expect(Items, {"name": {"like": "%E%"}}, ["a", "c", "d", "e"])
+    await _expect(Items, {"name": {"like": "_ig"}}, ["f"])
+    await _expect(Items, {"name": {"like": "fi"}}, [])
+    await _expect(Items, {"name": {"like": "elder_berry"}}, ["e"])
+    await _expect(Items, {"note": {"like": "100%"}}, ["e"])
+    await _expect(Items, {"name": {"nlike": "%e%"}}, ["b", "f"])
+    await _expect(Items, {"note": {"nlike": "%r%"}}, ["b", "e"])
+    await _expect(Items, {"rank": {"like": "%"}}, [])
 
 
 @case
 async def where_null_handling(store):
-    I = await seed_items(store)
-    await _expect(I, {"note": None}, ["a", "f"])
-    await _expect(I, {"note": {"eq": None}}, ["a", "f"])
-    await _expect(I, {"note": {"neq": None}}, ["b", "c", "d", "e"])
-    await _expect(I, {"rank": None}, ["d"])
-    await _expect(I, {"note": {"neq": "red"}}, ["b", "d", "e"])
-    await _expect(I, {"rank": {"lt": 100}}, ["a", "b", "c", "e", "f"])
-    await _expect(I, {"rank": {"between": [None, 3]}}, [])
+    Items = await seed_items(store)
+    await _expect(Items, {"note": None}, ["a", "f"])
+    await _expect(Items, {"note": {"eq": None}}, ["a", "f"])
+    await _expect(Items, {"note": {"neq": None}}, ["b", "c", "d", "e"])
+    await _expect(Items, {"rank": None}, ["d"])
+    await _expect(Items, {"note": {"neq": "red"}}, ["b", "d", "e"])
+    await _expect(Items, {"rank": {"lt": 100}}, ["a", "b", "c", "e", "f"])
+    await _expect(Items, {"rank": {"between": [None, 3]}}, [])
 
 
 @case
 async def where_booleans(store):
-    I = await seed_items(store)
-    await _expect(I, {"flag": True}, ["a", "c"])
-    await _expect(I, {"flag": False}, ["b", "e", "f"])
-    await _expect(I, {"flag": {"eq": False}}, ["b", "e", "f"])
-    await _expect(I, {"flag": {"neq": True}}, ["b", "e", "f"])
-    await _expect(I, {"flag": None}, ["d"])
-    await _expect(I, {"flag": {"inq": [True, None]}}, ["a", "c"])
+    Items = await seed_items(store)
+    await _expect(Items, {"flag": True}, ["a", "c"])
+    await _expect(Items, {"flag": False}, ["b", "e", "f"])
+    await _expect(Items, {"flag": {"eq": False}}, ["b", "e", "f"])
+    await _expect(Items, {"flag": {"neq": True}}, ["b", "e", "f"])
+    await _expect(Items, {"flag": None}, ["d"])
+    await _expect(Items, {"flag": {"inq": [True, None]}}, ["a", "c"])
     T = Todo.using(store)
     done = await T.create(title="done", completed=True)
     await T.create(title="open")
@@ -893,30 +895,30 @@ async def where_booleans(store):
 
 @case
 async def where_and_or(store):
-    I = await seed_items(store)
-    await _expect(I, {"and": [{"flag": False}, {"rank": {"gte": 2}}]}, ["e", "f"])
-    await _expect(I, {"or": [{"rank": 1}, {"note": "red"}]}, ["b", "c"])
-    await _expect(I, {"or": [{"and": [{"flag": True}, {"rank": {"gt": 2}}]}, {"name": "fig"}]},
+    Items = await seed_items(store)
+    await _expect(Items, {"and": [{"flag": False}, {"rank": {"gte": 2}}]}, ["e", "f"])
+    await _expect(Items, {"or": [{"rank": 1}, {"note": "red"}]}, ["b", "c"])
+    await _expect(Items, {"or": [{"and": [{"flag": True}, {"rank": {"gt": 2}}]}, {"name": "fig"}]},
                   ["a", "f"])
-    await _expect(I, {"flag": False, "or": [{"rank": 1}, {"rank": 2}]}, ["b", "f"])
-    await _expect(I, {"and": [{"or": [{"note": None}, {"note": "red"}]}, {"rank": {"lt": 3}}]},
+    await _expect(Items, {"flag": False, "or": [{"rank": 1}, {"rank": 2}]}, ["b", "f"])
+    await _expect(Items, {"and": [{"or": [{"note": None}, {"note": "red"}]}, {"rank": {"lt": 3}}]},
                   ["c", "f"])
-    await _expect(I, {"or": [{"name": "nothing"}]}, [])
-    await _expect(I, {"and": [{}]}, ["a", "b", "c", "d", "e", "f"])
+    await _expect(Items, {"or": [{"name": "nothing"}]}, [])
+    await _expect(Items, {"and": [{}]}, ["a", "b", "c", "d", "e", "f"])
 
 
 @case
 async def large_integers_compare_exactly(store):
-    I = Item.using(store)
+    Items = Item.using(store)
     big = 2**53
-    await I.create(id="low", rank=big)
-    await I.create(id="high", rank=big + 1)
-    assert (await I.find_by_id("high")).rank == big + 1, "the store changed a large integer"
-    got = ids(await I.find(where={"rank": big + 1}))
+    await Items.create(id="low", rank=big)
+    await Items.create(id="high", rank=big + 1)
+    assert (await Items.find_by_id("high")).rank == big + 1, "the store changed a large integer"
+    got = ids(await Items.find(where={"rank": big + 1}))
     assert got == ["high"], f"rank == 2**53+1 matched {got}; numbers must compare exactly"
-    got = ids(await I.find(where={"rank": {"gt": big}}))
+    got = ids(await Items.find(where={"rank": {"gt": big}}))
     assert got == ["high"], f"rank > 2**53 matched {got}"
-    got = ids(await I.find(order="rank DESC"))
+    got = ids(await Items.find(order="rank DESC"))
     assert got == ["high", "low"], f"rank DESC gave {got}"
 
 
@@ -924,28 +926,28 @@ async def large_integers_compare_exactly(store):
 
 @case
 async def order_asc_desc_multi_key(store):
-    I = await seed_items(store)
-    await _expect(I, None, ["a", "b", "c", "d", "e", "f"])
-    await _expect(I, None, ["d", "b", "c", "f", "e", "a"], order="rank ASC")
-    await _expect(I, None, ["d", "b", "c", "f", "e", "a"], order="rank")
-    await _expect(I, None, ["d", "b", "c", "f", "e", "a"], order="rank asc")
-    await _expect(I, None, ["a", "e", "c", "f", "b", "d"], order="rank DESC")
-    await _expect(I, None, ["c", "a", "b", "f", "e", "d"], order=["flag DESC", "rank ASC"])
-    await _expect(I, None, ["b", "a", "c", "d", "e", "f"], order="name")
-    await _expect(I, None, ["f", "a", "e", "d", "c", "b"], order=["note ASC", "name DESC"])
-    await _expect(I, {"flag": False}, ["e", "f", "b"], order="rank DESC")
+    Items = await seed_items(store)
+    await _expect(Items, None, ["a", "b", "c", "d", "e", "f"])
+    await _expect(Items, None, ["d", "b", "c", "f", "e", "a"], order="rank ASC")
+    await _expect(Items, None, ["d", "b", "c", "f", "e", "a"], order="rank")
+    await _expect(Items, None, ["d", "b", "c", "f", "e", "a"], order="rank asc")
+    await _expect(Items, None, ["a", "e", "c", "f", "b", "d"], order="rank DESC")
+    await _expect(Items, None, ["c", "a", "b", "f", "e", "d"], order=["flag DESC", "rank ASC"])
+    await _expect(Items, None, ["b", "a", "c", "d", "e", "f"], order="name")
+    await _expect(Items, None, ["f", "a", "e", "d", "c", "b"], order=["note ASC", "name DESC"])
+    await _expect(Items, {"flag": False}, ["e", "f", "b"], order="rank DESC")
 
 
 @case
 async def order_ties_stable_by_id(store):
-    I = Item.using(store)
+    Items = Item.using(store)
     for id in ("m3", "m1", "m5", "m2", "m4"):
-        await I.create(id=id, rank=7 if id in ("m1", "m3", "m4") else 1)
-    assert ids(await I.find(order="rank ASC")) == ["m2", "m5", "m1", "m3", "m4"]
-    assert ids(await I.find(order="rank DESC")) == ["m1", "m3", "m4", "m2", "m5"]
-    assert ids(await I.find(order="note DESC")) == ["m1", "m2", "m3", "m4", "m5"]
+        await Items.create(id=id, rank=7 if id in ("m1", "m3", "m4") else 1)
+    assert ids(await Items.find(order="rank ASC")) == ["m2", "m5", "m1", "m3", "m4"]
+    assert ids(await Items.find(order="rank DESC")) == ["m1", "m3", "m4", "m2", "m5"]
+    assert ids(await Items.find(order="note DESC")) == ["m1", "m2", "m3", "m4", "m5"]
     T = Todo.using(store)
-    for i in range(4):
+    for _ in range(4):
         await T.create(title="same", order=1)
     ties = await T.find(order="order ASC")
     assert ids(ties) == sorted(ids(ties)), "ties must come back in id order"
@@ -953,23 +955,24 @@ async def order_ties_stable_by_id(store):
 
 @case
 async def limit_skip_paging(store):
-    I = await seed_items(store)
-    full = ids(await I.find(order="rank ASC"))
-    pages = [ids(await I.find(order="rank ASC", limit=2, skip=s)) for s in (0, 2, 4, 6)]
+    Items = await seed_items(store)
+    full = ids(await Items.find(order="rank ASC"))
+    pages = [ids(await Items.find(order="rank ASC", limit=2, skip=s)) for s in (0, 2, 4, 6)]
     assert pages == [full[0:2], full[2:4], full[4:6], []], f"pages {pages} of {full}"
-    assert ids(await I.find(order="rank ASC", skip=4)) == full[4:], "skip without limit"
-    assert ids(await I.find(order="rank ASC", limit=0)) == []
-    assert ids(await I.find(order="rank ASC", limit=100)) == full
-    assert ids(await I.find(where={"flag": False}, order="rank ASC", limit=2, skip=1)) == ["f", "e"]
-    first = await I.find_one(order="rank DESC")
+    assert ids(await Items.find(order="rank ASC", skip=4)) == full[4:], "skip without limit"
+    assert ids(await Items.find(order="rank ASC", limit=0)) == []
+    assert ids(await Items.find(order="rank ASC", limit=100)) == full
+    found = await Items.find(where={"flag": False}, order="rank ASC", limit=2, skip=1)
+    assert ids(found) == ["f", "e"]
+    first = await Items.find_one(order="rank DESC")
     assert first.id == "a", f"find_one honours order: {first!r}"
-    assert (await I.find_one(where={"flag": False}, order="name DESC")).id == "f"
-    assert await I.count(where={"flag": False}) == 3, "count ignores paging"
+    assert (await Items.find_one(where={"flag": False}, order="name DESC")).id == "f"
+    assert await Items.count(where={"flag": False}) == 3, "count ignores paging"
 
 
 @case
 async def bad_filters_raise_filter_error(store):
-    I = await seed_items(store)
+    Items = await seed_items(store)
     checkpoint = await store.checkpoint()
     bad = [
         {"where": {"nope": 1}},
@@ -1001,11 +1004,11 @@ async def bad_filters_raise_filter_error(store):
         {"order": ["rank; DROP TABLE documents"]},
     ]
     for kw in bad:
-        exc = await raises(FilterError, I.find(**kw))
+        exc = await raises(FilterError, Items.find(**kw))
         assert exc.status == 400 and exc.code == "INVALID_FILTER", exc.to_dict()
-    await raises(FilterError, I.count(where={"nope": 1}))
-    await raises(FilterError, I.find_one(order="nope"))
-    assert await I.count() == 6 and await store.checkpoint() == checkpoint
+    await raises(FilterError, Items.count(where={"nope": 1}))
+    await raises(FilterError, Items.find_one(order="nope"))
+    assert await Items.count() == 6 and await store.checkpoint() == checkpoint
 
 
 # ---- access rules -----------------------------------------------------------------------------

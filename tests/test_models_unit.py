@@ -30,7 +30,8 @@ async def test_sqlite_changes_walks_the_checkpoint_index(tmp_path):
         store.db.set_trace_callback(None)
         query = [s for s in statements if "checkpoint >" in s]
         assert len(query) == 1, f"changes() ran {statements}"
-        plan = " | ".join(row["detail"] for row in store.db.execute("EXPLAIN QUERY PLAN " + query[0]))
+        rows = store.db.execute("EXPLAIN QUERY PLAN " + query[0])
+        plan = " | ".join(row["detail"] for row in rows)
         assert "documents_by_checkpoint" in plan, f"changes() does not use the index: {plan}"
         assert "TEMP B-TREE" not in plan, f"changes() sorts instead of walking the index: {plan}"
     finally:

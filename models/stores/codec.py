@@ -43,7 +43,8 @@ def decode(model: str, id: str, raw: str) -> Document:
     if not isinstance(history, list):
         raise ValueError("history is not a list")
     base_rev = entry.get("base_rev")
-    base_data = data if base_rev is not None and base_rev == entry["rev"] else entry.get("base_data")
+    at_base = base_rev is not None and base_rev == entry["rev"]
+    base_data = data if at_base else entry.get("base_data")
     return Document(
         model=model,
         id=id,

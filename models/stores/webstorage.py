@@ -191,11 +191,13 @@ class WebStorageStore(Store):
         return int(raw) if raw is not None and raw.isdigit() else 0
 
     def drop_tombstones(self, model: str, through: int) -> int:
-        gone = [doc for doc in self._scan(model, "doc") if doc.deleted and doc.checkpoint <= through]
+        gone = [doc for doc in self._scan(model, "doc")
+                if doc.deleted and doc.checkpoint <= through]
         steps: list[tuple[str, str | None]] = []
         for doc in gone:
             steps += [(self.doc_key(model, doc.id), None), (self.change_key(doc.checkpoint), None)]
-        steps.append((f"{self.prefix}{model}:horizon", str(max(self.purge_horizon(model), through))))
+        horizon = max(self.purge_horizon(model), through)
+        steps.append((f"{self.prefix}{model}:horizon", str(horizon)))
         self._run(steps)
         return len(gone)
 

@@ -98,7 +98,8 @@ class DebugPage:
         cps = []
         for name, label in (("push", "pushed through local sequence"),
                             ("pull", "pulled through server sequence")):
-            cps.append(element("div", testid="checkpoint", text=f"{label} {state.checkpoints.get(name, 0)}"))
+            text = f"{label} {state.checkpoints.get(name, 0)}"
+            cps.append(element("div", testid="checkpoint", text=text))
         by_testid("checkpoints").replaceChildren(*cps)
         by_testid("last-sync").textContent = state.last_sync or "never"
         by_testid("last-error").textContent = state.last_error or "none"
@@ -132,8 +133,9 @@ class DebugPage:
                 side.appendChild(element("div", cls="ttl", text="(deleted)"))
             else:
                 side.appendChild(element("div", cls="ttl", text=version.title))
-                side.appendChild(element("div", cls="meta", text=(
-                    f"{'done' if version.completed else 'not done'} · edited {version.updated_at}")))
+                done = "done" if version.completed else "not done"
+                side.appendChild(element("div", cls="meta",
+                                         text=f"{done} · edited {version.updated_at}"))
             sides.appendChild(side)
         actions = element("div", cls="actions")
         use_local = element("button", testid="use-local", text="Use local version")
@@ -144,7 +146,8 @@ class DebugPage:
                     sides, actions)
         on(use_local, "click", lambda e: self.resolve(conflict.resolve_using_target()))
         on(use_server, "click", lambda e: self.resolve(conflict.resolve_using_source()))
-        on(merge, "click", lambda e: self.open_merge(node, conflict, local_version or server_version))
+        start_from = local_version or server_version
+        on(merge, "click", lambda e: self.open_merge(node, conflict, start_from))
         return node
 
     def open_merge(self, node, conflict, start) -> None:
@@ -196,8 +199,8 @@ class DebugPage:
             box.textContent = f"Could not ask the server: {exc.message}"
             return
         missing, clashing = len(diff["missing"]), len(diff["conflicts"])
-        box.textContent = (f"{missing} change(s) the server does not have yet; "
-                           f"{clashing} that would meet a newer server version (merge or conflict).")
+        box.textContent = (f"{missing} change(s) the server does not have yet; {clashing} that "
+                           "would meet a newer server version (merge or conflict).")
 
     # ---- actions ------------------------------------------------------------------------------
     def export(self) -> None:
@@ -208,8 +211,9 @@ class DebugPage:
                 "exported_from": self.data.local.prefix,
                 "todos": todos,
                 "unsynced": [doc.to_wire() for doc in self.data.pending_docs(self.sync.state)],
-                "conflicts": [{"local": mine.to_wire() if mine else None, "server": theirs.to_wire()}
-                              for mine, theirs in self.data.local.list_conflicts(Todo.collection)],
+                "conflicts": [
+                    {"local": mine.to_wire() if mine else None, "server": theirs.to_wire()}
+                    for mine, theirs in self.data.local.list_conflicts(Todo.collection)],
                 "sync": {"checkpoints": self.sync.state.checkpoints,
                          "last_sync": self.sync.state.last_sync},
             }

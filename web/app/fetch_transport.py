@@ -66,4 +66,5 @@ def _loads(text: str, status: int) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        raise TransportError(f"the server answered HTTP {status} with something that is not JSON") from None
+        raise TransportError(
+            f"the server answered HTTP {status} with something that is not JSON") from None

@@ -46,7 +46,8 @@ class TodoPage:
         self.refresh_footer()
 
     def item(self, todo: Todo):
-        node = element("li", testid="todo-item", cls="todo" + (" completed" if todo.completed else ""))
+        cls = "todo" + (" completed" if todo.completed else "")
+        node = element("li", testid="todo-item", cls=cls)
         node.setAttribute("data-id", todo.id)
         toggle = element("input", testid="todo-toggle", cls="toggle", type="checkbox",
                          aria_label="Done")
