@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sqlite:///data/offsync.db
 
-.PHONY: chromium run test test-fast bench lint install runtime test-deps clean
+.PHONY: chromium run test test-fast bench bench-deps lint install runtime test-deps clean
 
 run: install runtime
 	$(BIN)/offsync serve --db $(DB) --host $(HOST) --port $(PORT)
@@ -40,14 +40,21 @@ chromium:
 	  else echo "chromium is missing: install Debian's chromium package (apt-get install chromium)"; exit 1; fi; \
 	fi
 
-test: install runtime test-deps chromium
+test: install runtime test-deps bench-deps chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install test-deps
 	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 
-bench: install runtime test-deps chromium
-	$(BIN)/python -m bench
+# Benchmark extras (Locust, py-spy).
+bench-deps: $(VENV)/.bench-installed
+$(VENV)/.bench-installed: $(VENV)/.test-installed
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet -e '.[test,dev,bench]'
+	touch $@
+
+# Real Chromium against the real server: bench/results/<date>.json and latest.md (~10 minutes).
+bench: install runtime test-deps bench-deps chromium
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: test-deps
 	$(BIN)/ruff check models server tests web bench

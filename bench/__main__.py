@@ -1,0 +1,141 @@
+"""`python -m bench [--quick] [--out DIR]`: every measurement, then `<date>.json` and `latest.md`.
+
+Order: the server alone first (no browser running), then start-up, local writes, push and
+incremental, pull. Run counts keep the whole run under ten minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import client, report, server_scaling, startup
+from .auth import sign_up
+from .browser import chromium
+from .server import BenchServer
+
+RESULTS = Path(__file__).resolve().parent / "results"
+README = Path(__file__).resolve().parent.parent / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+@dataclass(frozen=True)
+class Plan:
+    runs: int = 3
+    warm_runs: int = 5
+    writes: int = 1000
+    sizes: tuple[int, ...] = (1000, 10_000)
+    scale_small: int = 1000
+    scale_large: int = 200_000
+    scale_requests: int = 50
+    clients: int = 50
+    load_seconds: float = 8.0
+
+
+FULL = Plan()
+QUICK = Plan(runs=1, warm_runs=1, writes=20, sizes=(20,), scale_small=20, scale_large=200,
+             scale_requests=5, clients=5, load_seconds=1.0)
+
+
+def measure(plan: Plan, workdir: Path, log) -> dict:
+    results: dict = {}
+    phases: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def phase(name: str) -> None:
+        phases[name] = round(time.perf_counter() - t0 - sum(phases.values()), 1)
+
+    log("server: pull scaling and concurrent clients")
+    results["server"] = server_scaling.run(
+        workdir, plan.scale_small, plan.scale_large, 10, plan.scale_requests, plan.runs,
+        plan.clients, plan.load_seconds,
+    )
+    phase("server")
+    server = BenchServer(workdir / "bench.db").start()
+    try:
+        with chromium() as browser:
+            session = sign_up(server.url)
+            results["accounts"] = session.user_id is not None
+            log("start-up")
+            results["startup"] = startup.run(browser, server.url, session, plan.runs,
+                                             plan.warm_runs)
+            phase("startup")
+            log("local writes")
+            results["local_write"] = client.local_write(browser, server, session, plan.writes,
+                                                        plan.runs)
+            phase("local_write")
+            log("push and incremental")
+            push, incremental = client.push_and_incremental(browser, server, list(plan.sizes),
+                                                            plan.runs)
+            results["push"] = {str(n): v for n, v in push.items()}
+            results["incremental"] = incremental
+            phase("push_and_incremental")
+            log("pull")
+            pulls = client.pull(browser, server, list(plan.sizes), plan.runs)
+            results["pull"] = {str(n): v for n, v in pulls.items()}
+            phase("pull")
+    finally:
+        server.stop()
+    results["phase_seconds"] = phases
+    results["bench_seconds"] = round(time.perf_counter() - t0, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes and one run (the smoke test's mode)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where results go")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+
+    def log(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="offsync-bench-") as tmp:
+        measured = measure(plan, Path(tmp), log)
+    now = dt.datetime.now(dt.UTC)
+    document = {
+        "date": now.isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "plan": plan.__dict__,
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    # 1-minute load averages: other work on the machine skews every figure
+                    "loadavg_before": round(load_before[0], 2),
+                    "loadavg_after": round(os.getloadavg()[0], 2)},
+        "results": measured,
+        "figures": report.figures(measured, plan),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
+    (args.out / f"{stamp}.json").write_text(json.dumps(document, indent=2) + "\n")
+    (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
+    table = report.markdown(document)
+    (args.out / "latest.md").write_text(table)
+    if args.out.resolve() == RESULTS and not args.quick:
+        include_in_readme(table)
+    print(table)
+    return 0
+
+
+def include_in_readme(table: str) -> None:
+    """The README shows the published table between its two bench markers."""
+    text = README.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return
+    README.write_text(text[:start + len(README_START)] + "\n" + table + text[end:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

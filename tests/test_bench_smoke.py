@@ -1,0 +1,88 @@
+"""`python -m bench --quick`: the benchmark harness runs end to end (real server, real Chromium,
+Locust, tiny sizes) and writes the JSON and Markdown `make bench` publishes. Only the shape is
+checked: nothing here depends on a timing."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+STATS = {"min", "median", "max", "runs", "values"}
+
+
+def is_summary(value) -> bool:
+    return (isinstance(value, dict) and value.keys() >= STATS and value["runs"] >= 1
+            and value["min"] <= value["median"] <= value["max"])
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out, done
+
+
+def test_it_writes_a_dated_json_the_latest_json_and_the_markdown_table(written):
+    out, _ = written
+    names = sorted(p.name for p in out.iterdir())
+    dated = [n for n in names if re.fullmatch(r"\d{4}-\d\d-\d\dT\d{6}Z\.json", n)]
+    assert len(dated) == 1, names
+    assert {"latest.json", "latest.md"} <= set(names)
+    assert json.loads((out / dated[0]).read_text()) == json.loads((out / "latest.json").read_text())
+
+
+def test_the_json_has_every_measurement(written):
+    out, _ = written
+    document = json.loads((out / "latest.json").read_text())
+    assert document["quick"] is True
+    assert {"date", "plan", "machine", "results", "figures"} <= document.keys()
+    r = document["results"]
+    n = str(document["plan"]["sizes"][0])
+    assert r["accounts"] is True  # the bench signed up like a user
+    s = r["startup"]
+    assert all(is_summary(s[k][page]) for k in ("cold_ms", "warm_ms") for page in ("app", "bare"))
+    assert is_summary(s["warm_ratio"]) and is_summary(s["cold_ratio"])
+    assert s["service_worker_controls_warm_app"] is True
+    assert is_summary(r["local_write"]["p50_ms"]) and is_summary(r["local_write"]["p95_ms"])
+    push, pull = r["push"][n], r["pull"][n]
+    assert push["counts"]["applied"] == int(n) and pull["counts"]["applied"] == int(n)
+    assert push["by_endpoint"]["POST /api/todos/sync/apply"] >= 1
+    assert pull["by_endpoint"]["GET /api/todos/sync/changes"] >= 1
+    for figure in (push, pull, r["incremental"]):
+        assert is_summary(figure["seconds"]) and is_summary(figure["requests"])
+        assert figure["requests"]["min"] == sum(figure["by_endpoint"].values()) or \
+            figure["requests"]["runs"] > 1
+    scaling = r["server"]["pull_scaling"]
+    assert is_summary(scaling["ratio"]) and scaling["large_docs"] > scaling["small_docs"]
+    load = r["server"]["concurrent"]
+    assert load["generator"] == "locust" and load["failures"] == 0
+    assert is_summary(load["requests_per_second"]) and load["requests_per_second"]["min"] > 0
+    assert set(load["by_endpoint_last_run"]) == {"POST /api/todos/sync/apply",
+                                                 "GET /api/todos/sync/changes"}
+
+
+def test_the_markdown_table_has_one_row_per_figure_with_its_target(written):
+    out, _ = written
+    document = json.loads((out / "latest.json").read_text())
+    table = (out / "latest.md").read_text()
+    assert "| figure | unit | min | median | max | runs | target | met? |" in table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == len(document["figures"]) + 1
+    targeted = [f for f in document["figures"] if f["target"] is not None]
+    assert {f["name"] for f in targeted} >= {
+        "Start-up, warm ratio todo page / bare Pyodide",
+        f"Local write (Todo.create → localStorage), p50 of {document['plan']['writes']:,}",
+    }
+    for f in targeted:
+        assert isinstance(f["met"], bool)
+        assert any(f["name"] in row and ("met" in row) for row in rows)
