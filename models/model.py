@@ -187,8 +187,8 @@ class Model:
             for owner in {doc.owner, current.owner if current else doc.owner}:
                 if not cls.can(WRITE, user_id=cls.user_id, owner_id=owner):
                     return cls._denied(WRITE).to_dict()
-        if doc.deleted:
-            return None
+        if doc.deleted or (current is not None and current.knows(doc.rev)):
+            return None  # nothing to validate: a tombstone, or a revision this store has
         data = doc.data or {}
         try:
             if data.get("id") != doc.id:

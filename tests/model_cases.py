@@ -1182,9 +1182,39 @@ async def ws_keys_touched_per_write(store):
     assert storage.touched() == {doc, f"{p}chg:4", f"{p}chg:3", f"{p}seq"}, storage.touched()
     assert storage.inner.getItem(f"{p}seq") == "4"
     assert storage.inner.getItem(f"{p}todos:doc:{other.id}") is not None
-    assert json.loads(storage.inner.getItem(f"{p}chg:4")) == {"model": "todos", "id": todo.id}
+    assert storage.inner.getItem(f"{p}chg:4") == f"todos:{todo.id}"
     entry = json.loads(storage.inner.getItem(doc))
     assert entry["deleted"] is True and entry["data"] is None and entry["checkpoint"] == 4, entry
+
+
+@case
+async def ws_entries_are_compact_and_earlier_entries_still_read(store):
+    """A synced todo's entry repeats nothing (localStorage holds ~5 M characters), and the longer
+    entries and JSON change pointers of earlier versions still read."""
+    storage = DictStorage()
+    local = WebStorageStore(storage, app="c")
+    T = Todo.using(local).as_user("u1")
+    todo = await T.create(title="compact")
+    [sent] = await local.feed("todos", 0, 10)
+    await local.mark_synced("todos", [sent])
+    entry = json.loads(storage.getItem(f"offsync:c:todos:doc:{todo.id}"))
+    assert set(entry) == {"rev", "checkpoint", "type", "data", "synced"}, entry
+    [doc] = await local.feed("todos", 0, 10)
+    assert (doc.owner, doc.base_rev, doc.base_data, doc.history) == ("u1", doc.rev, doc.data, ())
+
+    old = WebStorageStore(DictStorage(), app="o")
+    data = {**todo.to_dict(), "title": "written by an earlier version"}
+    old.storage.setItem("offsync:o:todos:doc:x1", json.dumps({
+        "rev": "2-" + "a" * 32, "checkpoint": 1, "type": "update", "history": ["1-" + "b" * 32],
+        "deleted": False, "data": {**data, "id": "x1"}, "owner": "u1", "base_rev": "2-" + "a" * 32,
+    }))
+    old.storage.setItem("offsync:o:chg:1", json.dumps({"model": "todos", "id": "x1"}))
+    old.storage.setItem("offsync:o:seq", "1")
+    [doc] = await old.feed("todos", 0, 10)
+    assert doc.id == "x1" and doc.owner == "u1" and doc.history == ("1-" + "b" * 32,)
+    assert doc.base_rev == doc.rev and doc.base_data == doc.data and not doc.deleted
+    found = await Todo.using(old).find()
+    assert [t.title for t in found] == ["written by an earlier version"]
 
 
 @case

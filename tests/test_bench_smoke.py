@@ -85,4 +85,6 @@ def test_the_markdown_table_has_one_row_per_figure_with_its_target(written):
     }
     for f in targeted:
         assert isinstance(f["met"], bool)
-        assert any(f["name"] in row and ("met" in row) for row in rows)
+        [row] = [row for row in rows if row.startswith(f"| {f['name']} |")]
+        verdict = row.rstrip(" |").rsplit("|", 1)[1].strip()
+        assert verdict == ("met" if f["met"] else "**missed**"), row

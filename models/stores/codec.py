@@ -1,7 +1,10 @@
 """How local stores turn a `Document` into one JSON text and back (the Web Storage entry format).
 
-`base_data` is left out while it equals `data`, which is the common case after a sync, so a
-synced document costs little more than its body.
+localStorage holds about 5 M characters, so an entry carries only what cannot be derived: the
+defaults (`type` "update", no `history`, not `deleted`) are left out, `owner` only when it differs
+from `data["owner"]`, and a document whose merge base is its own revision (the common case after a
+sync) says `"synced": true` instead of repeating its revision and body. `decode` also reads the
+longer entries earlier versions wrote.
 """
 
 from __future__ import annotations
@@ -13,20 +16,22 @@ from .base import Document
 
 
 def encode(doc: Document) -> str:
-    entry = {
-        "rev": doc.rev,
-        "checkpoint": doc.checkpoint,
-        "type": doc.type.value,
-        "history": list(doc.history),
-        "deleted": doc.deleted,
-        "data": doc.data,
-    }
-    if doc.owner is not None:
+    """The entry, leaving out whatever `decode` can tell without it (see the module doc)."""
+    entry: dict = {"rev": doc.rev, "checkpoint": doc.checkpoint}
+    if doc.type is not ChangeType.UPDATE:
+        entry["type"] = doc.type.value
+    if doc.history:
+        entry["history"] = list(doc.history)
+    if doc.deleted:
+        entry["deleted"] = True
+    entry["data"] = doc.data
+    if doc.owner != (doc.data or {}).get("owner"):
         entry["owner"] = doc.owner
-    if doc.base_rev is not None:
+    if doc.base_rev is not None and doc.base_rev == doc.rev:
+        entry["synced"] = True  # the server has this very revision: the merge base is itself
+    elif doc.base_rev is not None:
         entry["base_rev"] = doc.base_rev
-        if doc.base_rev != doc.rev:
-            entry["base_data"] = doc.base_data
+        entry["base_data"] = doc.base_data
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -42,9 +47,10 @@ def decode(model: str, id: str, raw: str) -> Document:
     history = entry.get("history", [])
     if not isinstance(history, list):
         raise ValueError("history is not a list")
-    base_rev = entry.get("base_rev")
+    base_rev = entry["rev"] if entry.get("synced") else entry.get("base_rev")
     at_base = base_rev is not None and base_rev == entry["rev"]
     base_data = data if at_base else entry.get("base_data")
+    owner = entry["owner"] if "owner" in entry else (data or {}).get("owner")
     return Document(
         model=model,
         id=id,
@@ -56,5 +62,5 @@ def decode(model: str, id: str, raw: str) -> Document:
         history=tuple(history),
         base_rev=base_rev,
         base_data=base_data,
-        owner=entry.get("owner"),
+        owner=owner,
     )

@@ -2,7 +2,7 @@
 
 Layout, under the prefix `offsync:<app>:`:
 - `<model>:doc:<id>`       the document with its revision bookkeeping (one key per document);
-- `chg:<checkpoint>`       points at the document written at that checkpoint (newest per doc only);
+- `chg:<checkpoint>`       `<model>:<id>` of the document written then (newest per doc only);
 - `seq`                    the store's sequence number;
 - `<model>:conflict:<id>`  the other side's revision of a document in conflict;
 - `<model>:horizon`        the checkpoint through which tombstones were purged.
@@ -108,16 +108,17 @@ class WebStorageStore(Store):
         return None if raw is None else self._decode(model, id, key, raw)
 
     def put_doc(self, doc: Document, *, new_checkpoint: bool = True) -> Document:
-        current = self.read_doc(model := doc.model, doc.id)  # raises on a corrupt entry
+        model = doc.model
         steps: list[tuple[str, str | None]] = []
         if new_checkpoint:
+            current = self.read_doc(model, doc.id)  # raises on a corrupt entry
             checkpoint = self.last_checkpoint() + 1
             if self.read(self.change_key(checkpoint)) is not None:
                 # The counter went backwards (damaged by hand or a crash): never reuse a number.
                 checkpoint = self._recover_checkpoint() + 1
             doc = replace(doc, checkpoint=checkpoint)
             steps += [
-                (self.change_key(checkpoint), json.dumps({"model": model, "id": doc.id})),
+                (self.change_key(checkpoint), f"{model}:{doc.id}"),
                 (self.seq_key, str(checkpoint)),
             ]
             if current is not None:
@@ -153,13 +154,11 @@ class WebStorageStore(Store):
             raw = self.read(self.change_key(checkpoint))
             if raw is None:
                 continue  # superseded by a later write of the same document
-            try:
-                pointer = json.loads(raw)
-                if pointer["model"] != model:
-                    continue
-                pointer_id = pointer["id"]
-            except (ValueError, KeyError, TypeError):
+            pointer_model, pointer_id = parse_pointer(raw)
+            if pointer_id is None:
                 self.corrupt_keys.add(self.change_key(checkpoint))
+                continue
+            if pointer_model != model:
                 continue
             try:
                 doc = self.read_doc(model, pointer_id)
@@ -223,18 +222,24 @@ class WebStorageStore(Store):
     def _run(self, steps: list[tuple[str, str | None]]) -> None:
         """Set (or, for None, remove) keys; steps that free room go first, so a delete still
         fits in a full storage. Outside a transaction, one step list is its own transaction."""
+        now: dict[str, str | None] = {}  # each key read once (getItem crosses into JS)
+        for key, _ in steps:
+            if key not in now:
+                now[key] = self.read(key)
+
         def growth(step: tuple[str, str | None]) -> int:
             key, value = step
-            return len(value or "") - len(self.read(key) or "")
+            return len(value or "") - len(now[key] or "")
 
         with self.transaction():
             assert self._journal is not None
             for key, value in sorted(steps, key=growth):
-                self._journal.append((key, self.read(key)))
+                self._journal.append((key, now[key]))
                 if value is None:
                     self.storage.removeItem(key)
                 else:
                     self.storage.setItem(key, value)
+                now[key] = value
 
     def _undo(self, journal: list[tuple[str, str | None]]) -> None:
         """Put every touched key back. Shrinking steps go first, so undoing never needs room."""
@@ -288,3 +293,17 @@ class DictStorage:
 
 class QuotaExceededError(Exception):
     """What `DictStorage` raises when full, named like the browser's DOMException."""
+
+
+def parse_pointer(raw: str) -> tuple[str | None, str | None]:
+    """The model and id a change key points at (`todos:<id>`, or the JSON object earlier versions
+    wrote); (None, None) when it is neither."""
+    if raw.startswith("{"):
+        try:
+            pointer = json.loads(raw)
+            model, id = pointer["model"], pointer["id"]
+        except (ValueError, KeyError, TypeError):
+            return None, None
+        return (model, id) if isinstance(model, str) and isinstance(id, str) else (None, None)
+    model, sep, id = raw.partition(":")
+    return (model, id) if sep and model and id else (None, None)

@@ -18,6 +18,7 @@ from pyodide.ffi import to_js
 from sync_controller import SyncController
 
 from models import OffsyncError, Todo, stored_conflicts
+from models.stores.webstorage import parse_pointer
 
 
 class DebugPage:
@@ -57,11 +58,16 @@ class DebugPage:
             summary.append(element("span", cls="key", text=key),
                            element("span", cls="size", text=f"{len(key) + len(raw):,} chars"))
             try:
-                pretty = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+                if key.startswith(f"{prefix}chg:"):  # a change pointer: `<model>:<id>`
+                    if parse_pointer(raw)[1] is None:
+                        raise ValueError(raw)
+                    pretty = raw
+                else:
+                    pretty = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
             except ValueError:
                 node.classList.add("corrupt")
                 node.setAttribute("data-corrupt", "true")
-                summary.append(element("span", cls="flag", text="unreadable JSON"))
+                summary.append(element("span", cls="flag", text="unreadable"))
                 pretty = raw
             node.append(summary, element("pre", text=pretty))
             rows.append(node)
