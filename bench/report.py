@@ -48,7 +48,8 @@ def figures(r: dict, plan: Any) -> list[dict]:
                                v["requests"]))
     i = r["incremental"]
     measured = i.get("measured_n", i["n"])
-    out += [_figure(f"Incremental: edit {i['edited']:,} of {measured:,}, sync", "s",
+    short = "" if i.get("edits_fit", True) else " (localStorage full: 10 % did not fit)"
+    out += [_figure(f"Incremental: edit {i['edited']:,} of {measured:,}, sync{short}", "s",
                     i["seconds"]),
             _figure("Incremental: HTTP requests", "requests", i["requests"])]
     sc = r["server"]["pull_scaling"]

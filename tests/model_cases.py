@@ -1201,6 +1201,14 @@ async def ws_entries_are_compact_and_earlier_entries_still_read(store):
     assert set(entry) == {"rev", "checkpoint", "type", "data", "synced"}, entry
     [doc] = await local.feed("todos", 0, 10)
     assert (doc.owner, doc.base_rev, doc.base_data, doc.history) == ("u1", doc.rev, doc.data, ())
+    assert "id" not in entry["data"] and doc.data == todo.to_dict()
+    todo.completed = True
+    await todo.save()  # an edit keeps its merge base as the fields that differ
+    entry = json.loads(storage.getItem(f"offsync:c:todos:doc:{todo.id}"))
+    assert set(entry["base_diff"]) <= {"completed", "updated_at"}, entry
+    [edited] = await local.feed("todos", 0, 10)
+    assert edited.base_rev == doc.rev and edited.base_data == doc.data
+    assert edited.data == todo.to_dict() and edited.history == (doc.rev,)
 
     old = WebStorageStore(DictStorage(), app="o")
     data = {**todo.to_dict(), "title": "written by an earlier version"}

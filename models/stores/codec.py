@@ -1,10 +1,12 @@
 """How local stores turn a `Document` into one JSON text and back (the Web Storage entry format).
 
 localStorage holds about 5 M characters, so an entry carries only what cannot be derived: the
-defaults (`type` "update", no `history`, not `deleted`) are left out, `owner` only when it differs
-from `data["owner"]`, and a document whose merge base is its own revision (the common case after a
-sync) says `"synced": true` instead of repeating its revision and body. `decode` also reads the
-longer entries earlier versions wrote.
+defaults (`type` "update", no `history`, not `deleted`) are left out; `owner` is written only
+when it differs from `data["owner"]`; `data["id"]` not at all (the key names the document, and
+every model's data carries its id); an edited document's merge base only as the fields it differs
+in (`base_diff`, `base_gone`); and a document whose merge base is its own revision (the common
+case after a sync) says `"synced": true` instead of repeating its revision and body. `decode`
+also reads the longer entries earlier versions wrote.
 """
 
 from __future__ import annotations
@@ -24,14 +26,25 @@ def encode(doc: Document) -> str:
         entry["history"] = list(doc.history)
     if doc.deleted:
         entry["deleted"] = True
-    entry["data"] = doc.data
+    data = doc.data
+    if isinstance(data, dict) and data.get("id") == doc.id:  # the key already names it
+        entry["data"] = {k: v for k, v in data.items() if k != "id"}
+    else:
+        entry["data"] = data
     if doc.owner != (doc.data or {}).get("owner"):
         entry["owner"] = doc.owner
     if doc.base_rev is not None and doc.base_rev == doc.rev:
         entry["synced"] = True  # the server has this very revision: the merge base is itself
     elif doc.base_rev is not None:
         entry["base_rev"] = doc.base_rev
-        entry["base_data"] = doc.base_data
+        base = doc.base_data
+        if isinstance(base, dict) and isinstance(data, dict):  # an edit: the base as a delta
+            entry["base_diff"] = {k: v for k, v in base.items() if k not in data or data[k] != v}
+            gone = [k for k in data if k not in base]
+            if gone:
+                entry["base_gone"] = gone
+        else:
+            entry["base_data"] = base
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -42,6 +55,8 @@ def decode(model: str, id: str, raw: str) -> Document:
         raise TypeError("not a document entry")
     deleted = bool(entry.get("deleted", False))
     data = entry.get("data")
+    if isinstance(data, dict) and "id" not in data:
+        data = {"id": id, **data}
     if not isinstance(entry["rev"], str) or (not deleted and not isinstance(data, dict)):
         raise ValueError("not a document entry")
     history = entry.get("history", [])
@@ -49,7 +64,16 @@ def decode(model: str, id: str, raw: str) -> Document:
         raise ValueError("history is not a list")
     base_rev = entry["rev"] if entry.get("synced") else entry.get("base_rev")
     at_base = base_rev is not None and base_rev == entry["rev"]
-    base_data = data if at_base else entry.get("base_data")
+    if at_base:
+        base_data = data
+    elif "base_diff" in entry:
+        diff, gone = entry["base_diff"], entry.get("base_gone", [])
+        if not isinstance(diff, dict) or not isinstance(gone, list) or not isinstance(data, dict):
+            raise ValueError("not a document entry")
+        base_data = {k: v for k, v in data.items() if k not in gone}
+        base_data.update(diff)
+    else:
+        base_data = entry.get("base_data")
     owner = entry["owner"] if "owner" in entry else (data or {}).get("owner")
     return Document(
         model=model,
