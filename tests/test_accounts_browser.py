@@ -90,3 +90,19 @@ def test_session_expired_while_offline_keeps_every_change_and_sync_resumes(page,
     assert sorted(t["title"] for t in server_todos(page, live_server.url)) == [
         "Synced before the session ended", "Written after it expired",
         "Written while the session expired"]
+
+
+def test_a_reload_opens_as_the_confirmed_user_and_then_learns_the_session_ended(page, live_server):
+    """The page opens at once as the user whose session the server confirmed last (no round
+    trip first); the background check then finds the session gone and says so."""
+    account = sign_up(page, live_server.url)
+    page.get_by_test_id("go-offline").click()  # no sync: only the session check can tell
+    add_todo(page, "Kept across the reload")
+    with sqlite3.connect(live_server.db_path) as db:
+        db.execute("UPDATE sessions SET expires_at = 0")
+    page.reload()
+    open_page(page, live_server.url + "/", navigate=False)
+    assert page.get_by_test_id("current-user").inner_text() == account.username
+    assert titles(page) == ["Kept across the reload"]
+    page.get_by_test_id("session-expired").wait_for(state="visible")
+    assert page.get_by_test_id("sync-status").inner_text() == "signed out"

@@ -34,6 +34,18 @@ class User:
     id: str
     username: str
     expired: bool = False  # the server no longer accepts our session: log in to sync
+    csrf: str = ""  # the session's CSRF token when the server last confirmed this user
+
+
+def known_session_user() -> User | None:
+    """The last signed-in user, without asking the server, while the session cookie is still the
+    one the server confirmed for them (same CSRF token): the page opens at once and confirms the
+    session in the background. After a new log-in (another token) the server is asked first."""
+    if storage.getItem(LOGOUT_KEY) is not None:
+        return None
+    cached = _cached_user()
+    token = csrf_token()
+    return cached if cached is not None and token and cached.csrf == token else None
 
 
 async def signed_in_user() -> User | None:
@@ -47,8 +59,10 @@ async def signed_in_user() -> User | None:
         return cached  # offline or unreachable: keep working as the last signed-in user
     if response.status == 200 and isinstance(response.data, dict):
         user = response.data.get("user") or {}
-        found = User(str(user.get("id")), str(user.get("username")))
-        storage.setItem(SESSION_KEY, json.dumps({"id": found.id, "username": found.username}))
+        found = User(str(user.get("id")), str(user.get("username")),
+                     csrf=str(response.data.get("csrf") or ""))
+        storage.setItem(SESSION_KEY, json.dumps(
+            {"id": found.id, "username": found.username, "csrf": found.csrf}))
         return found
     if cached is not None:
         cached.expired = True
@@ -59,7 +73,9 @@ def _cached_user() -> User | None:
     raw = storage.getItem(SESSION_KEY)
     try:
         data = json.loads(raw) if isinstance(raw, str) else None
-        return User(str(data["id"]), str(data["username"])) if data else None
+        if not data:
+            return None
+        return User(str(data["id"]), str(data["username"]), csrf=str(data.get("csrf") or ""))
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -157,5 +173,5 @@ def storage_used() -> int:
 
 
 __all__ = ["APP", "MODELS", "QUOTA_CHARS", "AuthenticationError", "SyncState", "User",
-           "UserData", "log_out", "remote", "signed_in_user", "storage", "storage_used",
-           "transport"]
+           "UserData", "known_session_user", "log_out", "remote", "signed_in_user", "storage",
+           "storage_used", "transport"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import js
-from app_state import UserData, log_out, signed_in_user
+from app_state import UserData, known_session_user, log_out, signed_in_user
 from dom import by_testid, element, mark_ready, on
 from sync_controller import SyncController
 
@@ -171,6 +171,19 @@ class TodoPage:
         by_testid("current-user").textContent = user.username
         by_testid("session-expired").hidden = not user.expired
 
+    async def confirm_session(self) -> None:
+        """Ask the server whether the session the page opened with still holds (offline, the
+        answer waits: the page keeps working as the last confirmed user)."""
+        found = await signed_in_user()
+        if found is None or found.id != self.data.user.id:
+            js.location.reload()  # logged out, or someone else logged in meanwhile
+            return
+        if found.expired and not self.data.user.expired:
+            self.data.user.expired = True  # local changes stay; sync resumes after a log-in
+            self.sync.cancel()
+        self.show_user()
+        self.refresh_footer()
+
     async def log_out(self) -> None:
         pending = len(self.data.pending_docs(self.sync.state))
         if pending and not js.window.confirm(
@@ -217,9 +230,14 @@ async def start() -> None:
     """Find who is signed in (the server, or offline the last answer it gave) and open their
     todos; with nobody signed in at all, go to the log-in page."""
     global page
-    user = await signed_in_user()
+    user = known_session_user()  # the session the server confirmed last time: no round trip
+    confirm_later = user is not None
+    if user is None:
+        user = await signed_in_user()
     if user is None:
         js.location.replace("/login")
         return
     page = TodoPage(UserData(user))
     await page.start()
+    if confirm_later:
+        await page.confirm_session()
