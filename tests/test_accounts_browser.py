@@ -106,3 +106,25 @@ def test_a_reload_opens_as_the_confirmed_user_and_then_learns_the_session_ended(
     assert titles(page) == ["Kept across the reload"]
     page.get_by_test_id("session-expired").wait_for(state="visible")
     assert page.get_by_test_id("sync-status").inner_text() == "signed out"
+
+
+def test_a_server_error_on_the_session_check_is_not_taken_for_a_logged_out_user(page,
+                                                                                 live_server):
+    """A 503 from the session check (a server in trouble) keeps the user signed in and working;
+    only a 401 means the session ended."""
+    account = sign_up(page, live_server.url)
+    add_todo(page, "Still mine")
+    # forget the confirmed session token, so the next start asks the server before opening
+    page.evaluate("""() => {
+        const cached = JSON.parse(localStorage.getItem('offsync:todo:session'));
+        delete cached.csrf;
+        localStorage.setItem('offsync:todo:session', JSON.stringify(cached));
+    }""")
+    page.route("**/api/auth/session", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"error": {"status": 503, "code": "UNAVAILABLE", "message": "down", "details": {}}}'))
+    page.reload()
+    open_page(page, live_server.url + "/", navigate=False)
+    assert page.get_by_test_id("current-user").inner_text() == account.username
+    assert titles(page) == ["Still mine"]
+    assert page.get_by_test_id("session-expired").is_hidden()

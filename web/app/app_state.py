@@ -64,6 +64,8 @@ async def signed_in_user() -> User | None:
         storage.setItem(SESSION_KEY, json.dumps(
             {"id": found.id, "username": found.username, "csrf": found.csrf}))
         return found
+    if response.status != 401:
+        return cached  # the server is in trouble (5xx, a proxy page): not a verdict on the session
     if cached is not None:
         cached.expired = True
     return cached
