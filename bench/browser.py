@@ -7,24 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import sys
 from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
 from .auth import SESSION_KEY, Session
 
-CHROMIUM = os.environ.get("OFFSYNC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BOOT_TIMEOUT = 180_000  # ms
 CALL_TIMEOUT = 600_000  # ms, for one long in-page call (filling 10,000 todos)
 

@@ -57,6 +57,13 @@ def _py_spy_binary() -> str:
     return str(Path(sys.executable).with_name("py-spy"))
 
 
+def print_profiles(out: dict, stop) -> None:
+    """The page's cProfile report (cumulative and own time) and the server's py-spy samples."""
+    print("### page, cProfile by cumulative time\n" + out["report"]["cumulative"])
+    print("### page, cProfile by own time\n" + out["report"]["tottime"])
+    print("### server, py-spy\n" + stop())
+
+
 def _record(pid: int, out: Path):
     """Start py-spy on `pid`; call the returned function to stop it and summarise."""
     process = subprocess.Popen(
@@ -114,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 stop = _record(server.pid, work / "push.txt")
                 out = harness.run(PROFILED.format(top=top))
                 print(f"sync took {out['seconds']:.2f} s in the page; push {out['push']}")
-                print("### page, cProfile by cumulative time\n" + out["report"]["cumulative"])
-                print("### page, cProfile by own time\n" + out["report"]["tottime"])
-                print("### server, py-spy\n" + stop())
+                print_profiles(out, stop)
                 harness.close()
                 # ---- pull
                 session = sign_up(server.url)
@@ -126,9 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                 stop = _record(server.pid, work / "pull.txt")
                 out = harness.run(PROFILED.format(top=top))
                 print(f"sync took {out['seconds']:.2f} s in the page; pull {out['pull']}")
-                print("### page, cProfile by cumulative time\n" + out["report"]["cumulative"])
-                print("### page, cProfile by own time\n" + out["report"]["tottime"])
-                print("### server, py-spy\n" + stop())
+                print_profiles(out, stop)
                 harness.close()
                 # ---- start-up timeline, warm
                 print("## warm start-up: performance timeline (ms since navigation start)")

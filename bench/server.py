@@ -9,29 +9,23 @@ the same server and the same run. The extra route is added here, not in `server/
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.live_server import LiveServer
+
 PAGES = Path(__file__).resolve().parent / "pages"
 
 
-class BenchServer:
+class BenchServer(LiveServer):
     """The bench server as a child process on a fixed port once chosen (so a restart keeps the
     browser's origin, and with it the page's localStorage and loaded Pyodide)."""
 
-    def __init__(self, db_path: Path, port: int = 0) -> None:
-        self.db_path = Path(db_path)
-        self.port = port
-        self.url = ""
-        self.process: subprocess.Popen | None = None
-        self.output: list[str] = []
+    name = "the bench server"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "bench.server", "--db", f"sqlite:///{self.db_path}",
+                "--port", str(self.port)]
 
     @property
     def pid(self) -> int:
@@ -39,63 +33,8 @@ class BenchServer:
         return self.process.pid
 
     def start(self, timeout: float = 60.0) -> BenchServer:
-        command = [sys.executable, "-m", "bench.server", "--db", f"sqlite:///{self.db_path}",
-                   "--port", str(self.port)]
-        self.output = []
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + timeout
-        assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.output.append(line)
-            found = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                self.port = int(found.group(1))
-                self.url = f"http://127.0.0.1:{self.port}"
-                try:
-                    self._wait_until_answering(deadline)
-                except RuntimeError:
-                    self.stop()
-                    raise
-                # uvicorn keeps logging each request; drain it so the pipe never fills
-                import threading
-
-                threading.Thread(target=self._drain, daemon=True).start()
-                return self
-        self.stop()
-        raise RuntimeError("the bench server did not start:\n" + "".join(self.output))
-
-    def _drain(self) -> None:
-        process = self.process
-        if process is None or process.stdout is None:
-            return
-        for _ in process.stdout:
-            pass
-
-    def _wait_until_answering(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            try:
-                # a route that needs no session (every /api/ route does)
-                with urllib.request.urlopen(self.url + "/pkg/models.json", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"the bench server at {self.url} never answered")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
+        super().start(timeout)
+        return self
 
     def restart(self, *, fresh: bool = False) -> BenchServer:
         """Stop, optionally drop the database, start again on the same port."""

@@ -27,7 +27,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from models.access import READ
 from models.changes import Change
 from models.errors import OffsyncError
 from models.model import Model
@@ -36,7 +35,7 @@ from models.stores.remote import MAX_SYNC_DOCS, MAX_SYNC_LIMIT, PROTOCOL_VERSION
 
 from .body import read_json_object
 from .errors import InvalidBodyError, PayloadTooLargeError
-from .rest import check_replicate, feed_owner, int_param, store_of, user_model
+from .rest import check_replicate, feed_owner, int_param, readable, store_of, user_model
 
 DEFAULT_MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024
 SYNC_DEFAULT_LIMIT = 500
@@ -188,7 +187,7 @@ class SyncAPI:
         hidden = set()
         for change in changes:
             doc = await store.get_any(self.collection, change.id)
-            if doc is not None and not model.can(READ, user_id=model.user_id, owner_id=doc.owner):
+            if doc is not None and not readable(model, doc):
                 hidden.add(change.id)
         found = await store.diff(self.collection, [c for c in changes if c.id not in hidden])
         missing = set(found["missing"]) | hidden
@@ -204,8 +203,7 @@ class SyncAPI:
         model = self.model(request)
         pairs = [
             (mine, theirs) for mine, theirs in await store_of(request).conflicts(self.collection)
-            if model.can(READ, user_id=model.user_id,
-                         owner_id=(mine or theirs).owner)
+            if readable(model, mine or theirs)
         ]
         return JSONResponse({
             "protocol": PROTOCOL_VERSION,

@@ -1,4 +1,5 @@
-"""A real `offsync serve` process on a free port for browser tests: started, awaited, stopped."""
+"""A real `offsync serve` process on a free port for browser tests: started, awaited, stopped.
+The benchmarks' server (bench/server.py) is the same process with one more route."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class LiveServer:
+    name = "offsync serve"
+
     def __init__(self, db_path: Path, port: int = 0) -> None:
         self.db_path = db_path
         self.port = port
@@ -22,11 +25,14 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "server.cli", "serve", "--db", f"sqlite:///{self.db_path}",
+                "--host", "127.0.0.1", "--port", str(self.port)]
+
     def start(self, timeout: float = 30.0) -> LiveServer:
-        command = [sys.executable, "-m", "server.cli", "serve", "--db", f"sqlite:///{self.db_path}",
-                   "--host", "127.0.0.1", "--port", str(self.port)]
+        self.output = []
         self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            self.command(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + timeout
@@ -42,10 +48,14 @@ class LiveServer:
                 self.url = f"http://127.0.0.1:{self.port}"
                 # Keep reading: a server whose log pipe fills up blocks on its next log line.
                 threading.Thread(target=self._drain, daemon=True).start()
-                self._wait_until_answering(deadline)
+                try:
+                    self._wait_until_answering(deadline)
+                except RuntimeError:
+                    self.stop()
+                    raise
                 return self
         self.stop()
-        raise RuntimeError("offsync serve did not start:\n" + "".join(self.output))
+        raise RuntimeError(f"{self.name} did not start:\n" + "".join(self.output))
 
     def _drain(self) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -60,7 +70,7 @@ class LiveServer:
                     return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(f"offsync serve at {self.url} never answered")
+        raise RuntimeError(f"{self.name} at {self.url} never answered")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -70,3 +80,4 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        self.process = None
