@@ -38,6 +38,9 @@ HEADER = "x-csrf-token"
 # They create the session: checked by origin (below), not by token. (Log-out is checked both
 # ways: by token here when it has a live session, and by origin in its route.)
 EXEMPT = frozenset({"/api/auth/login", "/api/auth/register"})
+# host, or [IPv6], then an optional port: what an Origin's authority looks like (no user info)
+AUTHORITY = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+SHOWN_CHARS = 200  # how much of a refused header the error repeats
 
 
 class CSRFFailedError(OffsyncError):
@@ -52,11 +55,6 @@ def token_ok(request: Request) -> bool:
         return True
     sent = request.headers.get(HEADER, "")
     return bool(sent) and hmac.compare_digest(sent.encode("utf-8"), session.csrf.encode("utf-8"))
-
-
-# host, or [IPv6], then an optional port: what an Origin's authority looks like (no user info)
-AUTHORITY = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-SHOWN_CHARS = 200  # how much of a refused header the error repeats
 
 
 def origin_authority(value: str) -> str | None:
