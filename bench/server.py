@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.live_server import LiveServer
 
 PAGES = Path(__file__).resolve().parent / "pages"
+BENCH_REGISTER_ATTEMPTS = 1_000_000
 
 
 class BenchServer(LiveServer):
@@ -50,12 +51,11 @@ def remove_database(path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
     from starlette.responses import FileResponse
     from starlette.routing import Route
 
     from server.app import create_app
-    from server.cli import AnnouncingServer
+    from server.cli import AnnouncingServer, uvicorn_config
 
     parser = argparse.ArgumentParser(prog="python -m bench.server")
     parser.add_argument("--db", required=True)
@@ -63,14 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
 
-    app = create_app(args.db)
+    # every measurement signs up a fresh account, all from 127.0.0.1
+    app = create_app(args.db, register_attempts=BENCH_REGISTER_ATTEMPTS)
 
     async def bare(request):
         return FileResponse(PAGES / "bare.html", headers={"Cache-Control": "no-cache"})
 
     app.router.routes.insert(0, Route("/bench/bare.html", bare, methods=["GET"]))
     # the same settings as `offsync serve` (server/cli.py), its default log level included
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info")
+    config = uvicorn_config(app, host=args.host, port=args.port, log_level="info")
     AnnouncingServer(config, args.db).run()
     return 0
 

@@ -24,10 +24,13 @@ from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
 from .csrf import CSRFMiddleware
 from .errors import EXCEPTION_HANDLERS
-from .ratelimit import LoginRateLimiter
+from .ratelimit import RateLimiter
 from .sessions import DEFAULT_TTL_SECONDS, SessionMiddleware, Sessions
 
 DEFAULT_DATABASE_URL = "sqlite:///data/offsync.db"
+# A person registers once or twice; a script creating accounts by the thousand meets this.
+DEFAULT_REGISTER_ATTEMPTS = 10
+DEFAULT_REGISTER_WINDOW_SECONDS = 3600
 
 
 def parse_database_url(url: str) -> str:
@@ -58,13 +61,16 @@ def create_app(
     session_ttl_seconds: float = DEFAULT_TTL_SECONDS,
     login_attempts: int = 5,
     login_window_seconds: float = 900,
+    register_attempts: int = DEFAULT_REGISTER_ATTEMPTS,
+    register_window_seconds: float = DEFAULT_REGISTER_WINDOW_SECONDS,
 ) -> Starlette:
     """The offsync server. `web_dir` defaults to the repository's `web/`; `models_map` to
     `models.MODELS`. `max_body_bytes` limits REST bodies (one document), `max_sync_body_bytes`
     the sync endpoints' bodies (a batch of up to 5000 documents; 16 MiB by default).
     Sessions last `session_ttl_seconds`; `login_attempts` failed log-ins of one username from
-    one address within `login_window_seconds` lock that pair out until the window passes
-    (docs/AUTH.md)."""
+    one address within `login_window_seconds` lock that pair out until the window passes;
+    one client address may attempt `register_attempts` registrations within
+    `register_window_seconds` (docs/AUTH.md)."""
     path = parse_database_url(database_url)
     model_classes = dict(models.MODELS if models_map is None else models_map)
 
@@ -115,5 +121,7 @@ def create_app(
     app.state.store = None
     app.state.accounts = None
     app.state.sessions = None
-    app.state.login_limiter = LoginRateLimiter(login_attempts, login_window_seconds)
+    app.state.login_limiter = RateLimiter(login_attempts, login_window_seconds, "failed log-ins")
+    app.state.register_limiter = RateLimiter(register_attempts, register_window_seconds,
+                                             "registrations from this address")
     return app

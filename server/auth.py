@@ -4,6 +4,7 @@ pages (plain HTML forms, no JavaScript).
     POST /api/auth/register  {"username", "password"}  201 {"user", "csrf"}, logged in
     POST /api/auth/login     {"username", "password"}  200 {"user", "csrf"}
     POST /api/auth/logout                              204, session deleted, cookies cleared
+                                                       (403 from another site, see csrf.py)
     GET  /api/auth/session                             200 {"user", "csrf"} or 401
 
     GET  /login, /register     the forms
@@ -11,6 +12,7 @@ pages (plain HTML forms, no JavaScript).
 
 A failed log-in says "wrong username or password" whatever was wrong, takes as long for an
 unknown user as for a wrong password, and counts towards the rate limit (`server/ratelimit.py`).
+Registrations are rate limited per client address.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from . import accounts, csrf, sessions
 from .accounts import Accounts, User
 from .body import read_body, read_json_object
 from .errors import UnsupportedMediaTypeError
-from .ratelimit import LoginRateLimiter
+from .ratelimit import RateLimiter, login_key
 from .rest import store_of
 
 MAX_AUTH_BODY_BYTES = 16 * 1024
@@ -49,8 +51,9 @@ def _accounts(request: Request) -> Accounts:
 
 
 def _client(request: Request) -> str:
-    """The peer address. Behind a reverse proxy this is the proxy: run uvicorn with
-    --proxy-headers (and --forwarded-allow-ips) so it becomes the real client."""
+    """The peer address. Behind a reverse proxy this is the proxy, unless the server runs with
+    `offsync serve --forwarded-allow-ips <the proxy's address>` (then X-Forwarded-For from that
+    proxy names the client); from anyone else the header is ignored."""
     return request.client.host if request.client else "unknown"
 
 
@@ -58,6 +61,8 @@ async def register(request: Request, username: Any, password: Any) -> User:
     csrf.check_origin(request)
     name, secret = accounts.check_credentials(username, password, new=True)
     table = _accounts(request)
+    limiter: RateLimiter = request.app.state.register_limiter
+    limiter.take(_client(request))  # a taken username counts too: it answers a question
     if table.exists(name):
         raise ValidationError("User", {"username": ["is already taken"]})
     hashed = await run_in_threadpool(accounts.hash_password, secret)
@@ -68,16 +73,15 @@ async def log_in(request: Request, username: Any, password: Any) -> User:
     csrf.check_origin(request)
     name, secret = accounts.check_credentials(username, password, new=False)
     table = _accounts(request)
-    limiter: LoginRateLimiter = request.app.state.login_limiter
-    key = limiter.key(name, _client(request))
-    limiter.check(key)
+    limiter: RateLimiter = request.app.state.login_limiter
+    key = login_key(name, _client(request))
+    limiter.take(key)  # counted as failed until the password proves right
     found = table.password_hash(name)
     stored = found[1] if found else accounts.DUMMY_HASH
     ok = await run_in_threadpool(accounts.verify_password, secret, stored)
     if not (ok and found):
-        limiter.failed(key)
         raise InvalidCredentialsError("wrong username or password")
-    limiter.succeeded(key)
+    limiter.clear(key)
     return found[0]
 
 
@@ -119,6 +123,9 @@ async def api_login(request: Request) -> Response:
 
 
 async def api_logout(request: Request) -> Response:
+    # CSRFMiddleware asked a live session for its token; this refuses another site's page even
+    # when there is no live session (it could still make the browser clear the cookies)
+    csrf.check_origin(request)
     session = sessions.current_session(request)
     if session is not None and getattr(request.app.state, "sessions", None) is not None:
         request.app.state.sessions.delete(session)
@@ -309,10 +316,12 @@ def spec_paths() -> dict[str, Any]:
     return {
         "/api/auth/register": {"post": {
             "summary": "Create an account and log in",
-            "description": cookies + " 422 names each bad field (a taken username too).",
+            "description": cookies + " 422 names each bad field (a taken username too). Too "
+                           "many registrations from this address: 429 TOO_MANY_ATTEMPTS with "
+                           "Retry-After.",
             "operationId": "auth.register", "tags": tags, "requestBody": body,
             "responses": {"201": json_ok("Registered and logged in"),
-                          **errors("400", "403", "415", "422")},
+                          **errors("400", "403", "415", "422", "429")},
         }},
         "/api/auth/login": {"post": {
             "summary": "Log in",
@@ -326,7 +335,9 @@ def spec_paths() -> dict[str, Any]:
         }},
         "/api/auth/logout": {"post": {
             "summary": "Log out: end the session and clear the cookies",
-            "description": "Needs X-CSRF-Token like every write made with the session cookie.",
+            "description": "Needs X-CSRF-Token like every write made with the session cookie; "
+                           "a request whose Origin names another site (or is not a URL) is "
+                           "refused (403 CSRF_FAILED) even without a session.",
             "operationId": "auth.logout", "tags": tags,
             "responses": {"204": {"description": "Logged out"}, **errors("403")},
         }},

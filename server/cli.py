@@ -1,6 +1,7 @@
 """`offsync`: the command line, mirroring the Python API.
 
-    offsync serve [--db URL] [--port N]              the server
+    offsync serve [--db URL] [--port N] [--forwarded-allow-ips IPS] [--register-attempts N]
+                                                     the server
     offsync replicate SOURCE TARGET [--since N] [--user NAME]
                                                      `replicate(source, target, since)`
     offsync purge-tombstones [--db URL] --keep N     `store.purge_tombstones(model, through)`
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import ipaddress
 import os
 import socket
 import sys
@@ -27,7 +29,13 @@ from models.errors import AuthenticationError, OffsyncError
 from models.replication import DEFAULT_BATCH_SIZE, replicate
 from models.stores.base import Store
 
-from .app import DEFAULT_DATABASE_URL, create_app, parse_database_url
+from .app import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REGISTER_ATTEMPTS,
+    DEFAULT_REGISTER_WINDOW_SECONDS,
+    create_app,
+    parse_database_url,
+)
 
 
 class AnnouncingServer(uvicorn.Server):
@@ -47,9 +55,22 @@ class AnnouncingServer(uvicorn.Server):
               flush=True)
 
 
+def uvicorn_config(app, *, host: str, port: int, log_level: str = "info",
+                   forwarded_allow_ips: str | None = None) -> uvicorn.Config:
+    """How offsync runs under uvicorn. Proxy headers (`X-Forwarded-For`, `X-Forwarded-Proto`)
+    are trusted only from the addresses in `forwarded_allow_ips`, and only when it is given:
+    uvicorn's own default trusts them from loopback, which would let any local client pick
+    the address the rate limits count (docs/AUTH.md)."""
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                          proxy_headers=forwarded_allow_ips is not None,
+                          forwarded_allow_ips=forwarded_allow_ips)
+
+
 def serve(args: argparse.Namespace) -> int:
-    app = create_app(args.db)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)
+    app = create_app(args.db, register_attempts=args.register_attempts,
+                     register_window_seconds=args.register_window)
+    config = uvicorn_config(app, host=args.host, port=args.port, log_level=args.log_level,
+                            forwarded_allow_ips=args.forwarded_allow_ips)
     AnnouncingServer(config, args.db).run()
     return 0
 
@@ -193,11 +214,37 @@ def purge_command(args: argparse.Namespace) -> int:
         return 1
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _allow_ips(text: str) -> str:
+    """A comma-separated list of addresses or networks (`127.0.0.1`, `10.0.0.0/8`), or `*`."""
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"an empty address in {text!r}")
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not an IP address or network (nor *)") from None
+    return ",".join(items)
 
 
 def _not_negative(text: str) -> int:
@@ -219,6 +266,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8000, help="port; 0 lets the OS pick a free one")
     run.add_argument("--log-level", default="info",
                      choices=["critical", "error", "warning", "info", "debug"])
+    run.add_argument("--forwarded-allow-ips", type=_allow_ips, default=None, metavar="IPS",
+                     help="trust X-Forwarded-For/-Proto from these proxy addresses (comma-"
+                          "separated IPs or networks, or *); by default proxy headers are "
+                          "ignored, so the client address is the TCP peer")
+    run.add_argument("--register-attempts", type=_positive, default=DEFAULT_REGISTER_ATTEMPTS,
+                     metavar="N",
+                     help="registrations one client address may attempt per window (default "
+                          f"{DEFAULT_REGISTER_ATTEMPTS})")
+    run.add_argument("--register-window", type=_positive_seconds,
+                     default=DEFAULT_REGISTER_WINDOW_SECONDS, metavar="SECONDS",
+                     help="the registration limit's window (default "
+                          f"{DEFAULT_REGISTER_WINDOW_SECONDS} s)")
     run.set_defaults(handler=serve)
 
     rep = commands.add_parser(

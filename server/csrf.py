@@ -9,17 +9,21 @@ Two schemes, for two kinds of requests:
   session cookie rely on nothing a browser sends on its own, so they are left to the routes (which
   answer 401 where a user is needed). A cookie naming an unknown or expired session is not a
   session: the route answers 401.
-- **Log-in and registration** (`/login`, `/register` forms and their `/api/auth/*` twins) create a
-  session, so they cannot require one. They refuse requests whose `Origin` (or, without one,
-  `Referer`) names another host: browsers send `Origin` on every cross-site POST, so a forged
-  form post (log-in CSRF: signing the victim into the attacker's account) is refused with 403.
-  Without either header the request cannot come from another site's page (non-browser clients,
-  scripts) and is allowed.
+- **Log-in, registration and log-out** (`/login`, `/register` forms and their `/api/auth/*`
+  twins, `/api/auth/logout`) also check where the request comes from: log-in and registration
+  create a session, so they cannot require one, and a log-out must work for a session that has
+  already ended. They refuse requests whose `Origin` (or, without one, `Referer`) names another
+  host, is `null`, or is not an http(s) URL at all: browsers send `Origin` on every cross-site
+  POST, so a forged form post (log-in CSRF: signing the victim into the attacker's account, or
+  logging them out) is refused with 403. Without either header the request cannot come from
+  another site's page (non-browser clients, scripts) and is allowed. A live session's log-out
+  needs the token as well, like every other API write.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -31,8 +35,12 @@ from .errors import error_response
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = "x-csrf-token"
-# They create the session: checked by origin (below), not by token.
+# They create the session: checked by origin (below), not by token. (Log-out is checked both
+# ways: by token here when it has a live session, and by origin in its route.)
 EXEMPT = frozenset({"/api/auth/login", "/api/auth/register"})
+# host, or [IPv6], then an optional port: what an Origin's authority looks like (no user info)
+AUTHORITY = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+SHOWN_CHARS = 200  # how much of a refused header the error repeats
 
 
 class CSRFFailedError(OffsyncError):
@@ -49,23 +57,46 @@ def token_ok(request: Request) -> bool:
     return bool(sent) and hmac.compare_digest(sent.encode("utf-8"), session.csrf.encode("utf-8"))
 
 
-def same_origin(request: Request) -> bool:
-    """Whether `Origin` (or `Referer`) names this server's host, or is absent."""
-    claimed = request.headers.get("origin") or request.headers.get("referer")
-    if not claimed:
-        return True
-    if claimed == "null":
-        return False  # an opaque origin (sandboxed frame, data: page): never ours
-    host = request.headers.get("host", "")
-    return urlsplit(claimed).netloc.lower() == host.lower()
+def origin_authority(value: str) -> str | None:
+    """`host[:port]` (lower-cased) of an http(s) URL, or None when `value` is not one: `null`,
+    an empty value, a bad IPv6 literal (`http://[`), a port past 65535, non-ASCII, user info."""
+    if not value.isascii():
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not 0-65535
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not AUTHORITY.fullmatch(parts.netloc):
+        return None
+    return parts.netloc.lower()
+
+
+def claimed_origin(request: Request) -> tuple[str, str] | None:
+    """(`Origin` or `Referer`, its value): the first of the two the request carries."""
+    for name in ("Origin", "Referer"):
+        value = request.headers.get(name)
+        if value is not None:
+            return name, value
+    return None
 
 
 def check_origin(request: Request) -> None:
-    if not same_origin(request):
+    """403 CSRF_FAILED unless `Origin` (or `Referer`) names this server's host, or is absent."""
+    claimed = claimed_origin(request)
+    if claimed is None:
+        return
+    name, value = claimed
+    authority = origin_authority(value.strip())
+    details = {"header": name, "origin": value[:SHOWN_CHARS]}
+    if authority is None:
         raise CSRFFailedError(
-            "cross-site request refused: log in from this site's own pages",
-            {"origin": request.headers.get("origin") or request.headers.get("referer")},
-        )
+            f"cross-site request refused: the {name} header is not the http(s) URL of a site; "
+            "use this site's own pages", details)
+    if authority != request.headers.get("host", "").strip().lower():
+        raise CSRFFailedError(
+            f"cross-site request refused: the {name} header names another site; use this "
+            "site's own pages", details)
 
 
 class CSRFMiddleware:

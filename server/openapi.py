@@ -29,7 +29,8 @@ ERROR_CODES = {
     "401": "No session (NOT_AUTHENTICATED), an expired one (SESSION_EXPIRED), or a wrong"
            " username or password (INVALID_CREDENTIALS): log in",
     "403": "The model's access rules refuse this (ACCESS_DENIED), or a write made with the"
-           " session cookie lacks its X-CSRF-Token header (CSRF_FAILED); nothing was done",
+           " session cookie lacks its X-CSRF-Token header, or a log-in, registration or"
+           " log-out comes from another site's page (CSRF_FAILED); nothing was done",
     "404": "Unknown model (MODEL_NOT_FOUND) or id (NOT_FOUND)",
     "409": "If-Match names a revision that is no longer current (REVISION_CONFLICT)",
     "410": "since is older than the tombstone purge horizon (CHECKPOINT_EXPIRED): resync from 0",
@@ -37,7 +38,8 @@ ERROR_CODES = {
            " (PAYLOAD_TOO_LARGE)",
     "415": "Body not sent as application/json",
     "422": "Validation failed; details name each field with its messages",
-    "429": "Too many failed log-ins (TOO_MANY_ATTEMPTS); Retry-After says when to try again",
+    "429": "Too many failed log-ins, or registrations from this address (TOO_MANY_ATTEMPTS);"
+           " Retry-After says when to try again",
 }
 
 
@@ -188,11 +190,12 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
                 "responses": {"200": {**_json(ref), "headers": etag_header}, **_errors("404")},
             },
             "put": {
-                "summary": f"Replace a {name}, or create it when missing (replaceOrCreate)",
+                "summary": f"Replace a {name} (replaceById; create with POST)",
+                "description": "An id the user cannot read, another user's or unused, is 404 "
+                               "alike: this never creates.",
                 "operationId": f"{collection}.replace", "tags": tags,
                 "parameters": [id_param, match], "requestBody": body,
                 "responses": {"200": {**_json(ref, "Replaced"), "headers": etag_header},
-                              "201": {**_json(ref, "Created"), "headers": etag_header},
                               **_errors("400", "404", "409", "413", "415", "422")},
             },
             "patch": {

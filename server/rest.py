@@ -5,8 +5,9 @@ revision it was based on in the same transaction as the write, so a request eith
 or changes nothing.
 
 Choices where LoopBack leaves room:
-- `PUT /api/{c}/{id}` replaces the whole document, and creates it when it does not exist
-  (LoopBack's `replaceOrCreate`): an offline client that made the id can always retry its PUT.
+- `PUT /api/{c}/{id}` replaces the whole document, and only an existing one (LoopBack 4's
+  `replaceById`): 404 otherwise. Creating, with the client's own id or not, is `POST /api/{c}`.
+  A PUT that created would tell one user whether another user holds an id (docs/AUTH.md).
 - `DELETE` answers 200 `{"count": 1}` like LoopBack's `deleteById`, and 404 for an unknown id.
 - `If-Match` is optional on PUT/PATCH/DELETE. Without it the write is based on the current revision
   (last writer wins); with it a stale revision is refused with 409 REVISION_CONFLICT.
@@ -20,9 +21,10 @@ Choices where LoopBack leaves room:
 Every route needs a signed-in user (401 otherwise, `server/sessions.py`) and acts through
 `model.as_user(user_id)`, so the model's access rules decide (docs/AUTH.md). A document the user
 may not read does not exist for them: GET, PUT, PATCH and DELETE answer 404 NOT_FOUND exactly as
-for an unknown id, and a POST reusing its id 409 without its revision. Lists, counts and the
-changes feed leave such documents out. A document the user may read but not write is a 403
-ACCESS_DENIED.
+for an unknown id (status, body and headers), and a POST reusing its id 409 "the id is taken"
+without its revision (ids are shared by all users, so a create must refuse a taken one). Lists,
+counts and the changes feed leave such documents out. A document the user may read but not write
+is a 403 ACCESS_DENIED.
 """
 
 from __future__ import annotations
@@ -251,28 +253,19 @@ class CollectionAPI:
                             headers=headers)
 
     async def replace(self, request: Request) -> JSONResponse:
-        """Full replace, or create when missing (replaceOrCreate)."""
+        """Full replace of an existing document (LoopBack 4's `replaceById`). It never creates:
+        an id the user cannot read, whether another user's or unused, is 404 alike (see the
+        module doc); a client creates with POST, its own id included."""
         model = self.model(request)
         id = request.path_params["id"]
         body = await read_json_object(request, self.max_body_bytes)
         check_id(model, id, body)
         expected = if_match(request)
-        any_doc = await model.store.get_any(model.collection, id)  # type: ignore[union-attr]
-        if any_doc is not None and not readable(model, any_doc):
-            raise NotFoundError(f"no {model.__name__} with id {id!r}", {"id": id})
-        current = any_doc if any_doc is not None and not any_doc.deleted else None
-        obj = model.from_dict({**server_fields(model, body, current and current.data), "id": id})
-        if current is None and "owner" in model.fields:
-            obj.owner = model.user_id  # a create, even when If-Match makes it look like an edit
-        if expected == "*":
-            if current is None:
-                raise ConflictError(f"no {model.__name__} with id {id!r} to replace", {"id": id})
-            expected = None
-        obj._rev = expected if expected is not None else (current.rev if current else None)
+        current = await self._live(model, id)
+        obj = model.from_dict({**server_fields(model, body, current.data), "id": id})
+        obj._rev = current.rev if expected in (None, "*") else expected
         await obj.save()
-        status = 200 if current is not None else 201
-        return JSONResponse(document_body(obj.to_dict(), obj._rev), status_code=status,
-                            headers=etag(obj._rev))
+        return JSONResponse(document_body(obj.to_dict(), obj._rev), headers=etag(obj._rev))
 
     async def update(self, request: Request) -> JSONResponse:
         """Partial update: the given fields are merged into the stored document, then validated."""

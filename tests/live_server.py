@@ -15,19 +15,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Test modules sign many accounts up from 127.0.0.1 on one server: raise the registration limit
+# (its default is tested on its own, tests/test_security.py).
+TEST_OPTIONS = ("--register-attempts", "100000")
+
+
 class LiveServer:
     name = "offsync serve"
 
-    def __init__(self, db_path: Path, port: int = 0) -> None:
+    def __init__(self, db_path: Path, port: int = 0, *,
+                 options: tuple[str, ...] = TEST_OPTIONS) -> None:
         self.db_path = db_path
         self.port = port
+        self.options = options  # more `offsync serve` arguments
         self.url = ""
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "server.cli", "serve", "--db", f"sqlite:///{self.db_path}",
-                "--host", "127.0.0.1", "--port", str(self.port)]
+                "--host", "127.0.0.1", "--port", str(self.port), *self.options]
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         self.output = []

@@ -101,10 +101,15 @@ async def test_post_keeps_client_id_and_created_at_and_stamps_updated_at(client)
     assert (await client.get("/api/todos/client-made-1")).json()["title"] == "offline"
 
 
-async def test_put_creates_a_missing_document(client):
+async def test_put_replaces_only_and_post_creates_with_the_clients_id(client):
     response = await client.put("/api/todos/made-offline", json={"title": "from a client"})
-    assert response.status_code == 201, response.text
-    assert response.json()["id"] == "made-offline"
+    assert_error(response, 404, "NOT_FOUND")  # replaceById: PUT never creates (docs/AUTH.md)
+    assert await count(client) == 0
+    made = await client.post("/api/todos", json={"id": "made-offline", "title": "from a client"})
+    assert made.status_code == 201, made.text
+    assert made.json()["id"] == "made-offline"
+    replaced = await client.put("/api/todos/made-offline", json={"title": "replaced"})
+    assert replaced.status_code == 200 and replaced.json()["title"] == "replaced"
     assert await count(client) == 1
 
 
@@ -296,10 +301,10 @@ async def test_stale_if_match_is_409(client):
     ok = await client.patch(f"/api/todos/{made['id']}", json={"completed": True},
                             headers={"If-Match": etag})
     assert ok.status_code == 200, ok.text
-    # If-Match on a document that does not exist is a conflict, not a create
+    # If-Match on a document that does not exist is not found, never a create
     response = await client.put("/api/todos/ghost", json={"title": "x"},
                                 headers={"If-Match": made["_rev"]})
-    assert_error(response, 409, "REVISION_CONFLICT")
+    assert_error(response, 404, "NOT_FOUND")
     assert await count(client) == 1
 
 

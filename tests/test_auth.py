@@ -23,7 +23,7 @@ from models import MemoryStore, RemoteStore, Todo, sync
 from models.revisions import next_revision
 from server import create_app
 from server.accounts import SCRYPT_N, SCRYPT_P, SCRYPT_R, verify_password
-from server.ratelimit import LoginRateLimiter, TooManyAttemptsError
+from server.ratelimit import RateLimiter, TooManyAttemptsError, login_key
 from server.sessions import Sessions
 from server.transport import HttpxTransport
 from tests.auth_helpers import PASSWORD, log_in, sign_up
@@ -583,7 +583,7 @@ async def test_owner_is_set_by_the_server(ada, bob, started):
     ada_id, bob_id = ada.account.id, bob.account.id
     made = await create(bob, title="mine?", owner=ada_id)
     assert made["owner"] == bob_id
-    put = await bob.put("/api/todos/bob-put", json={"title": "put", "owner": ada_id})
+    put = await bob.post("/api/todos", json={"id": "bob-put", "title": "put", "owner": ada_id})
     assert put.status_code == 201 and put.json()["owner"] == bob_id
     patched = await bob.patch(f"/api/todos/{made['id']}", json={"owner": ada_id, "title": "p"})
     assert patched.status_code == 200, patched.text
@@ -871,45 +871,43 @@ async def test_login_form_is_rate_limited(ada, anon):
 
 def test_rate_limiter_window_with_an_injected_clock():
     now = [100.0]
-    limiter = LoginRateLimiter(3, 60, clock=lambda: now[0])
-    key = limiter.key(" Ada ", "1.2.3.4")
+    limiter = RateLimiter(3, 60, "failed log-ins", clock=lambda: now[0])
+    key = login_key(" Ada ", "1.2.3.4")
     assert key == ("ada", "1.2.3.4")
     for t in (100, 110, 120):
         now[0] = t
-        limiter.check(key)
-        limiter.failed(key)
+        limiter.take(key)
     with pytest.raises(TooManyAttemptsError) as locked:
         limiter.check(key)
     assert locked.value.headers == {"Retry-After": "40"}  # the first failure leaves at 160
     assert locked.value.details == {"retry_after": 40}
-    limiter.check(limiter.key("ada", "5.6.7.8"))  # another address: its own count
-    limiter.check(limiter.key("bob", "1.2.3.4"))  # another username: its own count
+    limiter.check(login_key("ada", "5.6.7.8"))  # another address: its own count
+    limiter.check(login_key("bob", "1.2.3.4"))  # another username: its own count
     now[0] = 159.5
     with pytest.raises(TooManyAttemptsError) as locked:
         limiter.check(key)
     assert locked.value.headers == {"Retry-After": "1"}
     now[0] = 160
-    limiter.check(key)  # the oldest failure left the window
-    limiter.failed(key)  # 110, 120, 160
+    limiter.take(key)  # the oldest failure left the window: 110, 120, 160
     with pytest.raises(TooManyAttemptsError) as locked:
         limiter.check(key)
     assert locked.value.headers == {"Retry-After": "10"}
     now[0] = 400  # every failure left the window: the pair is forgotten
     limiter.check(key)
-    assert key not in limiter.failures
+    assert key not in limiter.events
 
 
 def test_rate_limiter_success_clears_and_memory_is_bounded():
     now = [0.0]
-    limiter = LoginRateLimiter(2, 60, clock=lambda: now[0], max_keys=2)
-    a, b, c = (limiter.key(n, "ip") for n in ("a", "b", "c"))
-    limiter.failed(a)
-    limiter.succeeded(a)
-    limiter.failed(a)
+    limiter = RateLimiter(2, 60, "failed log-ins", clock=lambda: now[0], max_keys=2)
+    a, b, c = (login_key(n, "ip") for n in ("a", "b", "c"))
+    limiter.record(a)
+    limiter.clear(a)
+    limiter.record(a)
     limiter.check(a)  # one failure since the success
     for key in (a, a, b, c):
-        limiter.failed(key)
-    assert list(limiter.failures) == [b, c]  # the stalest pair was forgotten
+        limiter.record(key)
+    assert list(limiter.events) == [b, c]  # the stalest pair was forgotten
     limiter.check(a)
 
 
