@@ -30,7 +30,8 @@ MAX_WHERE_CONDITIONS = 256  # field conditions in one where, at every depth
 MAX_WHERE_VALUES = 10_000  # values in all `inq`/`nin`/`between` lists together
 MAX_ORDER_TERMS = 32
 MAX_PATTERN_LENGTH = 1_000  # characters of one `like`/`nlike` pattern
-MAX_FILTER_JSON_DEPTH = 2 * MAX_WHERE_DEPTH + 16  # the JSON of `filter`/`where`, before checking
+MAX_FILTER_JSON_DEPTH = 128  # the JSON of `filter`/`where`, before checking; room for the
+# and/or check to name its own limit up to 60 levels
 MAX_FILTER_JSON_VALUES = MAX_WHERE_VALUES + 8 * MAX_WHERE_CONDITIONS + MAX_ORDER_TERMS + 64
 
 

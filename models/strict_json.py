@@ -42,22 +42,25 @@ class JSONLimitError(ValueError):
         self.details = details or {}
 
 
-def measure(raw: bytes, max_values: int) -> tuple[int, int]:
-    """(values, depth) of UTF-8 JSON text, without parsing it; depth is 0 when values exceed
-    `max_values` (not measured). `values` is an upper bound of the array items and object
-    members (commas plus brackets outside strings). Malformed text gets some answer; the parser
-    refuses it afterwards."""
-    # Escaped backslashes, then escaped quotes, go first: every quote left delimits a string.
-    # Then only quotes, brackets and commas are kept.
-    kept = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _STRUCTURE)
-    outside = kept.replace(b'""', b"")  # strings holding none of the kept characters
-    if b'"' in outside:  # some string holds a bracket or a comma: remove strings one by one
-        outside = _STRING.sub(b"", kept)
+def measure(raw: bytes | bytearray, max_values: int) -> tuple[int, int]:
+    """(values, depth) of UTF-8 JSON text, without parsing it. `values` is an upper bound of the
+    array items and object members (commas plus opening brackets outside strings). The depth is
+    not measured (0) when the brackets alone exceed twice `max_values`. Malformed text gets some
+    answer; the parser refuses it afterwards. Costs about one copy of `raw` (two with escapes)."""
+    kept = raw
+    if b"\\" in kept:  # escaped backslashes, then escaped quotes: every quote left delimits
+        kept = kept.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = kept.translate(None, _STRUCTURE)  # only quotes, brackets and commas
+    # When every quote is in a `""` pair (counted left to right, as a replace would remove them),
+    # no string holds a bracket or a comma, and `kept` can be counted as it is. Otherwise the
+    # strings go one by one.
+    outside = kept if kept.count(b'""') * 2 == kept.count(b'"') else _STRING.sub(b"", kept)
     del kept
-    values = outside.count(b",") + outside.count(b"[") + outside.count(b"{")
-    if values > max_values:
+    opening = outside.count(b"[") + outside.count(b"{")
+    values = outside.count(b",") + opening
+    if opening > 2 * max_values:
         return values, 0
-    brackets = outside.translate(_OPEN_CLOSE, b",")
+    brackets = outside.translate(_OPEN_CLOSE, b',"')  # only brackets, as 2 (open) or 0
     if not brackets:
         return values, 0
     # An opening bracket counts 2 and a closing one 0: the running sum minus the position is the
@@ -103,14 +106,14 @@ def checked_text(raw: bytes | bytearray, *, max_depth: int, max_values: int,
         except UnicodeError as exc:
             raise JSONLimitError(f"{what} is not valid {encoding}: {exc}", SYNTAX) from None
     values, depth = measure(data, max_values)
-    if values > max_values:
-        raise JSONLimitError(
-            f"{what} holds about {values} values (array items and object members); the limit is "
-            f"{max_values}", TOO_MANY, {"max_values": max_values, "values": values})
     if depth > max_depth:
         raise JSONLimitError(
             f"{what} nests {depth} levels deep; the limit is {max_depth}", TOO_DEEP,
             {"max_depth": max_depth, "depth": depth})
+    if values > max_values:
+        raise JSONLimitError(
+            f"{what} holds about {values} values (array items and object members); the limit is "
+            f"{max_values}", TOO_MANY, {"max_values": max_values, "values": values})
     try:
         return data.decode("utf-8-sig")  # strict: refuses encoded surrogates such as ED A0 80
     except UnicodeDecodeError as exc:
