@@ -5,7 +5,7 @@ trust it (the SQLite store builds JSON paths from those names). `matches` and `s
 in Python for the memory and Web Storage stores; the SQLite store translates the same `Query` to
 SQL, and the shared test cases check both agree.
 
-What a query may ask is bounded (the MAX_ constants below, docs/PROTOCOL.md "Limits"), so that no
+What a query may ask is bounded (the MAX_ constants below, README "The API in one minute"), so no
 filter reaches a store that cannot run it: beyond a limit the error names the limit.
 """
 
