@@ -107,11 +107,16 @@ def int_param(request: Request, name: str, default: int, minimum: int, maximum: 
     if raw is None or raw == "":
         return default
     value = parse_ascii_int(raw)
+    top = MAX_INTEGER if maximum is None else maximum
     if value is None:
+        digits = raw.removeprefix("-")
+        if digits.isascii() and digits.isdigit():  # an integer, past what 64 bits hold
+            raise InvalidParameterError(f"{name} must be between {minimum} and {top}",
+                                        {name: printable(raw, 40), "minimum": minimum,
+                                         "maximum": top})
         raise InvalidParameterError(
             f"{name} must be an integer written in ASCII digits, got {printable(raw, 40)}",
             {name: printable(raw, 40)})
-    top = MAX_INTEGER if maximum is None else maximum
     if value < minimum or value > top:
         raise InvalidParameterError(f"{name} must be between {minimum} and {top}, got {value}",
                                     {name: value, "minimum": minimum, "maximum": top})
