@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from collections.abc import Callable
 from typing import Any
+
+from .limits import MAX_INTEGER, MIN_INTEGER, number_problem, text_problem
 
 MISSING: Any = object()
 
@@ -86,6 +87,9 @@ class String(Field):
     def coerce(self, value: Any) -> Any:
         if not isinstance(value, str):
             raise FieldError(f"must be a string, not {type(value).__name__}")
+        problem = text_problem(value)
+        if problem:
+            raise FieldError(problem)
         if self.trim:
             value = value.strip()
         if self.required and value == "":
@@ -122,11 +126,20 @@ class Integer(Field):
     def coerce(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FieldError(f"must be an integer, not {type(value).__name__}")
+        problem = number_problem(value)
+        if problem:
+            raise FieldError(problem)
         if isinstance(value, float):
             if not value.is_integer():
                 raise FieldError("must be a whole number")
             value = int(value)
+            problem = number_problem(value)
+            if problem:
+                raise FieldError(problem)
         return value
+
+    def schema(self) -> dict:
+        return {**super().schema(), "minimum": MIN_INTEGER, "maximum": MAX_INTEGER}
 
 
 class Number(Field):
@@ -135,8 +148,9 @@ class Number(Field):
     def coerce(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FieldError(f"must be a number, not {type(value).__name__}")
-        if not math.isfinite(value):
-            raise FieldError("must be a finite number")
+        problem = number_problem(value)
+        if problem:
+            raise FieldError(problem)
         return value
 
 
@@ -153,24 +167,31 @@ class DateTime(Field):
 
     def coerce(self, value: Any) -> Any:
         if isinstance(value, _dt.datetime):
-            return format_datetime(value)
-        if not isinstance(value, str):
+            parsed = value
+        elif not isinstance(value, str):
             raise FieldError(f"must be an ISO-8601 date-time string, not {type(value).__name__}")
+        else:
+            try:
+                parsed = _dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise FieldError(f"must be an ISO-8601 date-time, got {value[:40]!r}") from None
         try:
-            parsed = _dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise FieldError(f"must be an ISO-8601 date-time, got {value[:40]!r}") from None
-        return format_datetime(parsed)
+            return format_datetime(parsed)
+        except OverflowError:  # 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+            raise FieldError("is outside the years 1-9999 once converted to UTC") from None
 
     def schema(self) -> dict:
         return {**super().schema(), "format": "date-time"}
 
 
 def format_datetime(moment: _dt.datetime) -> str:
+    """`moment` in UTC as `YYYY-MM-DDTHH:MM:SS.mmmZ` (the year always in four digits, which
+    strftime does not promise); OverflowError when UTC leaves years 1-9999."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.UTC)
     moment = moment.astimezone(_dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 def utc_now() -> str:

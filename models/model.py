@@ -18,6 +18,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar, Self, TypeVar
 
 from .access import READ, WRITE, AccessRule, is_allowed, read_scope
@@ -28,7 +29,7 @@ from .stores.base import Document, Store
 
 M = TypeVar("M", bound="Model")
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: "$" would let a trailing "\n" in
 
 
 def new_id() -> str:
@@ -37,7 +38,7 @@ def new_id() -> str:
 
 
 def _valid_id(value: str) -> str | None:
-    return None if ID_PATTERN.match(value) else "must be 1-64 letters, digits, '-' or '_'"
+    return None if ID_PATTERN.fullmatch(value) else "must be 1-64 letters, digits, '-' or '_'"
 
 
 class Model:
@@ -181,15 +182,37 @@ class Model:
         return merged
 
     @classmethod
+    def id_problem(cls, id: Any) -> str | None:
+        """Why `id` cannot name a document of this model (its `id` field's rules), or None."""
+        try:
+            cls.fields["id"].clean(id)
+        except FieldError as exc:
+            return str(exc)
+        return None if id is not None else "is required"
+
+    @classmethod
     def check_replicated(cls, doc: Document, current: Document | None = None) -> dict | None:
-        """Why a replicated document must be refused (the same rules as a local save), or None."""
+        """Why a replicated document must be refused (the same rules as a local save), or None.
+
+        Tombstones too must name a valid id. The body must be in its saved form, exactly: every
+        key one of the model's fields (a key that is not is refused, as `create` refuses it)."""
         if cls.enforce_access:
             for owner in {doc.owner, current.owner if current else doc.owner}:
                 if not cls.can(WRITE, user_id=cls.user_id, owner_id=owner):
                     return cls._denied(WRITE).to_dict()
-        if doc.deleted or (current is not None and current.knows(doc.rev)):
-            return None  # nothing to validate: a tombstone, or a revision this store has
+        if current is not None and current.knows(doc.rev):
+            return None  # nothing to validate: a revision this store has
+        problem = cls.id_problem(doc.id)
+        if problem:
+            return ValidationError(cls.__name__, {"id": [problem]}).to_dict()
+        if doc.deleted:
+            return None
         data = doc.data or {}
+        unknown = sorted(set(data) - set(cls.fields))
+        if unknown:
+            return ValidationError(
+                cls.__name__, {name: ["is not a field of this model"] for name in unknown}
+            ).to_dict()
         try:
             if data.get("id") != doc.id:
                 raise ValidationError(cls.__name__, {"id": ["must match the document id"]})
@@ -229,6 +252,11 @@ class Model:
         return read_scope(cls.acl, cls.user_id) if cls.enforce_access else "all"
 
     @classmethod
+    def _scoped(cls, query: Query) -> Query:
+        """`query` (already checked against the limits) narrowed to what this user may read."""
+        return replace(query, where=cls._scoped_where(query.where))
+
+    @classmethod
     def _scoped_where(cls, where: Any) -> Any:
         scope = cls.read_scope()
         if scope == "all":
@@ -265,7 +293,7 @@ class Model:
     async def find(
         cls, where: Any = None, order: Any = None, limit: Any = None, skip: Any = None
     ) -> list[Self]:
-        query = cls.query(cls._scoped_where(where), order, limit, skip)
+        query = cls._scoped(cls.query(where, order, limit, skip))
         docs = await cls._store().find(cls.collection, query)
         return [cls._from_doc(doc) for doc in docs]
 
@@ -276,6 +304,8 @@ class Model:
 
     @classmethod
     async def find_by_id(cls, id: str) -> Self | None:
+        if cls.id_problem(id):
+            return None  # no document can have this id
         doc = await cls._store().get(cls.collection, id)
         if doc is None or (cls.enforce_access and not cls.can(
             READ, user_id=cls.user_id, owner_id=doc.owner)):
@@ -284,7 +314,7 @@ class Model:
 
     @classmethod
     async def count(cls, where: Any = None) -> int:
-        return await cls._store().count(cls.collection, cls.query(cls._scoped_where(where)))
+        return await cls._store().count(cls.collection, cls._scoped(cls.query(where)))
 
     @property
     def is_new(self) -> bool:

@@ -2,12 +2,37 @@
 
 Two stores that apply the same edit to the same parent compute the same revision, so writing a
 revision that is already there is recognisably a no-op, and retries are always safe.
+
+A revision is exactly `REVISION`: a generation of 1 to MAX_GENERATION (at most 9 ASCII digits,
+no leading zero), a dash and 32 lowercase hex digits, nothing before or after (it travels in
+`ETag` headers, so a stray newline must never get in). A document at MAX_GENERATION takes no
+further write (RevisionLimitError): a billion edits of one document are not a real use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from typing import Any
+
+from .errors import OffsyncError
+
+MAX_GENERATION = 999_999_999
+REVISION = re.compile(r"[1-9][0-9]{0,8}-[0-9a-f]{32}")
+REVISION_FORM = "<generation>-<32 hex digits>, the generation 1-999999999"
+
+
+class RevisionLimitError(OffsyncError):
+    """The document's revision is at MAX_GENERATION: no further revision can be made."""
+
+    status = 409
+    code = "REVISION_LIMIT"
+
+
+def is_revision(value: Any) -> bool:
+    """Whether `value` is a revision string, exactly (`re.fullmatch`, not `match` with `$`)."""
+    return isinstance(value, str) and REVISION.fullmatch(value) is not None
 
 
 def canonical_json(data: dict | None) -> str:
@@ -15,10 +40,22 @@ def canonical_json(data: dict | None) -> str:
 
 
 def generation(rev: str | None) -> int:
+    """The revision's generation; 0 for None or for anything that does not start with at most
+    9 ASCII digits (`str.isdigit` also takes '²', which `int` refuses)."""
     if not rev:
         return 0
     head, _, _ = rev.partition("-")
-    return int(head) if head.isdigit() else 0
+    if 0 < len(head) <= 9 and head.isascii() and head.isdigit():
+        return int(head)
+    return 0
+
+
+def _next_generation(value: int, parents: Any) -> int:
+    if value > MAX_GENERATION:
+        raise RevisionLimitError(
+            f"the document is at revision generation {MAX_GENERATION}, the largest there is; "
+            "it takes no further write", {"revisions": list(parents), "max": MAX_GENERATION})
+    return value
 
 
 def next_revision(prev: str | None, data: dict | None, deleted: bool = False) -> str:
@@ -27,7 +64,7 @@ def next_revision(prev: str | None, data: dict | None, deleted: bool = False) ->
     digest.update((prev or "").encode())
     digest.update(b"\x00deleted\x00" if deleted else b"\x00")
     digest.update(canonical_json(data).encode())
-    return f"{generation(prev) + 1}-{digest.hexdigest()[:32]}"
+    return f"{_next_generation(generation(prev) + 1, [prev])}-{digest.hexdigest()[:32]}"
 
 
 def merge_revision(parents: list[str], data: dict | None, deleted: bool = False) -> str:
@@ -41,7 +78,8 @@ def merge_revision(parents: list[str], data: dict | None, deleted: bool = False)
         digest.update(parent.encode() + b"\x00")
     digest.update(b"deleted\x00" if deleted else b"\x00")
     digest.update(canonical_json(data).encode())
-    return f"{max(generation(p) for p in parents) + 1}-{digest.hexdigest()[:32]}"
+    gen = _next_generation(max(generation(p) for p in parents) + 1, parents)
+    return f"{gen}-{digest.hexdigest()[:32]}"
 
 
 HISTORY_LIMIT = 50

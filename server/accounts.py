@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 from models.errors import ValidationError
+from models.limits import text_problem
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -33,7 +34,7 @@ CREATE TABLE IF NOT EXISTS users (
 );
 """
 
-USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,40}$")  # fullmatch: "$" alone lets a final "\n" in
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # scrypt reads all of it: refuse megabytes of "password"
 
@@ -96,10 +97,14 @@ def check_credentials(username: object, password: object, *, new: bool) -> tuple
     problems: dict[str, list[str]] = {}
     if not isinstance(username, str) or not username.strip():
         problems["username"] = ["is required"]
-    elif new and not USERNAME.match(username.strip()):
+    elif text_problem(username):  # a lone surrogate cannot be looked up, stored or hashed
+        problems["username"] = ["must be valid Unicode text"]
+    elif new and not USERNAME.fullmatch(username.strip()):
         problems["username"] = ["must be 3-40 letters, digits, '.', '_' or '-'"]
     if not isinstance(password, str) or not password:
         problems["password"] = ["is required"]
+    elif text_problem(password):
+        problems["password"] = ["must be valid Unicode text"]
     elif len(password) > MAX_PASSWORD:
         problems["password"] = [f"must be at most {MAX_PASSWORD} characters"]
     elif new and len(password) < MIN_PASSWORD:

@@ -26,6 +26,7 @@ from .csrf import CSRFMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .ratelimit import RateLimiter
 from .sessions import DEFAULT_TTL_SECONDS, SessionMiddleware, Sessions
+from .url_check import URLCheckMiddleware
 
 DEFAULT_DATABASE_URL = "sqlite:///data/offsync.db"
 # A person registers once or twice; a script creating accounts by the thousand meets this.
@@ -108,8 +109,10 @@ def create_app(
     routes += rest.unknown_model_routes(owned)
     routes += static.routes(static.WEB_DIR if web_dir is None else web_dir, package.url)
 
-    # SessionMiddleware finds the user first; CSRFMiddleware then checks writes against it
-    middleware = [Middleware(SessionMiddleware), Middleware(CSRFMiddleware)]
+    # URLs that are not UTF-8 are refused first; SessionMiddleware finds the user; CSRFMiddleware
+    # then checks writes against it
+    middleware = [Middleware(URLCheckMiddleware), Middleware(SessionMiddleware),
+                  Middleware(CSRFMiddleware)]
     app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan,
                     middleware=middleware)
     app.state.database_url = database_url

@@ -38,6 +38,11 @@ from .rest import store_of
 MAX_AUTH_BODY_BYTES = 16 * 1024
 
 
+class MalformedFormError(OffsyncError):
+    status = 400
+    code = "MALFORMED_FORM"
+
+
 class InvalidCredentialsError(OffsyncError):
     status = 401
     code = "INVALID_CREDENTIALS"
@@ -236,7 +241,12 @@ async def read_form(request: Request) -> dict[str, str]:
         raise UnsupportedMediaTypeError(
             "send the form as application/x-www-form-urlencoded", {"content_type": media})
     raw = await read_body(request, MAX_AUTH_BODY_BYTES)
-    fields = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+    try:  # strict: "%ED%A0%80" (a lone surrogate) must not become another password
+        fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise MalformedFormError(
+            "the form is not valid UTF-8 once percent-decoded; send it as a browser does"
+        ) from None
     return {name: values[0] for name, values in fields.items() if values}
 
 

@@ -8,6 +8,8 @@ handler renders them all and `RemoteStore` turns them back into exceptions on th
 from __future__ import annotations
 
 import logging
+import math
+import re
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -72,6 +74,38 @@ HTTP_CODES = {
 }
 
 
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
+MAX_ECHO_CHARS = 1000  # an error quoting the input quotes at most this much of each string
+MAX_ECHO_DEPTH = 8
+
+
+def renderable(value: Any, depth: int = 0) -> Any:
+    """`value` made safe to send as JSON whatever input it echoes: lone surrogates become
+    U+FFFD, non-finite numbers and unknown types their repr, long strings are cut, deep or
+    long structures summarised. The error path must never fail on the input it reports."""
+    if isinstance(value, str):
+        text = value if len(value) <= MAX_ECHO_CHARS else value[:MAX_ECHO_CHARS] + "…"
+        return text if text.isascii() else _UNENCODABLE.sub("\ufffd", text)
+    if value is None or isinstance(value, (bool, int)):
+        return value if not isinstance(value, int) or abs(value) < 2**63 else repr(value)[:40]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if depth >= MAX_ECHO_DEPTH:
+        return "…"
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {renderable(str(k)): renderable(v, depth + 1) for k, v in items[:MAX_ECHO_CHARS]}
+        if len(items) > MAX_ECHO_CHARS:
+            out["…"] = f"{len(items) - MAX_ECHO_CHARS} more"
+        return out
+    if isinstance(value, (list, tuple)):
+        out_list = [renderable(v, depth + 1) for v in value[:MAX_ECHO_CHARS]]
+        if len(value) > MAX_ECHO_CHARS:
+            out_list.append(f"… {len(value) - MAX_ECHO_CHARS} more")
+        return out_list
+    return renderable(repr(value))
+
+
 def error_response(
     status: int,
     code: str,
@@ -79,8 +113,8 @@ def error_response(
     details: dict | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = {"error": {"status": status, "code": code, "message": message,
-                      "details": details or {}}}
+    body = {"error": {"status": status, "code": code, "message": renderable(message),
+                      "details": renderable(details or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -17,24 +17,37 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from models.fields import Boolean, DateTime, Field, Integer, Number, String
+from models.filters import (
+    MAX_LIMIT,
+    MAX_ORDER_TERMS,
+    MAX_PATTERN_LENGTH,
+    MAX_WHERE_CONDITIONS,
+    MAX_WHERE_DEPTH,
+    MAX_WHERE_VALUES,
+)
 from models.model import Model
 
 from . import auth, sync
-from .rest import CHANGES_DEFAULT_LIMIT, CHANGES_MAX_LIMIT
+from .rest import CHANGES_DEFAULT_LIMIT, CHANGES_MAX_LIMIT, MAX_INTEGER
 
 ERROR_CODES = {
-    "400": "Malformed JSON, a body that is not an object, or a filter that cannot be understood;"
-           " on sync routes also PROTOCOL_MISMATCH, INVALID_DOC (details.index names the doc;"
-           " nothing was written), INVALID_CHANGE, INVALID_PARAMETER",
+    "400": "Malformed JSON (MALFORMED_JSON), a body that is not an object or holds what no"
+           " store can (INVALID_BODY: lone surrogates, numbers past 64 bits or infinite, nested"
+           " deeper than 32), a filter that cannot be understood or is past a limit"
+           " (INVALID_FILTER), a parameter, If-Match or URL that is not what it must be"
+           " (INVALID_PARAMETER); on sync routes also PROTOCOL_MISMATCH, INVALID_DOC"
+           " (details.index names the doc; nothing was written), INVALID_CHANGE",
     "401": "No session (NOT_AUTHENTICATED), an expired one (SESSION_EXPIRED), or a wrong"
            " username or password (INVALID_CREDENTIALS): log in",
     "403": "The model's access rules refuse this (ACCESS_DENIED), or a write made with the"
            " session cookie lacks its X-CSRF-Token header, or a log-in, registration or"
            " log-out comes from another site's page (CSRF_FAILED); nothing was done",
     "404": "Unknown model (MODEL_NOT_FOUND) or id (NOT_FOUND)",
-    "409": "If-Match names a revision that is no longer current (REVISION_CONFLICT)",
+    "409": "If-Match names a revision that is no longer current (REVISION_CONFLICT), or the"
+           " document is at the largest revision generation (REVISION_LIMIT)",
     "410": "since is older than the tombstone purge horizon (CHECKPOINT_EXPIRED): resync from 0",
-    "413": "Body larger than the server's limit, or more than 5000 docs in one sync request"
+    "413": "Body larger than the server's limit, holding more JSON values than it allows"
+           " (details.max_values), or more than 5000 docs in one sync request"
            " (PAYLOAD_TOO_LARGE)",
     "415": "Body not sent as application/json",
     "422": "Validation failed; details name each field with its messages",
@@ -131,8 +144,8 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
             "example": {"completed": True} if "completed" in model.fields else {}}}}
         id_param = _param("id", "path", f"The {name}'s id", {"type": "string"}, True, "abc123")
         match = _param("If-Match", "header",
-                       "The revision this write is based on; stale → 409. Optional.",
-                       {"type": "string"})
+                       "The revision this write is based on (quoted or bare), or *; stale → "
+                       "409, not a revision → 400. Optional.", {"type": "string"})
         etag_header = {"ETag": {"description": "The revision, quoted",
                                 "schema": {"type": "string"}}}
         where_example = json.dumps({"completed": False})
@@ -144,7 +157,10 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
                 "operationId": f"{collection}.find", "tags": tags,
                 "parameters": [_param(
                     "filter", "query",
-                    "JSON object with where, order, limit (≤ 10000), skip (LoopBack syntax)",
+                    f"JSON object with where, order, limit (≤ {MAX_LIMIT}), skip (LoopBack "
+                    f"syntax); and/or nested ≤ {MAX_WHERE_DEPTH}, ≤ {MAX_WHERE_CONDITIONS} "
+                    f"conditions, ≤ {MAX_WHERE_VALUES} listed values, ≤ {MAX_ORDER_TERMS} order "
+                    f"terms, like patterns ≤ {MAX_PATTERN_LENGTH} characters",
                     {"type": "string"}, example=json.dumps(
                         {"where": {"completed": False}, "order": "order ASC", "limit": 10}))],
                 "responses": {"200": _json({"type": "array", "items": ref}),
@@ -161,7 +177,8 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
         paths[f"{base}/count"] = {"get": {
             "summary": f"Count {collection} matching a where clause",
             "operationId": f"{collection}.count", "tags": tags,
-            "parameters": [_param("where", "query", "JSON where clause", {"type": "string"},
+            "parameters": [_param("where", "query", "JSON where clause (the filter's limits)",
+                                  {"type": "string"},
                                   example=where_example)],
             "responses": {"200": _json({"type": "object", "properties": {
                 "count": {"type": "integer"}}}), **_errors("400", "404")},
@@ -172,7 +189,7 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
             "operationId": f"{collection}.changes", "tags": tags + ["sync"],
             "parameters": [
                 _param("since", "query", "Checkpoint to start after (default 0)",
-                       {"type": "integer", "minimum": 0}, example=0),
+                       {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}, example=0),
                 _param("limit", "query", f"Page size (default {CHANGES_DEFAULT_LIMIT})",
                        {"type": "integer", "minimum": 1, "maximum": CHANGES_MAX_LIMIT},
                        example=100),
@@ -187,7 +204,8 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
                 "summary": f"One {name} by id",
                 "operationId": f"{collection}.find_by_id", "tags": tags,
                 "parameters": [id_param],
-                "responses": {"200": {**_json(ref), "headers": etag_header}, **_errors("404")},
+                "responses": {"200": {**_json(ref), "headers": etag_header},
+                              **_errors("400", "404")},
             },
             "put": {
                 "summary": f"Replace a {name} (replaceById; create with POST)",
@@ -210,7 +228,7 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
                 "operationId": f"{collection}.delete", "tags": tags,
                 "parameters": [id_param, match],
                 "responses": {"200": _json({"type": "object", "properties": {
-                    "count": {"const": 1}}}), **_errors("404", "409")},
+                    "count": {"const": 1}}}), **_errors("400", "404", "409")},
             },
         }
     for path, operations in paths.items():

@@ -29,7 +29,6 @@ is a 403 ACCESS_DENIED.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -43,13 +42,14 @@ from models.access import READ, REPLICATE
 from models.errors import (
     AccessDeniedError,
     ConflictError,
-    FilterError,
     NotFoundError,
     ValidationError,
 )
 from models.fields import DateTime
-from models.filters import Query, normalize, parse_filter_json
+from models.filters import Query, parse_filter_json, parse_where_json
+from models.limits import MAX_INTEGER, parse_ascii_int, printable
 from models.model import Model
+from models.revisions import REVISION_FORM, is_revision
 from models.stores.base import Document, Store
 
 from .body import DEFAULT_MAX_BODY_BYTES, read_json_object
@@ -76,36 +76,64 @@ def document_body(data: dict | None, rev: str | None) -> dict[str, Any]:
 
 
 def etag(rev: str | None) -> dict[str, str]:
-    return {"ETag": f'"{rev}"'} if rev else {}
+    """The `ETag` header of a revision. Only a well-formed revision is ever stored; one that is
+    not (a database written by hand) gets no header rather than a header that cannot be sent."""
+    return {"ETag": f'"{rev}"'} if is_revision(rev) else {}
 
 
 def if_match(request: Request) -> str | None:
-    """The revision named by `If-Match` (quoted or bare), `*` for any, or None."""
+    """The revision named by `If-Match` (quoted or bare), `*` for any, or None; 400 when it is
+    none of those (it could never match a revision)."""
     raw = request.headers.get("if-match")
     if raw is None or not raw.strip():
         return None
     value = raw.strip()
     if "," in value:
-        raise InvalidParameterError("If-Match must name one revision", {"If-Match": value})
+        raise InvalidParameterError("If-Match must name one revision",
+                                    {"If-Match": printable(value)})
     value = value.removeprefix("W/")
-    return value.strip('"') or None
-
-
-def int_param(request: Request, name: str, default: int, minimum: int, maximum: int | None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidParameterError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f" and {maximum}" if maximum is not None else ""
-        raise InvalidParameterError(f"{name} must be between {minimum}{bound}, got {value}")
+    value = value.strip('"')
+    if not value:
+        return None
+    if value != "*" and not is_revision(value):
+        raise InvalidParameterError(
+            f"If-Match must be * or a revision ({REVISION_FORM}), got {printable(value)}",
+            {"If-Match": printable(value)})
     return value
 
 
+def int_param(request: Request, name: str, default: int, minimum: int, maximum: int | None) -> int:
+    """An integer query parameter: ASCII digits only (Python's int() also reads '٣' and '1_0'),
+    within `minimum`..`maximum` (or 2^63-1, what the store can compare)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    value = parse_ascii_int(raw)
+    top = MAX_INTEGER if maximum is None else maximum
+    if value is None:
+        digits = raw.removeprefix("-")
+        if digits.isascii() and digits.isdigit():  # an integer, past what 64 bits hold
+            raise InvalidParameterError(f"{name} must be between {minimum} and {top}",
+                                        {name: printable(raw, 40), "minimum": minimum,
+                                         "maximum": top})
+        raise InvalidParameterError(
+            f"{name} must be an integer written in ASCII digits, got {printable(raw, 40)}",
+            {name: printable(raw, 40)})
+    if value < minimum or value > top:
+        raise InvalidParameterError(f"{name} must be between {minimum} and {top}, got {value}",
+                                    {name: value, "minimum": minimum, "maximum": top})
+    return value
+
+
+def no_such(model: type[Model], id: str) -> NotFoundError:
+    return NotFoundError(f"no {model.__name__} with id {printable(id)}", {"id": id})
+
+
 def check_id(model: type[Model], path_id: str, body: dict[str, Any]) -> None:
+    """The URL's id is one the model accepts, and the body names no other."""
+    problem = model.id_problem(path_id)
+    if problem:
+        raise ValidationError(model.__name__, {"id": [problem]})
     if "id" in body and body["id"] is not None and body["id"] != path_id:
         raise ValidationError(
             model.__name__, {"id": [f"must match the id in the URL ({path_id!r})"]}
@@ -151,8 +179,8 @@ def scoped_query(model: type[Model], query: Query) -> Query:
     if "owner" not in model.fields:
         raise denied(model, READ)
     mine = {"owner": owner}
-    where = {"and": [query.where, mine]} if query.where else mine
-    return replace(query, where=normalize(model.fields, where=where).where)
+    # both parts are checked already: the extra level must not count against the user's limits
+    return replace(query, where={"and": [query.where, mine]} if query.where else mine)
 
 
 def server_fields(model: type[Model], body: dict[str, Any], stored: dict | None) -> dict[str, Any]:
@@ -182,10 +210,13 @@ class CollectionAPI:
         return user_model(request, self.collection)
 
     async def _live(self, model: type[Model], id: str) -> Document:
-        """The live document `id` if the user may read it; 404 otherwise, alike."""
+        """The live document `id` if the user may read it; 404 otherwise, alike (an id no
+        document can have included)."""
+        if model.id_problem(id):
+            raise no_such(model, id)
         doc = await model.store.get(model.collection, id)  # type: ignore[union-attr]
         if doc is None or not readable(model, doc):
-            raise NotFoundError(f"no {model.__name__} with id {id!r}", {"id": id})
+            raise no_such(model, id)
         return doc
 
     async def find(self, request: Request) -> JSONResponse:
@@ -197,16 +228,8 @@ class CollectionAPI:
 
     async def count(self, request: Request) -> JSONResponse:
         model = self.model(request)
-        raw = request.query_params.get("where")
-        where = None
-        if raw:
-            try:
-                where = json.loads(raw)
-            except ValueError as exc:
-                raise FilterError(f"where is not valid JSON: {exc}") from None
-        if where is not None and not isinstance(where, dict):
-            raise FilterError("where must be a JSON object")  # normalize() lets [] and 0 pass
-        query = scoped_query(model, normalize(model.fields, where=where))
+        query = scoped_query(model, parse_where_json(request.query_params.get("where"),
+                                                     model.fields))
         return JSONResponse({"count": await model.store.count(  # type: ignore[union-attr]
             model.collection, query)})
 

@@ -27,10 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from models.changes import Change
+from models.changes import Change, ChangeType
 from models.errors import OffsyncError
+from models.limits import MAX_INTEGER, parse_ascii_int
 from models.model import Model
-from models.stores.base import Document, Outcome
+from models.revisions import REVISION, REVISION_FORM, is_revision
+from models.stores.base import MAX_WIRE_HISTORY, Document, Outcome
 from models.stores.remote import MAX_SYNC_DOCS, MAX_SYNC_LIMIT, PROTOCOL_VERSION
 
 from .body import read_json_object
@@ -38,6 +40,11 @@ from .errors import InvalidBodyError, PayloadTooLargeError
 from .rest import check_replicate, feed_owner, int_param, readable, store_of, user_model
 
 DEFAULT_MAX_SYNC_BODY_BYTES = 16 * 1024 * 1024
+# What one sync body may hold, counted before it is parsed (server/body.py): a wire doc is about
+# 80 values (its keys, up to 51 history entries, the fields of data and base_data), so 128 each
+# leaves room, and a body of millions of tiny items is refused before they exist.
+MAX_VALUES_PER_DOC = 128
+MAX_SYNC_VALUES = MAX_SYNC_DOCS * MAX_VALUES_PER_DOC + 64
 SYNC_DEFAULT_LIMIT = 500
 
 
@@ -87,6 +94,36 @@ def items_of(body: dict[str, Any], key: str) -> list[Any]:
     return items
 
 
+def check_change(raw: Any) -> None:
+    """Raise ValueError (KeyError for a missing key) unless `raw` is a Change as `diff` takes
+    it: the same revision rules as a wire doc, a checkpoint a store can hold."""
+    if not isinstance(raw, dict):
+        raise ValueError("a change must be an object")
+    for key in ("id", "rev", "checkpoint", "type"):
+        if key not in raw:
+            raise KeyError(key)
+    if not isinstance(raw["id"], str) or not raw["id"]:
+        raise ValueError("change.id must be a non-empty string")
+    if not is_revision(raw["rev"]):
+        raise ValueError(f"change.rev must be a revision: {REVISION_FORM}")
+    prev = raw.get("prev")
+    if prev is not None and not is_revision(prev):
+        raise ValueError(f"change.prev must be a revision ({REVISION_FORM}) or null")
+    history = raw.get("history") or []
+    if not isinstance(history, list) or not all(is_revision(rev) for rev in history):
+        raise ValueError(f"change.history must be a list of revisions: {REVISION_FORM}")
+    if len(history) > MAX_WIRE_HISTORY:
+        raise ValueError(f"change.history has {len(history)} revisions; at most "
+                         f"{MAX_WIRE_HISTORY}")
+    checkpoint = raw["checkpoint"]
+    if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or not (
+        0 <= checkpoint <= MAX_INTEGER
+    ):
+        raise ValueError("change.checkpoint must be an integer from 0 to 2^63-1")
+    if raw["type"] not in [kind.value for kind in ChangeType]:
+        raise ValueError("change.type must be create, update or delete")
+
+
 def outcome_body(outcome: Outcome) -> dict[str, Any]:
     return {
         "id": outcome.id,
@@ -116,7 +153,8 @@ class SyncAPI:
         owner = feed_owner(model)
         if "protocol" in request.query_params:
             raw = request.query_params["protocol"]
-            check_protocol(int(raw) if raw.isdigit() else raw)
+            number = parse_ascii_int(raw)  # never int(): it reads '²' as a digit and then fails
+            check_protocol(number if number is not None else raw)
         since = int_param(request, "since", 0, 0, None)
         limit = int_param(request, "limit", SYNC_DEFAULT_LIMIT, 0, MAX_SYNC_LIMIT)
         full = request.query_params.get("full", "").lower() in ("1", "true")
@@ -135,7 +173,7 @@ class SyncAPI:
     async def apply(self, request: Request) -> JSONResponse:
         """Take a batch of revisions in one transaction, under this server's model rules."""
         model = self.model(request)
-        body = await read_json_object(request, self.max_body_bytes)
+        body = await read_json_object(request, self.max_body_bytes, max_values=MAX_SYNC_VALUES)
         docs = []
         for index, raw in enumerate(items_of(body, "docs")):
             try:
@@ -161,17 +199,12 @@ class SyncAPI:
         """Which of the client's changes this server lacks, and which would conflict. A document
         the user may not read is answered as if the server did not have it (`missing`)."""
         model = self.model(request)
-        body = await read_json_object(request, self.max_body_bytes)
+        body = await read_json_object(request, self.max_body_bytes, max_values=MAX_SYNC_VALUES)
         changes = []
         for index, raw in enumerate(items_of(body, "changes")):
             try:
-                if not isinstance(raw, dict):
-                    raise ValueError("a change must be an object")
+                check_change(raw)
                 change = Change.from_dict({**raw, "model": self.collection})
-                if not isinstance(change.id, str) or not isinstance(change.rev, str):
-                    raise ValueError("change.id and change.rev must be strings")
-                if change.prev is not None and not isinstance(change.prev, str):
-                    raise ValueError("change.prev must be a revision string or null")
             except KeyError as exc:
                 raise InvalidChangeError(
                     f"changes[{index}] has no {exc.args[0]!r}",
@@ -237,8 +270,9 @@ def _ref(name: str) -> dict[str, Any]:
 
 
 _PROTOCOL = {"const": PROTOCOL_VERSION, "description": "The sync protocol version"}
-_REV = {"type": "string", "pattern": r"^\d+-[0-9a-f]+$",
-        "description": "`<generation>-<32 hex>`: identifies content and history"}
+_REV = {"type": "string", "pattern": "^" + REVISION.pattern + "$",
+        "description": "`<generation>-<32 hex>`, the generation 1-999999999: identifies "
+                       "content and history"}
 
 SCHEMAS: dict[str, Any] = {
     "SyncDoc": {

@@ -11,7 +11,6 @@ records its change in the same transaction. Stores never validate: the model doe
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,9 +18,17 @@ from typing import Any
 from ..changes import Change, ChangeType
 from ..errors import ConflictError, NotFoundError, OffsyncError
 from ..filters import Query
-from ..revisions import generation, join_histories, next_revision
+from ..limits import MAX_INTEGER
+from ..revisions import (
+    REVISION,
+    REVISION_FORM,
+    generation,
+    is_revision,
+    join_histories,
+    next_revision,
+)
 
-REVISION = re.compile(r"^[1-9][0-9]*-[0-9a-f]{32}$")
+MAX_WIRE_HISTORY = 1000  # a store keeps at most HISTORY_LIMIT (+ the merge base); room to spare
 
 
 class CheckpointExpiredError(OffsyncError):
@@ -93,17 +100,20 @@ class Document:
             raise ValueError("doc.deleted must be true or false")
         if not isinstance(id, str) or not id:
             raise ValueError("doc.id must be a non-empty string")
-        if not isinstance(rev, str) or not REVISION.match(rev):
-            raise ValueError("doc.rev must be a revision like '3-' followed by 32 hex digits")
-        if not isinstance(history, list) or not all(isinstance(r, str) for r in history):
-            raise ValueError("doc.history must be a list of revision strings")
+        if not is_revision(rev):
+            raise ValueError(f"doc.rev must be a revision: {REVISION_FORM}")
+        if not isinstance(history, list) or not all(is_revision(r) for r in history):
+            raise ValueError(f"doc.history must be a list of revisions: {REVISION_FORM}")
+        if len(history) > MAX_WIRE_HISTORY:
+            raise ValueError(f"doc.history has {len(history)} revisions; at most "
+                             f"{MAX_WIRE_HISTORY}")
         if deleted:
             data = None
         elif not isinstance(data, dict):
             raise ValueError("doc.data must be an object unless doc.deleted is true")
         base_rev = raw.get("base_rev")
-        if base_rev is not None and not isinstance(base_rev, str):
-            raise ValueError("doc.base_rev must be a revision string or null")
+        if base_rev is not None and not is_revision(base_rev):
+            raise ValueError(f"doc.base_rev must be a revision ({REVISION_FORM}) or null")
         base_data = raw.get("base_data", data if base_rev == rev else None)
         if base_data is not None and not isinstance(base_data, dict):
             raise ValueError("doc.base_data must be an object or null")
@@ -112,11 +122,15 @@ class Document:
         except ValueError:
             raise ValueError("doc.type must be create, update or delete") from None
         checkpoint = raw.get("checkpoint", 0)
+        if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or not (
+            0 <= checkpoint <= MAX_INTEGER
+        ):
+            raise ValueError("doc.checkpoint must be an integer from 0 to 2^63-1")
         owner = data.get("owner") if data else raw.get("owner")
         if owner is not None and not isinstance(owner, str):
             raise ValueError("doc.owner must be a string or null")
-        return cls(model, id, rev, checkpoint if isinstance(checkpoint, int) else 0, deleted,
-                   data, kind, join_histories(history), base_rev, base_data, owner)
+        return cls(model, id, rev, checkpoint, deleted, data, kind, join_histories(history),
+                   base_rev, base_data, owner)
 
 
 @dataclass(frozen=True)
@@ -356,4 +370,4 @@ def plan_write(
     )
 
 
-__all__ = ["CheckpointExpiredError", "Document", "Outcome", "Store", "plan_write"]
+__all__ = ["REVISION", "CheckpointExpiredError", "Document", "Outcome", "Store", "plan_write"]
