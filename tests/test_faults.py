@@ -18,11 +18,12 @@ counts lost, duplicated and leaked writes, diverged devices and false conflicts:
   they must end merged, with no conflict.
 
 Seeded and reproducible: `OFFSYNC_FAULTS_SEED=N` (printed in every failure and in the figures
-line; the default is fixed). The seed decides every write, every fault and every delay, and the
-clients take turns, so a run makes the same requests in the same order again; only where a
-"kill during" lands inside the server depends on timing. `OFFSYNC_FAULTS_LONG=1` (`make faults`)
-runs the long mode: 300 kills and 400 dropped answers by default; `OFFSYNC_FAULTS_KILLS=N` and
-`OFFSYNC_FAULTS_DROPS=N` set the counts.
+line, `pytest -s`; the default is fixed). The seed decides every write, every fault and every
+delay, ids and clocks are given, and the clients take turns, so a run makes the same requests in
+the same order again (requests that find the server down draw nothing from the seed); only where
+a "kill during" lands inside the server depends on timing, and the run may differ from there.
+`OFFSYNC_FAULTS_LONG=1` (`make faults`) runs the long mode: 300 kills and 400 dropped answers by
+default; `OFFSYNC_FAULTS_KILLS=N` and `OFFSYNC_FAULTS_DROPS=N` set the counts.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class KillPolicy:
     """Kill the server on `kills` requests, half of them pushes and half pulls, at a seeded
     stage: before the request arrives, after a seeded delay, or between commit and reply."""
 
+    STAGES = (Fault.KILL_AFTER, Fault.KILL_DURING, Fault.KILL_BEFORE, Fault.KILL_DURING,
+              Fault.KILL_AFTER)  # in turn, so every stage comes up for pushes and pulls
+
     def __init__(self, rng: random.Random, kills: int) -> None:
         self.rng = rng
         self.left = {"push": kills - kills // 2, "pull": kills // 2}
@@ -72,9 +76,8 @@ class KillPolicy:
         if not self.armed or not self.left.get(kind) or self.rng.random() > 0.3:
             return Decision()
         self.left[kind] -= 1
-        stage = self.rng.choice([Fault.KILL_BEFORE, Fault.KILL_DURING, Fault.KILL_DURING,
-                                 Fault.KILL_AFTER, Fault.KILL_AFTER])
-        return Decision(stage, delay=self.rng.uniform(0.0, 0.015))
+        return Decision(self.STAGES[self.left[kind] % len(self.STAGES)],
+                        delay=self.rng.uniform(0.0, 0.015))
 
 
 class DropPolicy:
@@ -275,7 +278,7 @@ async def test_server_killed_during_pushes_and_pulls(world_factory):
     stats = world.proxy.stats
     for kind in ("push", "pull"):
         for stage in (Fault.KILL_BEFORE, Fault.KILL_DURING, Fault.KILL_AFTER):
-            assert stats.count(stage, kind) or KILLS < 12, (
+            assert stats.count(stage, kind) or KILLS < 10, (
                 f"no {stage.value} kill during a {kind}: {world.figures(found)}")
     world.assert_clean(found)
 
