@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sqlite:///data/offsync.db
 
-.PHONY: chromium run test test-fast bench bench-deps lint install runtime test-deps clean
+.PHONY: chromium run test test-fast faults bench bench-deps lint install runtime test-deps clean
 
 run: install runtime
 	$(BIN)/offsync serve --db $(DB) --host $(HOST) --port $(PORT)
@@ -45,6 +45,10 @@ test: install runtime test-deps bench-deps chromium
 
 test-fast: install test-deps
 	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
+# The fault suite's long mode: hundreds of server kills and dropped answers (tests/test_faults.py).
+faults: install test-deps
+	OFFSYNC_FAULTS_LONG=1 $(BIN)/python -m pytest tests/test_faults.py -s $(PYTEST_ARGS)
 
 # Benchmark extras (Locust, py-spy).
 bench-deps: $(VENV)/.bench-installed

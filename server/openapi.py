@@ -25,7 +25,7 @@ from models.filters import (
     MAX_WHERE_DEPTH,
     MAX_WHERE_VALUES,
 )
-from models.model import Model
+from models.model import ID_PATTERN, Model
 
 from . import auth, sync
 from .rest import CHANGES_DEFAULT_LIMIT, CHANGES_MAX_LIMIT, MAX_INTEGER
@@ -56,15 +56,57 @@ ERROR_CODES = {
 }
 
 
+ID_SCHEMA = {"type": "string", "pattern": ID_PATTERN.pattern,
+             "description": "1-64 letters, digits, '-' or '_'; made where the object is created"}
+# What str.strip() removes (str.isspace), spelled out: JSON Schema's \s is another set.
+NOT_ONLY_SPACE = ("[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029"
+                  "\u202f\u205f\u3000]")
+
+
+def _field_schemas(model: type[Model]) -> dict[str, Any]:
+    properties = {}
+    for name, field in model.fields.items():
+        schema = field.schema()
+        if name == "id":
+            schema = {**ID_SCHEMA}
+        elif isinstance(field, String) and field.trim and field.min_length:
+            schema["pattern"] = NOT_ONLY_SPACE  # trimmed first: blank is empty
+        properties[name] = schema
+    return properties
+
+
 def model_schema(model: type[Model]) -> dict[str, Any]:
-    properties = {name: field.schema() for name, field in model.fields.items()}
+    """A document as the API answers it: every field, its id and `_rev`."""
+    properties = _field_schemas(model)
     properties["_rev"] = {"type": "string", "readOnly": True,
                           "description": "Revision; send it back in If-Match to update safely"}
     return {
         "type": "object",
         "properties": properties,
-        "required": sorted(n for n, f in model.fields.items() if f.required),
+        "required": sorted({"id", "_rev", *(n for n, f in model.fields.items() if f.required)}),
         "additionalProperties": False,
+    }
+
+
+def input_schema(model: type[Model], *, partial: bool = False,
+                 replacing: bool = False) -> dict[str, Any]:
+    """What a create (or, `replacing`, a PUT; `partial`, a PATCH) takes: the fields a client may
+    send, required only when they have no default. Read-only fields are replaced by the
+    server's, and `_rev` is ignored (the revision travels in If-Match)."""
+    properties = _field_schemas(model)
+    if replacing:
+        del properties["id"]  # the URL names it (an id in the body must be the same)
+    properties["_rev"] = {"description": "Ignored, whatever it is: the revision travels in "
+                                         "If-Match"}
+    required = [] if partial else sorted(
+        n for n, f in model.fields.items() if f.required and f.default is None)
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+        "description": "Any subset of the fields" if partial else
+                       "The fields; those left out take their defaults",
     }
 
 
@@ -128,24 +170,35 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
             "type": "object", "required": ["status", "code", "message", "details"],
             "properties": {"status": {"type": "integer"}, "code": {"type": "string"},
                            "message": {"type": "string"}, "details": {"type": "object"}}}}},
-        "Change": {"type": "object", "properties": {
-            "model": {"type": "string"}, "id": {"type": "string"}, "rev": {"type": "string"},
+        "Change": {"type": "object", "required": ["id", "rev", "checkpoint", "type"],
+                   "properties": {
+            "model": {"type": "string", "description": "Ignored by diff: the URL names it"},
+            "id": {"type": "string"}, "rev": {"type": "string"},
             "prev": {"type": ["string", "null"]}, "checkpoint": {"type": "integer"},
-            "type": {"enum": ["create", "update", "delete"]}}},
+            "type": {"enum": ["create", "update", "delete"]},
+            "history": {"type": "array", "items": {"type": "string"}}}},
     }
     for collection, model in models.items():
         name = model.__name__
         schemas[name] = model_schema(model)
+        schemas[f"{name}Input"] = input_schema(model)
+        schemas[f"{name}Replace"] = input_schema(model, replacing=True)
+        schemas[f"{name}Patch"] = input_schema(model, partial=True, replacing=True)
         ref = {"$ref": f"#/components/schemas/{name}"}
         body = {"required": True, "content": {"application/json": {
-            "schema": ref, "example": example_body(model)}}}
+            "schema": {"$ref": f"#/components/schemas/{name}Input"},
+            "example": example_body(model)}}}
+        replace = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{name}Replace"},
+            "example": example_body(model)}}}
         partial = {"required": True, "content": {"application/json": {
-            "schema": {**ref, "description": "Any subset of the fields"},
+            "schema": {"$ref": f"#/components/schemas/{name}Patch"},
             "example": {"completed": True} if "completed" in model.fields else {}}}}
         id_param = _param("id", "path", f"The {name}'s id", {"type": "string"}, True, "abc123")
         match = _param("If-Match", "header",
                        "The revision this write is based on (quoted or bare), or *; stale → "
-                       "409, not a revision → 400. Optional.", {"type": "string"})
+                       "409, not a revision → 400. Optional.",
+                       {"type": "string", "pattern": "^[^,]*$"})
         etag_header = {"ETag": {"description": "The revision, quoted",
                                 "schema": {"type": "string"}}}
         where_example = json.dumps({"completed": False})
@@ -212,7 +265,7 @@ def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> 
                 "description": "An id the user cannot read, another user's or unused, is 404 "
                                "alike: this never creates.",
                 "operationId": f"{collection}.replace", "tags": tags,
-                "parameters": [id_param, match], "requestBody": body,
+                "parameters": [id_param, match], "requestBody": replace,
                 "responses": {"200": {**_json(ref, "Replaced"), "headers": etag_header},
                               **_errors("400", "404", "409", "413", "415", "422")},
             },

@@ -279,7 +279,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["id", "rev"],
         "description": "A document as replication moves it (docs/PROTOCOL.md, 'The wire doc')",
         "properties": {
-            "id": {"type": "string"},
+            "id": {"type": "string", "minLength": 1},
             "rev": _REV,
             "history": {"type": "array", "items": {"type": "string"},
                         "description": "Ancestor revisions, newest first"},
@@ -292,11 +292,20 @@ SCHEMAS: dict[str, Any] = {
                          "description": "Last revision the sender knows its peer holds"},
             "base_data": {"type": ["object", "null"],
                           "description": "Body of base_rev (sent when base_rev != rev)"},
+            "owner": {"type": ["string", "null"],
+                      "description": "The owning user's id (data.owner; kept on tombstones)"},
         },
+    },
+    "SyncDocSent": {
+        "allOf": [_ref("SyncDoc")], "unevaluatedProperties": False,
+        "required": ["id", "rev", "history", "deleted", "data", "type", "checkpoint", "base_rev",
+                     "owner"],
+        "description": "A wire doc as the server sends it: every field (base_data only when "
+                       "base_rev != rev), nothing else",
     },
     "SyncChangesPage": {"type": "object", "properties": {
         "protocol": _PROTOCOL,
-        "docs": {"type": "array", "items": _ref("SyncDoc")},
+        "docs": {"type": "array", "items": _ref("SyncDocSent")},
         "checkpoint": {"type": "integer",
                        "description": "The last doc's checkpoint (or since): the next since"},
         "remaining": {"type": "integer", "description": "Documents changed after checkpoint"},
@@ -309,7 +318,7 @@ SCHEMAS: dict[str, Any] = {
         "id": {"type": "string"},
         "rev": {"type": "string", "description": "The revision that was sent"},
         "status": {"enum": ["applied", "unchanged", "merged", "conflict", "rejected"]},
-        "current": {"oneOf": [_ref("SyncDoc"), {"type": "null"}],
+        "current": {"oneOf": [_ref("SyncDocSent"), {"type": "null"}],
                     "description": "The server's document after (for a conflict: as it is)"},
         "error": {"type": ["object", "null"], "description": "Why a doc was rejected"},
     }},
@@ -333,9 +342,9 @@ SCHEMAS: dict[str, Any] = {
     "SyncConflicts": {"type": "object", "properties": {
         "protocol": _PROTOCOL,
         "conflicts": {"type": "array", "items": {"type": "object", "properties": {
-            "mine": {"oneOf": [_ref("SyncDoc"), {"type": "null"}],
+            "mine": {"oneOf": [_ref("SyncDocSent"), {"type": "null"}],
                      "description": "The server's document"},
-            "theirs": _ref("SyncDoc"),
+            "theirs": _ref("SyncDocSent"),
         }}},
     }},
 }
@@ -367,11 +376,12 @@ def spec_paths(collection: str) -> dict[str, Any]:
                             "0 returns no docs, only remaining",
              "schema": {"type": "integer", "minimum": 0, "maximum": MAX_SYNC_LIMIT}}
     full = {"name": "full", "in": "query", "required": False,
-            "description": "1 while paging through a full resync from 0 (no 410 on later pages)",
-            "schema": {"type": "integer", "enum": [0, 1]}}
+            "description": "1 (or true) while paging through a full resync from 0 (no 410 on "
+                           "later pages); any other value is not a full resync",
+            "schema": {"type": "string"}}
     protocol = {"name": "protocol", "in": "query", "required": False,
                 "description": f"Optional; anything but {PROTOCOL_VERSION} → 400 "
-                               "PROTOCOL_MISMATCH", "schema": {"type": "integer"}}
+                               "PROTOCOL_MISMATCH", "schema": {"const": PROTOCOL_VERSION}}
 
     def body(schema: str, example: dict[str, Any]) -> dict[str, Any]:
         return {"required": True, "content": {"application/json": {

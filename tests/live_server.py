@@ -79,6 +79,13 @@ class LiveServer:
                 time.sleep(0.05)
         raise RuntimeError(f"{self.name} at {self.url} never answered")
 
+    def kill(self) -> None:
+        """`kill -9`: the process dies wherever it is, as in a crash (no shutdown, no flush)."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

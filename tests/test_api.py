@@ -385,7 +385,11 @@ async def test_openapi_documents_every_api_route(client, app):
     todo = spec["components"]["schemas"]["Todo"]
     assert set(todo["properties"]) == set(Todo.fields) | {"_rev"}
     assert todo["properties"]["title"]["maxLength"] == 500
-    assert todo["required"] == ["completed", "title"]
+    assert todo["required"] == ["_rev", "completed", "id", "title"]  # every answer has them
+    # what a client sends: only the title is needed (completed has a default); PATCH any subset
+    assert spec["components"]["schemas"]["TodoInput"]["required"] == ["title"]
+    assert spec["components"]["schemas"]["TodoPatch"]["required"] == []
+    assert "owner" in spec["components"]["schemas"]["SyncDoc"]["properties"]
 
 
 async def test_docs_page_lists_routes_and_curl(client, app):

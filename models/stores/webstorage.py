@@ -6,10 +6,21 @@ Layout, under the prefix `offsync:<app>:`:
 - `seq`                    the store's sequence number;
 - `<model>:conflict:<id>`  the other side's revision of a document in conflict;
 - `<model>:horizon`        the checkpoint through which tombstones were purged.
+- `journal`                what a transaction in progress is replacing (see below).
 A write touches only its document's key, its new change key, the change key it replaces and `seq`
 (DESIGN rule 8). If the browser refuses any of them (quota), every key the transaction touched is
 put back, so the previous state is intact, and `StorageFullError` says so. Entries that cannot be
 parsed are reported (`corrupt_keys`) and never overwritten or deleted.
+
+A tab can close between two `setItem` calls of one save, and then no undo runs. So a transaction
+is all or nothing across restarts too: its writes are kept in memory until it ends, then the old
+values of every key it changes go into the `journal` key in one `setItem` (`{key without the
+prefix: old value or null}`: only what is overwritten, so a create journals almost nothing), the
+keys are written, and the journal is removed. A store that opens and finds a journal puts those
+old values back and removes it: the interrupted transaction did not happen, and every change it
+would have replaced is still there to sync. A transaction that changes one key needs no journal
+(one `setItem` is atomic), and one that finds the storage too full for its journal is written
+without it, all or nothing while the page lives, as before.
 """
 
 from __future__ import annotations
@@ -47,7 +58,8 @@ class WebStorageStore(Store):
         self.storage = storage
         self.prefix = f"offsync:{app}:"
         self.corrupt_keys: set[str] = set()
-        self._journal: list[tuple[str, str | None]] | None = None
+        self._pending: dict[str, str | None] | None = None  # a transaction's writes, in order
+        self._roll_back_interrupted()
 
     # ---- keys --------------------------------------------------------------------------------
     def doc_key(self, model: str, id: str) -> str:
@@ -63,6 +75,10 @@ class WebStorageStore(Store):
     def seq_key(self) -> str:
         return f"{self.prefix}seq"
 
+    @property
+    def journal_key(self) -> str:
+        return f"{self.prefix}journal"
+
     def keys(self) -> list[str]:
         """Every key of this app (a full scan: queries need it, writes never do)."""
         out = []
@@ -70,10 +86,19 @@ class WebStorageStore(Store):
             key = self.storage.key(i)
             if isinstance(key, str) and key.startswith(self.prefix):
                 out.append(key)
+        if self._pending:  # what the transaction in progress has written so far
+            out = [k for k in out if self._pending.get(k, "") is not None]
+            out += [k for k, v in self._pending.items() if v is not None and k not in out]
         return out
 
     def read(self, key: str) -> str | None:
-        """`getItem`, with the browser's `null` (not `None` under Pyodide) as None."""
+        """`getItem` (seeing the transaction in progress), with the browser's `null` (not `None`
+        under Pyodide) as None."""
+        if self._pending is not None and key in self._pending:
+            return self._pending[key]
+        return self._stored(key)
+
+    def _stored(self, key: str) -> str | None:
         raw = self.storage.getItem(key)
         return raw if isinstance(raw, str) else None
 
@@ -203,59 +228,97 @@ class WebStorageStore(Store):
     # ---- writing, all or nothing ----------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        if self._journal is not None:  # nested: the outer transaction owns the undo
+        if self._pending is not None:  # nested: the outer transaction writes everything
             yield
             return
-        self._journal = []
+        self._pending = {}
         try:
             yield
+            pending = self._pending
+        finally:
+            self._pending = None  # an exception inside: nothing was written at all
+        self._commit(pending)
+
+    def _run(self, steps: list[tuple[str, str | None]]) -> None:
+        """Set (or, for None, remove) keys, as part of the transaction in progress; outside one,
+        one step list is its own transaction."""
+        if self._pending is None:
+            with self.transaction():
+                self._run(steps)
+            return
+        for key, value in steps:
+            self._pending.pop(key, None)  # keep the order of the last write of each key
+            self._pending[key] = value
+
+    def _commit(self, pending: dict[str, str | None]) -> None:
+        """Write a transaction's keys: journal first, shrinking steps first (so a delete still
+        fits in a full storage); on a refusal, put every key back."""
+        old = {key: self._stored(key) for key in pending}  # each key read once (crosses into JS)
+        changes = {key: value for key, value in pending.items() if old[key] != value}
+        if not changes:
+            return
+        journaled = False
+        if len(changes) > 1:
+            cut = len(self.prefix)
+            try:
+                self.storage.setItem(self.journal_key, json.dumps(
+                    {key[cut:]: old[key] for key in changes}, ensure_ascii=False,
+                    separators=(",", ":")))
+                journaled = True
+            except Exception as exc:
+                if not is_quota_error(exc):
+                    raise  # too full for the journal: written without it (module doc)
+
+        def growth(step: tuple[str, str | None]) -> int:
+            key, value = step
+            return len(value or "") - len(old[key] or "")
+
+        try:
+            for key, value in sorted(changes.items(), key=growth):
+                if value is None:
+                    self.storage.removeItem(key)
+                else:
+                    self.storage.setItem(key, value)
         except Exception as exc:
-            self._undo(self._journal)
+            self._put_back({key: old[key] for key in changes})
+            if journaled:
+                self.storage.removeItem(self.journal_key)
             if is_quota_error(exc):
                 raise StorageFullError(
                     "local storage is full: the change was not saved and nothing else was lost",
                 ) from None
             raise
-        finally:
-            self._journal = None
+        if journaled:
+            self.storage.removeItem(self.journal_key)
 
-    def _run(self, steps: list[tuple[str, str | None]]) -> None:
-        """Set (or, for None, remove) keys; steps that free room go first, so a delete still
-        fits in a full storage. Outside a transaction, one step list is its own transaction."""
-        now: dict[str, str | None] = {}  # each key read once (getItem crosses into JS)
-        for key, _ in steps:
-            if key not in now:
-                now[key] = self.read(key)
-
-        def growth(step: tuple[str, str | None]) -> int:
-            key, value = step
-            return len(value or "") - len(now[key] or "")
-
-        with self.transaction():
-            assert self._journal is not None
-            for key, value in sorted(steps, key=growth):
-                self._journal.append((key, now[key]))
-                if value is None:
-                    self.storage.removeItem(key)
-                else:
-                    self.storage.setItem(key, value)
-                now[key] = value
-
-    def _undo(self, journal: list[tuple[str, str | None]]) -> None:
-        """Put every touched key back. Shrinking steps go first, so undoing never needs room."""
-        first: dict[str, str | None] = {}
-        for key, old in journal:
-            first.setdefault(key, old)
+    def _put_back(self, old: dict[str, str | None]) -> None:
+        """Give keys their old values. Shrinking steps go first, so undoing never needs room."""
 
         def growth(item: tuple[str, str | None]) -> int:
-            key, old = item
-            return len(old or "") - len(self.read(key) or "")
+            key, value = item
+            return len(value or "") - len(self._stored(key) or "")
 
-        for key, old in sorted(first.items(), key=growth):
-            if old is None:
+        for key, value in sorted(old.items(), key=growth):
+            if value is None:
                 self.storage.removeItem(key)
             else:
-                self.storage.setItem(key, old)
+                self.storage.setItem(key, value)
+
+    def _roll_back_interrupted(self) -> None:
+        """A journal left behind is a transaction the tab did not finish: undo what it wrote."""
+        raw = self._stored(self.journal_key)
+        if raw is None:
+            return
+        try:
+            entries = json.loads(raw)
+            if not isinstance(entries, dict) or not all(
+                    isinstance(v, str) or v is None for v in entries.values()):
+                raise ValueError("not a journal")
+        except ValueError:
+            self.corrupt_keys.add(self.journal_key)  # reported, left as it is
+            return
+        self._put_back({self.prefix + key: value for key, value in entries.items()})
+        self.storage.removeItem(self.journal_key)
 
 
 class DictStorage:
