@@ -3,6 +3,8 @@
 Pure logic over the store interface (PouchDB's lesson): it reads the source's feed after a
 checkpoint in pages, hands each page to the target's bulk `apply` (one transaction per page), and
 tells the source which revisions the target now holds so later edits can merge field by field.
+With `SavedCheckpoints` it records, after every page, where each model's pass reached, so an
+interrupted replication resumes after the last page that was applied and acknowledged.
 It knows nothing about SQLite, Web Storage or HTTP. `sync(local, remote)` is push then pull.
 """
 
@@ -21,6 +23,22 @@ from .stores.base import CheckpointExpiredError, Document, Store
 DEFAULT_BATCH_SIZE = 500
 
 Progress = Callable[[int, int], Any]  # (done, total) -> maybe awaitable
+
+
+@dataclass(frozen=True)
+class SavedCheckpoints:
+    """Where one direction of replication reached, per model, kept in a (local) store under
+    `name` (e.g. `server:pull`): `<name>:<model>` is the source checkpoint through which every
+    change of that model was applied and acknowledged."""
+
+    store: Store
+    name: str
+
+    async def load(self, model: str) -> int | None:
+        return await self.store.saved_checkpoint(f"{self.name}:{model}")
+
+    async def save(self, model: str, checkpoint: int) -> None:
+        await self.store.save_checkpoint(f"{self.name}:{model}", checkpoint)
 
 
 @dataclass
@@ -60,9 +78,14 @@ async def replicate(
     on_progress: Progress | None = None,
     prune_unseen: bool = False,
     skip_synced: bool = False,
+    saved: SavedCheckpoints | None = None,
 ) -> ReplicationResult:
     """Copy every change of `source` after checkpoint `since` into `target`.
 
+    `saved`: each model starts from the checkpoint saved there (`since` only for a model with
+    none saved yet), and the checkpoint reached is saved after every page, so a retry after an
+    interruption re-sends at most the page that was cut off. A full resync saves only at its end:
+    resumed halfway it could not tell purged documents from unseen ones, so it starts again.
     `prune_unseen`: after a full resync (the checkpoint was older than the source's tombstone
     purge horizon), delete the target's documents that came from a peer, were not changed since,
     and that the source no longer has: they were deleted and purged there. Only right when the
@@ -72,14 +95,17 @@ async def replicate(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    start = since or 0
     ceiling = await source.checkpoint()  # every change at or below it is read by the passes
-    result = ReplicationResult(checkpoint=start)
+    result = ReplicationResult(checkpoint=since or 0)
     reached_per_model = []
     for model in models or _default_models():
+        collection = model.collection
+        start = await saved.load(collection) if saved is not None else None
+        start = (since or 0) if start is None else start
         try:
             reached = await _replicate_model(source, target, start, model, batch_size,
-                                             on_progress, result, skip_synced=skip_synced)
+                                             on_progress, result, skip_synced=skip_synced,
+                                             saved=saved)
         except CheckpointExpiredError:
             # Tombstones after `since` were purged on the source: a full pass, then (when asked)
             # the target's copies of purged documents are deleted. See docs/PROTOCOL.md.
@@ -88,18 +114,23 @@ async def replicate(
                                              result, seen := set(), skip_synced=skip_synced)
             if prune_unseen:
                 await _delete_unseen(target, model, seen, result, batch_size)
-        reached_per_model.append(max(reached, ceiling))
+        reached = max(reached, ceiling)
+        if saved is not None:
+            await saved.save(collection, reached)
+        reached_per_model.append(reached)
     # The lowest model's position: a write to one model while another replicates is not skipped.
-    result.checkpoint = max(start, min(reached_per_model, default=start))
+    result.checkpoint = min(reached_per_model, default=since or 0)
     return result
 
 
 async def _replicate_model(
     source: Store, target: Store, since: int, model: type, batch_size: int,
     on_progress: Progress | None, result: ReplicationResult, seen: set[str] | None = None,
-    *, skip_synced: bool = False,
+    *, skip_synced: bool = False, saved: SavedCheckpoints | None = None,
 ) -> int:
-    """One model's pass; with `seen` it is a full resync and collects the ids it met."""
+    """One model's pass; with `seen` it is a full resync and collects the ids it met. With
+    `saved`, the last doc's checkpoint of each page is saved once the page is acknowledged: the
+    feed is in checkpoint order, so every change of the model at or below it was applied."""
     collection = model.collection
     cursor = since
     total = await source.pending(collection, since)
@@ -118,25 +149,33 @@ async def _replicate_model(
         done += len(docs)
         if skip_synced:
             docs = [doc for doc in docs if doc.base_rev != doc.rev]
-            if not docs:
-                await _report(on_progress, done, max(total, done))
-                continue
-        outcomes = await target.apply(collection, docs, merge=model.merge,
-                                      check=model.check_replicated)
-        by_id = {doc.id: doc for doc in docs}
-        held = []
-        for outcome in outcomes:
-            result.counts[outcome.status] = result.counts.get(outcome.status, 0) + 1
-            sent = by_id[outcome.id]
-            if outcome.status in ("applied", "unchanged", "merged"):
-                held.append(sent)
-            elif outcome.status == "conflict":
-                result.conflicts.append(Conflict(model, sent, outcome.current, target, source))
-            else:
-                result.rejected.append({"id": outcome.id, "rev": outcome.rev,
-                                        "error": outcome.error})
-        await source.mark_synced(collection, held)
+        if docs:
+            await _send_page(source, target, model, docs, result)
+        if saved is not None:
+            await saved.save(collection, cursor)
         await _report(on_progress, done, max(total, done))
+
+
+async def _send_page(source: Store, target: Store, model: type, docs: list[Document],
+                     result: ReplicationResult) -> None:
+    """One page to the target; then the source learns which revisions the target holds."""
+    collection = model.collection
+    await source.note_sent(collection, docs)  # before sending: the answer may never come
+    outcomes = await target.apply(collection, docs, merge=model.merge,
+                                  check=model.check_replicated)
+    by_id = {doc.id: doc for doc in docs}
+    held = []
+    for outcome in outcomes:
+        result.counts[outcome.status] = result.counts.get(outcome.status, 0) + 1
+        sent = by_id[outcome.id]
+        if outcome.status in ("applied", "unchanged", "merged"):
+            held.append(sent)
+        elif outcome.status == "conflict":
+            result.conflicts.append(Conflict(model, sent, outcome.current, target, source))
+        else:
+            result.rejected.append({"id": outcome.id, "rev": outcome.rev,
+                                    "error": outcome.error})
+    await source.mark_synced(collection, held)
 
 
 async def _delete_unseen(target: Store, model: type, seen: set[str],
@@ -177,9 +216,16 @@ async def sync(
     models: Sequence[type] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Callable[[str, int, int], Any] | None = None,
+    peer: str | None = None,
 ) -> SyncResult:
     """Push local changes, then pull remote ones. Conflicts come back seen from the local side
-    (source = remote, target = local) and are recorded locally, so they can be resolved offline."""
+    (source = remote, target = local) and are recorded locally, so they can be resolved offline.
+
+    With `peer` (a name for `remote`, e.g. "server"), `local` keeps the progress of both
+    directions page by page (`<peer>:push:<model>`, `<peer>:pull:<model>`): the next sync, or a
+    retry after a failure halfway, starts where the last acknowledged page ended. `checkpoints`
+    are then only where to start for a model with nothing saved yet. Without `peer`, the caller
+    keeps `result.checkpoints` and passes them next time."""
     checkpoints = checkpoints or {}
 
     def phase(name: str) -> Progress | None:
@@ -187,10 +233,15 @@ async def sync(
             return None
         return lambda done, total: on_progress(name, done, total)
 
+    def saved(direction: str) -> SavedCheckpoints | None:
+        return None if peer is None else SavedCheckpoints(local, f"{peer}:{direction}")
+
     push = await replicate(local, remote, checkpoints.get("push"), models=models,
-                           batch_size=batch_size, on_progress=phase("push"), skip_synced=True)
+                           batch_size=batch_size, on_progress=phase("push"), skip_synced=True,
+                           saved=saved("push"))
     pull = await replicate(remote, local, checkpoints.get("pull"), models=models,
-                           batch_size=batch_size, on_progress=phase("pull"), prune_unseen=True)
+                           batch_size=batch_size, on_progress=phase("pull"), prune_unseen=True,
+                           saved=saved("pull"))
     found: dict[tuple[str, str], Conflict] = {
         (c.model.collection, c.id): c for c in pull.conflicts
     }

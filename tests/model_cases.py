@@ -45,6 +45,7 @@ from models import (
     StorageFullError,
     String,
     Todo,
+    TransportError,
     ValidationError,
     WebStorageStore,
     replicate,
@@ -2010,6 +2011,211 @@ async def repl_sync_conflict_recorded_locally_then_resolved(store):
         assert (await st.get("todos", "x")).data["title"] == "from a and b"
     await assert_converged(store, other)
     await assert_converged(store, remote)
+
+
+# ---- sync under faults: a lost answer never turns a mergeable edit into a conflict -----------
+
+class LosingAnswers(MemoryStore):
+    """A server whose answers can be lost after it did the work: the request is applied (or the
+    page read), then the caller gets a `TransportError`, as with a dropped connection or a server
+    killed between its commit and its reply. `lose_apply_at = n` loses the answer of the n-th
+    `apply` from now, `lose_feed_at` the n-th page read (`feed` with a limit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lose_apply_at: int | None = None
+        self.lose_feed_at: int | None = None
+        self.lost = 0
+
+    def _lose(self, attr: str) -> bool:
+        left = getattr(self, attr)
+        if left is None:
+            return False
+        setattr(self, attr, None if left <= 1 else left - 1)
+        if left <= 1:
+            self.lost += 1
+        return left <= 1
+
+    async def apply(self, model, docs, **kw):
+        outcomes = await super().apply(model, docs, **kw)
+        if self._lose("lose_apply_at"):
+            raise TransportError("the answer to sync/apply was lost (the server applied it)")
+        return outcomes
+
+    async def feed(self, model, since=0, limit=1000, **kw):
+        docs = await super().feed(model, since, limit, **kw)
+        if limit > 0 and self._lose("lose_feed_at"):
+            raise TransportError("the answer to sync/changes was lost")
+        return docs
+
+
+async def try_sync(local, remote, **kw):
+    """One sync that may fail on a lost answer: the result, or None after a TransportError."""
+    try:
+        return await sync(local, remote, models=[Todo], **kw)
+    except TransportError:
+        return None
+
+
+async def settle_and_check(store, other, remote, expected: dict, what: str) -> None:
+    """Sync both clients until nothing moves; no conflict anywhere, both hold `expected`."""
+    for _ in range(3):
+        for local in (store, other):
+            result = await sync(local, remote, models=[Todo])
+            assert result.conflicts == [], f"{what}: a false conflict {result.conflicts}"
+    for st, name in ((store, "client 1"), (other, "device 2"), (remote, "server")):
+        assert await st.conflicts("todos") == [], f"{what}: conflict recorded on {name}"
+        for id, fields in expected.items():
+            data = (await st.get("todos", id)).data
+            got = {k: data[k] for k in fields}
+            assert got == fields, f"{what}: {name} holds {got} for {id}, expected {fields}"
+    await assert_converged(store, other, what)
+    await assert_converged(store, remote, what)
+
+
+async def _two_devices(store, clock, n: int = 1):
+    """Client 1 (the store under test) and device 2, both synced with one server on `n` todos."""
+    remote, other = LosingAnswers(), make_peer("webstorage")
+    A, B = todos_on(store, clock), todos_on(other, clock)
+    for i in range(n):
+        await A.create(id=f"x{i}", title=f"base {i}", order=i)
+    await sync(store, remote, models=[Todo])
+    await sync(other, remote, models=[Todo])
+    clock.tick()
+    return remote, other, A, B
+
+
+async def _edit(T, id: str, **fields) -> None:
+    await (await T.find_by_id(id)).update(**fields)
+
+
+@case
+async def fault_lost_push_answer_then_other_field_merges(store):
+    """The reported case: client 1 retitles and pushes, the server applies it but the answer is
+    lost; device 2 sets `completed` and syncs; client 1 retitles again and syncs: a merge."""
+    for device_pulled_first in (False, True):
+        clock = FakeClock()
+        remote, other, A, B = await _two_devices(store, clock)
+        await _edit(A, "x0", title="first")
+        remote.lose_apply_at = 1
+        assert await try_sync(store, remote) is None and remote.lost == 1
+        assert (await remote.get("todos", "x0")).data["title"] == "first", "not applied"
+        if device_pulled_first:
+            await sync(other, remote, models=[Todo])
+        await _edit(B, "x0", completed=True)
+        assert (await sync(other, remote, models=[Todo])).conflicts == []
+        await _edit(A, "x0", title="second")
+        result = await sync(store, remote, models=[Todo])
+        assert result.conflicts == [], (
+            f"pulled first={device_pulled_first}: edits of different fields conflicted after a "
+            f"lost push answer: {result.conflicts}")
+        await settle_and_check(store, other, remote, {"x0": {"title": "second",
+                                                             "completed": True}},
+                               f"pulled first={device_pulled_first}")
+        await store.write("todos", "x0", None, base_rev=(await store.get("todos", "x0")).rev)
+        await store.purge_tombstones("todos", await store.checkpoint())
+
+
+@case
+async def fault_other_device_edits_several_times_meanwhile(store):
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock)
+    await _edit(A, "x0", title="first")
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote) is None
+    for fields in ({"completed": True}, {"order": 7}, {"completed": False}, {"completed": True}):
+        clock.tick()
+        await _edit(B, "x0", **fields)
+        assert (await sync(other, remote, models=[Todo])).conflicts == []
+    clock.tick()
+    await _edit(A, "x0", title="second")
+    assert (await sync(store, remote, models=[Todo])).conflicts == []
+    await settle_and_check(store, other, remote,
+                           {"x0": {"title": "second", "completed": True, "order": 7}},
+                           "device 2 edited four times")
+
+
+@case
+async def fault_two_lost_push_answers_in_a_row(store):
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock)
+    await _edit(A, "x0", title="first")
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote) is None
+    await _edit(B, "x0", completed=True)
+    assert (await sync(other, remote, models=[Todo])).conflicts == []
+    clock.tick()
+    await _edit(A, "x0", title="second")
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote) is None and remote.lost == 2
+    await _edit(B, "x0", order=9)
+    assert (await sync(other, remote, models=[Todo])).conflicts == []
+    clock.tick()
+    await _edit(A, "x0", title="third")
+    assert (await sync(store, remote, models=[Todo])).conflicts == []
+    await settle_and_check(store, other, remote,
+                           {"x0": {"title": "third", "completed": True, "order": 9}},
+                           "two lost answers")
+
+
+@case
+async def fault_lost_pull_answer_then_other_field_merges(store):
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock)
+    await _edit(A, "x0", title="first")
+    assert (await sync(store, remote, models=[Todo])).conflicts == []
+    await _edit(B, "x0", completed=True)
+    assert (await sync(other, remote, models=[Todo])).conflicts == []
+    remote.lose_feed_at = 1  # client 1's next pull page never arrives
+    assert await try_sync(store, remote) is None and remote.lost == 1
+    clock.tick()
+    await _edit(A, "x0", title="second")
+    assert (await sync(store, remote, models=[Todo])).conflicts == []
+    await settle_and_check(store, other, remote, {"x0": {"title": "second", "completed": True}},
+                           "lost pull answer")
+
+
+@case
+async def fault_server_dies_after_committing_one_page_of_several(store):
+    """A push in pages of two: the second page is committed but its answer never comes."""
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock, n=6)
+    for i in range(6):
+        await _edit(A, f"x{i}", title=f"first {i}")
+    remote.lose_apply_at = 2
+    assert await try_sync(store, remote, batch_size=2) is None
+    assert [(await remote.get("todos", f"x{i}")).data["title"] for i in range(6)] == \
+        ["first 0", "first 1", "first 2", "first 3", "base 4", "base 5"], "pages 1-2 applied"
+    for i in range(6):
+        await _edit(B, f"x{i}", completed=True)
+    assert (await sync(other, remote, models=[Todo])).conflicts == []
+    clock.tick()
+    for i in range(6):
+        await _edit(A, f"x{i}", title=f"second {i}")
+    result = await sync(store, remote, models=[Todo], batch_size=2)
+    assert result.conflicts == [], f"false conflicts after a lost page: {result.conflicts}"
+    await settle_and_check(store, other, remote,
+                           {f"x{i}": {"title": f"second {i}", "completed": True}
+                            for i in range(6)}, "lost page")
+
+
+@case
+async def fault_pulled_echo_becomes_the_merge_base(store):
+    """A pull that brings back the revision this store holds proves the server has it: it becomes
+    the merge base (bookkeeping only: no new checkpoint, nothing to push)."""
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock)
+    await _edit(A, "x0", title="first")
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote) is None
+    sent = await store.get("todos", "x0")
+    assert sent.base_rev != sent.rev, "the store cannot know the server took it"
+    checkpoint = await store.checkpoint()
+    pulled = await replicate_todos(remote, store)
+    assert pulled.counts == {"unchanged": 1}, pulled.counts
+    echoed = await store.get("todos", "x0")
+    assert (echoed.base_rev, echoed.base_data) == (sent.rev, sent.data), echoed
+    assert await store.checkpoint() == checkpoint, "an echo is bookkeeping, not a change"
 
 
 # ---- running ----------------------------------------------------------------------------------

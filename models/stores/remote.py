@@ -184,6 +184,16 @@ class RemoteStore(Store):
         (`base_rev`/`base_data`), and the server merges against that. The client records the
         base it shares with the server when it applies what it pulls."""
 
+    async def note_sent(self, model: str, docs: list[Document]) -> None:
+        """Nothing to keep: what a pull answer carries changes nothing on the server, so a lost
+        one is simply read again."""
+
+    async def saved_checkpoint(self, name: str) -> int | None:
+        raise NotImplementedError("replication progress is kept in the local store, not here")
+
+    async def save_checkpoint(self, name: str, checkpoint: int) -> None:
+        raise NotImplementedError("replication progress is kept in the local store, not here")
+
     async def conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
         """The conflicts the server recorded: (the server's document, the other revision)."""
         path = self._url(model, "sync", "conflicts")
