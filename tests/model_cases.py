@@ -2021,13 +2021,21 @@ class LosingAnswers(MemoryStore):
     killed between its commit and its reply. `lose_apply_at = n` loses the answer of the n-th
     `apply` from now, `lose_feed_at` the n-th page read (`feed` with a limit)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fail_every: int | None = None) -> None:
         super().__init__()
         self.lose_apply_at: int | None = None
         self.lose_feed_at: int | None = None
+        self.fail_every = fail_every  # or lose every n-th page answer (reads and applies)
+        self.pages = 0
         self.lost = 0
+        self.served = 0  # docs in page answers, lost ones included
+        self.received = 0  # docs in applied batches, lost answers included
 
     def _lose(self, attr: str) -> bool:
+        self.pages += 1
+        if self.fail_every is not None and self.pages % self.fail_every == 0:
+            self.lost += 1
+            return True
         left = getattr(self, attr)
         if left is None:
             return False
@@ -2038,21 +2046,24 @@ class LosingAnswers(MemoryStore):
 
     async def apply(self, model, docs, **kw):
         outcomes = await super().apply(model, docs, **kw)
+        self.received += len(docs)
         if self._lose("lose_apply_at"):
             raise TransportError("the answer to sync/apply was lost (the server applied it)")
         return outcomes
 
     async def feed(self, model, since=0, limit=1000, **kw):
         docs = await super().feed(model, since, limit, **kw)
-        if limit > 0 and self._lose("lose_feed_at"):
-            raise TransportError("the answer to sync/changes was lost")
+        if limit > 0:
+            self.served += len(docs)
+            if self._lose("lose_feed_at"):
+                raise TransportError("the answer to sync/changes was lost")
         return docs
 
 
-async def try_sync(local, remote, **kw):
+async def try_sync(local, remote, models=(Todo,), **kw):
     """One sync that may fail on a lost answer: the result, or None after a TransportError."""
     try:
-        return await sync(local, remote, models=[Todo], **kw)
+        return await sync(local, remote, models=list(models), **kw)
     except TransportError:
         return None
 
@@ -2216,6 +2227,107 @@ async def fault_pulled_echo_becomes_the_merge_base(store):
     echoed = await store.get("todos", "x0")
     assert (echoed.base_rev, echoed.base_data) == (sent.rev, sent.data), echoed
     assert await store.checkpoint() == checkpoint, "an echo is bookkeeping, not a change"
+
+
+# ---- an interrupted sync resumes after its last acknowledged page ------------------------------
+
+async def sync_until_done(local, remote, models=(Todo,), attempts: int = 100, **kw):
+    """Sync with `peer`, retrying after every lost answer: (result, interruptions)."""
+    for interruptions in range(attempts):
+        try:
+            return await sync(local, remote, models=list(models), peer="server", **kw), \
+                interruptions
+        except TransportError:
+            continue
+    raise AssertionError(f"no sync finished in {attempts} attempts")
+
+
+@case
+async def resume_interrupted_pull_repulls_at_most_a_page_each_time(store):
+    remote = LosingAnswers(fail_every=3)
+    await seed_todos(remote, 240)
+    result, interruptions = await sync_until_done(store, remote, batch_size=20)
+    assert interruptions >= 4, f"only {interruptions} interruptions: the case tests nothing"
+    assert remote.served <= 240 + 20 * interruptions, (
+        f"{remote.served} docs served for 240 after {interruptions} interruptions: a retry "
+        "pulled more again than the page that was cut off")
+    assert await live(store) == await live(remote)
+    remote.fail_every = None
+    again = await sync(store, remote, models=[Todo], peer="server")
+    assert again.pull.counts == {} and again.push.counts == {}, "a finished sync moved again"
+
+
+@case
+async def resume_interrupted_push_resends_at_most_a_page_each_time(store):
+    remote = LosingAnswers(fail_every=3)
+    await seed_todos(store, 240)
+    result, interruptions = await sync_until_done(store, remote, batch_size=20)
+    assert interruptions >= 4, f"only {interruptions} interruptions"
+    assert remote.received <= 240 + 20 * interruptions, (
+        f"{remote.received} docs pushed for 240 after {interruptions} interruptions")
+    assert await live(store) == await live(remote)
+    unacked = [d.id for d in await store.feed("todos", 0, 10**9) if d.base_rev != d.rev]
+    assert unacked == [], f"pushed but never acknowledged: {unacked[:5]}"
+
+
+@case
+async def resume_never_skips_a_change_made_meanwhile(store):
+    """Writes on both sides between interruptions, and two models: every change arrives."""
+    remote = LosingAnswers()
+    clock = FakeClock()
+    await seed_todos(remote, 30, clock)
+    for i in range(10):
+        await Item.using(remote).create(id=f"i{i}", name=f"item {i}")
+    await seed_todos(store, 10, clock, prefix="mine")
+    remote.lose_feed_at = 2  # the second page of the first model's pull
+    assert await try_sync(store, remote, (Todo, Item), batch_size=8, peer="server") is None
+    clock.tick()
+    await (await todos_on(remote, clock).find_by_id("t0")).update(title="changed since")
+    await todos_on(remote, clock).create(id="late", title="written meanwhile", order=99)
+    await (await todos_on(store, clock).find_by_id("mine0")).update(title="mine changed")
+    remote.lose_feed_at = 3  # now in the second model's pass
+    for _ in range(3):
+        done = await try_sync(store, remote, (Todo, Item), batch_size=8, peer="server")
+        if done is not None:
+            break
+    assert done is not None
+    for model in ("todos", "items"):
+        assert await live(store, model) == await live(remote, model), f"{model} differs"
+    assert (await store.get("todos", "t0")).data["title"] == "changed since"
+    assert (await remote.get("todos", "mine0")).data["title"] == "mine changed"
+
+
+@case
+async def resume_interrupted_full_resync_starts_again_from_zero(store):
+    """A resync after a tombstone purge cut off halfway restarts from 0 (resumed halfway it
+    could not tell a purged document from one it has not read yet)."""
+    remote = LosingAnswers()
+    made = await seed_todos(remote, 12)
+    await sync_until_done(store, remote, batch_size=4)
+    for todo in made[:3]:
+        await todo.delete()
+    await seed_todos(remote, 2, prefix="new")
+    await remote.purge_tombstones("todos", await remote.checkpoint())
+    await todos_on(store).create(id="local", title="only here", order=50)
+    remote.lose_feed_at = 2
+    assert await try_sync(store, remote, batch_size=4, peer="server") is None
+    result, _ = await sync_until_done(store, remote, batch_size=4)
+    assert result.pull.resynced and result.pull.count("purged") == 3, result.pull.counts
+    assert sorted(id for id in await live(store)) == sorted(await live(remote))
+    assert "local" in await live(remote), "the local-only todo was pushed, not pruned"
+
+
+@case
+async def resume_progress_is_kept_per_peer(store):
+    """Two servers, two records: one's checkpoints never decide what is read from the other."""
+    first, second = LosingAnswers(), LosingAnswers()
+    await seed_todos(first, 5, prefix="a")
+    await seed_todos(second, 3, prefix="b")
+    await sync(store, first, models=[Todo], peer="first")
+    await sync(store, second, models=[Todo], peer="second")
+    assert sorted(await live(store)) == sorted([*await live(first), *await live(second)])
+    assert await store.saved_checkpoint("first:pull:todos") == await first.checkpoint()
+    assert await store.saved_checkpoint("second:pull:todos") == await second.checkpoint()
 
 
 # ---- running ----------------------------------------------------------------------------------
