@@ -37,6 +37,7 @@ class FlakyFront:
         self.app: Any = None
         self.fail_every: int | None = None  # lose every n-th page answer (apply, changes page)
         self.lose: list[str] = []  # lose the next answer to a path containing each of these
+        self.lose_page_at: int | None = None  # lose the n-th page answer from now
         self.pages = 0
         self.lost = 0
         self.pushed = 0  # docs in sync/apply bodies that reached the server
@@ -54,10 +55,15 @@ class FlakyFront:
             if part in path:
                 self.lose.remove(part)
                 return True
-        if self.fail_every and self._page(scope):
-            self.pages += 1
-            return self.pages % self.fail_every == 0
-        return False
+        if not self._page(scope):
+            return False
+        self.pages += 1
+        if self.lose_page_at is not None:
+            self.lose_page_at -= 1
+            if self.lose_page_at <= 0:
+                self.lose_page_at = None
+                return True
+        return bool(self.fail_every) and self.pages % self.fail_every == 0
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
