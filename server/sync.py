@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 from models.changes import Change
 from models.errors import OffsyncError
 from models.model import Model
-from models.stores.base import Document, Outcome
+from models.stores.base import UNACKED_LIMIT, Document, Outcome
 from models.stores.remote import MAX_SYNC_DOCS, MAX_SYNC_LIMIT, PROTOCOL_VERSION
 
 from .body import read_json_object
@@ -258,6 +258,14 @@ SCHEMAS: dict[str, Any] = {
                          "description": "Last revision the sender knows its peer holds"},
             "base_data": {"type": ["object", "null"],
                           "description": "Body of base_rev (sent when base_rev != rev)"},
+            "unacked": {
+                "type": "array", "maxItems": UNACKED_LIMIT,
+                "description": "Optional: ancestors the sender wrote and may have delivered "
+                               "without seeing the answer, with their bodies (merge base "
+                               "candidates; docs/PROTOCOL.md, 'Lost answers')",
+                "items": {"type": "object", "required": ["rev", "data"], "properties": {
+                    "rev": _REV, "data": {"type": "object"}}},
+            },
         },
     },
     "SyncChangesPage": {"type": "object", "properties": {
