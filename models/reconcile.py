@@ -12,7 +12,7 @@ from typing import Any
 
 from .changes import ChangeType
 from .revisions import join_histories, merge_revision
-from .stores.base import Document, acknowledged
+from .stores.base import Document, acknowledged, behind_base
 
 Merge = Callable[[dict, dict, dict], "dict | None"]
 
@@ -65,7 +65,8 @@ def common_base(current: Document, incoming: Document) -> dict | None:
 
 
 def reconcile(
-    current: Document | None, incoming: Document, merge: Merge | None, *, from_peer: bool = True
+    current: Document | None, incoming: Document, merge: Merge | None, *, from_peer: bool = True,
+    peer_current: bool = False,
 ) -> Decision:
     merge = merge or three_way_merge
     synced = replace(incoming, base_rev=incoming.rev, base_data=incoming.data, unacked=()) \
@@ -74,6 +75,8 @@ def reconcile(
         return Decision("applied", synced)
     if current.knows(incoming.rev):
         # An echo from a peer proves the peer holds it: it may become the merge base.
+        if peer_current and (resend := behind_base(current, incoming)) is not None:
+            return Decision("unchanged", resend)  # a change again: the next push sends it
         held = acknowledged(current, incoming) if from_peer else None
         return Decision("unchanged", held, bookkeeping=held is not None)
     if incoming.knows(current.rev):

@@ -86,10 +86,12 @@ async def replicate(
     none saved yet), and the checkpoint reached is saved after every page, so a retry after an
     interruption re-sends at most the page that was cut off. A full resync saves only at its end:
     resumed halfway it could not tell purged documents from unseen ones, so it starts again.
-    `prune_unseen`: after a full resync (the checkpoint was older than the source's tombstone
+    `prune_unseen`: the source is the target's one peer (a client pulling from its server), so
+    off by default. After a full resync (the checkpoint was older than the source's tombstone
     purge horizon), delete the target's documents that came from a peer, were not changed since,
-    and that the source no longer has: they were deleted and purged there. Only right when the
-    source is the target's one peer (a client pulling from its server), so it is off by default.
+    and that the source no longer has: they were deleted and purged there. And a document the
+    source holds at an older revision than the target thought (the source lost the newer one
+    with a purged tombstone) is sent again next time rather than taken as synced.
     `skip_synced`: do not send documents whose revision a peer already acknowledged (right when
     the target is that one peer: a client pushing to its server).
     """
@@ -105,13 +107,14 @@ async def replicate(
         try:
             reached = await _replicate_model(source, target, start, model, batch_size,
                                              on_progress, result, skip_synced=skip_synced,
-                                             saved=saved)
+                                             saved=saved, one_peer=prune_unseen)
         except CheckpointExpiredError:
             # Tombstones after `since` were purged on the source: a full pass, then (when asked)
             # the target's copies of purged documents are deleted. See docs/PROTOCOL.md.
             result.resynced = True
             reached = await _replicate_model(source, target, 0, model, batch_size, on_progress,
-                                             result, seen := set(), skip_synced=skip_synced)
+                                             result, seen := set(), skip_synced=skip_synced,
+                                             one_peer=prune_unseen)
             if prune_unseen:
                 await _delete_unseen(target, model, seen, result, batch_size)
         reached = max(reached, ceiling)
@@ -126,7 +129,7 @@ async def replicate(
 async def _replicate_model(
     source: Store, target: Store, since: int, model: type, batch_size: int,
     on_progress: Progress | None, result: ReplicationResult, seen: set[str] | None = None,
-    *, skip_synced: bool = False, saved: SavedCheckpoints | None = None,
+    *, skip_synced: bool = False, saved: SavedCheckpoints | None = None, one_peer: bool = False,
 ) -> int:
     """One model's pass; with `seen` it is a full resync and collects the ids it met. With
     `saved`, the last doc's checkpoint of each page is saved once the page is acknowledged: the
@@ -150,19 +153,21 @@ async def _replicate_model(
         if skip_synced:
             docs = [doc for doc in docs if doc.base_rev != doc.rev]
         if docs:
-            await _send_page(source, target, model, docs, result)
+            await _send_page(source, target, model, docs, result, one_peer)
         if saved is not None:
             await saved.save(collection, cursor)
         await _report(on_progress, done, max(total, done))
 
 
 async def _send_page(source: Store, target: Store, model: type, docs: list[Document],
-                     result: ReplicationResult) -> None:
-    """One page to the target; then the source learns which revisions the target holds."""
+                     result: ReplicationResult, one_peer: bool = False) -> None:
+    """One page to the target; then the source learns which revisions the target holds.
+    `one_peer`: the source is the target's one peer (a client pulling from its server)."""
     collection = model.collection
     await source.note_sent(collection, docs)  # before sending: the answer may never come
+    extra = {"peer_current": True} if one_peer else {}
     outcomes = await target.apply(collection, docs, merge=model.merge,
-                                  check=model.check_replicated)
+                                  check=model.check_replicated, **extra)
     by_id = {doc.id: doc for doc in docs}
     held = []
     for outcome in outcomes:

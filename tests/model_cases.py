@@ -2212,6 +2212,34 @@ async def fault_server_dies_after_committing_one_page_of_several(store):
 
 
 @case
+async def fault_lost_create_answer_then_purged_delete_converges(store):
+    """Client 1's create reaches the server but the answer is lost; device 2 deletes the todo,
+    and the server purges the tombstone. Client 1's retry brings the todo back to the server (it
+    cannot know better); device 2 must then see that the server no longer holds its delete and
+    send it again, so every store ends with the todo deleted (found by the convergence test)."""
+    clock = FakeClock()
+    remote, other = LosingAnswers(), make_peer("webstorage")
+    A, B = todos_on(store, clock), todos_on(other, clock)
+    await A.create(id="x", title="made here", order=1)
+    await A.create(id="y", title="kept", order=2)
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote, peer="server") is None
+    await sync(other, remote, models=[Todo], peer="server")
+    clock.tick()
+    await (await B.find_by_id("x")).delete()
+    await sync(other, remote, models=[Todo], peer="server")
+    await remote.purge_tombstones("todos", await remote.checkpoint())
+    for _ in range(3):
+        for local in (store, other):
+            await sync(local, remote, models=[Todo], peer="server")
+    for st in (store, other, remote):
+        assert await st.get("todos", "x") is None, f"the deleted todo lives on in {st}"
+        assert await st.get("todos", "y") is not None
+    await assert_converged(store, other, "after the purge")
+    await assert_converged(store, remote, "after the purge")
+
+
+@case
 async def fault_pulled_echo_becomes_the_merge_base(store):
     """A pull that brings back the revision this store holds proves the server has it: it becomes
     the merge base (bookkeeping only: no new checkpoint, nothing to push)."""

@@ -575,7 +575,19 @@ LOST_PUSH_ANSWER_THEN_OTHER_FIELD = (
 )
 
 
+# Found by the long profile: c0's creates reach the server but the answer is lost; c1 deletes
+# one and the server purges the tombstone; c0's retry brings the todo back to the server, and c1,
+# which thought the server held its delete, never sent it again: the stores diverged. A pull now
+# sees that the server is behind the revision it was thought to hold, and the delete is re-sent.
+LOST_CREATE_ANSWER_THEN_PURGED_DELETE = (
+    ["memory", "memory"],
+    [("create", 0, 0)] * 5 + [("lose", 0, 0), ("lose", 1, 1), ("delete", 1, 0), ("lose", 1, 1),
+                              ("purge", 0, 0)],
+)
+
+
 @given(run=RUNS, picks=PICKS)
+@example(run=LOST_CREATE_ANSWER_THEN_PURGED_DELETE, picks=[0])
 @example(run=LOST_PUSH_ANSWER_THEN_OTHER_FIELD, picks=[0])
 @example(run=DELETE_AFTER_DELETE_CONFLICT, picks=[2])
 @example(run=SAME_VALUE_THEN_CHANGED, picks=[0])

@@ -300,7 +300,7 @@ class Store:
     async def apply(
         self, model: str, docs: list[Document], *, merge: Merge | None = None,
         check: Callable[[Document, Document | None], dict | None] | None = None,
-        from_peer: bool = True,
+        from_peer: bool = True, peer_current: bool = False,
     ) -> list[Outcome]:
         """LoopBack's bulk update: take revisions from another store, in one transaction.
 
@@ -309,6 +309,8 @@ class Store:
         `check(incoming, current)` may reject a document (validation, access): it is skipped and
         the rest applies. With `from_peer` (the default) an applied revision becomes the merge
         base, since the peer holds it; a conflict resolution made here passes False.
+        `peer_current`: the docs are what this store's one peer holds now (a client pulling from
+        its server), so a known one becomes the merge base even if an older one than recorded.
         """
         from ..reconcile import Decision, reconcile
 
@@ -320,7 +322,8 @@ class Store:
                 if problem:
                     outcomes.append(Outcome(incoming.id, incoming.rev, "rejected", error=problem))
                     continue
-                decision = reconcile(current, incoming, merge, from_peer=from_peer)
+                decision = reconcile(current, incoming, merge, from_peer=from_peer,
+                                     peer_current=peer_current)
                 if decision.status == "merged" and check and decision.doc is not None and check(
                     decision.doc, current
                 ):
@@ -411,6 +414,18 @@ def acknowledged(current: Document, held: Document) -> Document | None:
     return replace(current, base_rev=base_rev, base_data=base_data, unacked=unacked)
 
 
+def behind_base(current: Document, held: Document) -> Document | None:
+    """`current` rebased on `held` when its one peer shows it holds only `held` now, an ancestor
+    of the recorded merge base. The peer's document only moves forward, so such a peer has lost
+    the newer revision (its tombstone was purged and an older revision came back): what is newer
+    here must be sent again, not taken as synced. None when the peer is not behind."""
+    if current.knows(held.rev) and current.base_rev is not None \
+            and current.base_rev != held.rev and not held.knows(current.base_rev):
+        unacked = tuple(item for item in current.unacked if not held.knows(item[0]))
+        return replace(current, base_rev=held.rev, base_data=held.data, unacked=unacked)
+    return None
+
+
 def plan_write(
     model: str, id: str, current: Document | None, data: dict | None, base_rev: str | None,
     sent_through: int = 0,
@@ -450,4 +465,4 @@ def plan_write(
 
 
 __all__ = ["UNACKED_LIMIT", "CheckpointExpiredError", "Document", "Outcome", "Store",
-           "acknowledged", "plan_write"]
+           "acknowledged", "behind_base", "plan_write"]

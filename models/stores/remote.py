@@ -146,10 +146,10 @@ class RemoteStore(Store):
 
     async def apply(
         self, model: str, docs: list[Document], *, merge: Any = None, check: Any = None,
-        from_peer: bool = True,
+        from_peer: bool = True, peer_current: bool = False,
     ) -> list[Outcome]:
-        """One request, one server transaction. `merge` and `check` are ignored: the server
-        never trusts a client and applies its own model's rules."""
+        """One request, one server transaction. `merge`, `check` and `peer_current` are
+        ignored: the server never trusts a client and applies its own model's rules."""
         if not docs:
             return []
         path = self._url(model, "sync", "apply")
