@@ -10,6 +10,7 @@ It knows nothing about SQLite, Web Storage or HTTP. `sync(local, remote)` is pus
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 from .changes import ChangeType
 from .conflict import Conflict
+from .errors import StorageFullError
 from .revisions import next_revision
 from .stores.base import CheckpointExpiredError, Document, Store
 
@@ -38,7 +40,10 @@ class SavedCheckpoints:
         return await self.store.saved_checkpoint(f"{self.name}:{model}")
 
     async def save(self, model: str, checkpoint: int) -> None:
-        await self.store.save_checkpoint(f"{self.name}:{model}", checkpoint)
+        """Save where `model` reached. A store too full to take it keeps the older value: the
+        next run then moves again what came since (progress is a saving, never correctness)."""
+        with contextlib.suppress(StorageFullError):
+            await self.store.save_checkpoint(f"{self.name}:{model}", checkpoint)
 
 
 @dataclass
@@ -164,7 +169,10 @@ async def _send_page(source: Store, target: Store, model: type, docs: list[Docum
     """One page to the target; then the source learns which revisions the target holds.
     `one_peer`: the source is the target's one peer (a client pulling from its server)."""
     collection = model.collection
-    await source.note_sent(collection, docs)  # before sending: the answer may never come
+    # Noted before sending: the answer may never come. A store too full to note it can cost a
+    # conflict after a lost answer, never a write.
+    with contextlib.suppress(StorageFullError):
+        await source.note_sent(collection, docs)
     extra = {"peer_current": True} if one_peer else {}
     outcomes = await target.apply(collection, docs, merge=model.merge,
                                   check=model.check_replicated, **extra)

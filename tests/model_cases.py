@@ -2394,6 +2394,21 @@ async def resume_interrupted_full_resync_starts_again_from_zero(store):
 
 
 @case
+async def ws_full_storage_never_fails_a_sync_for_its_bookkeeping(store):
+    """The `sent` mark and the saved checkpoints are savings: a storage too full to take them
+    still pushes (a retry then moves a page again)."""
+    for fail_at in (1, 3):  # the `sent` mark; the push's saved checkpoint
+        storage = FailingStorage()
+        local, remote = WebStorageStore(storage, app="f"), LosingAnswers()
+        await seed_todos(local, 1)
+        storage.arm(fail_set_at=fail_at)
+        result = await sync(local, remote, models=[Todo], peer="server")
+        storage.disarm()
+        assert result.push.count("applied") == 1, (fail_at, result.push.counts)
+        assert await live(remote) == await live(local), fail_at
+
+
+@case
 async def resume_progress_is_kept_per_peer(store):
     """Two servers, two records: one's checkpoints never decide what is read from the other."""
     first, second = LosingAnswers(), LosingAnswers()
