@@ -109,19 +109,31 @@ async def replicate(
         collection = model.collection
         start = await saved.load(collection) if saved is not None else None
         start = (since or 0) if start is None else start
-        try:
-            reached = await _replicate_model(source, target, start, model, batch_size,
-                                             on_progress, result, skip_synced=skip_synced,
-                                             saved=saved, one_peer=prune_unseen)
-        except CheckpointExpiredError:
-            # Tombstones after `since` were purged on the source: a full pass, then (when asked)
-            # the target's copies of purged documents are deleted. See docs/PROTOCOL.md.
+
+        async def full_pass(model: type = model) -> int:
+            # A full pass, then (when asked) the target's copies of documents deleted on the
+            # source and purged there are deleted too. See docs/PROTOCOL.md.
             result.resynced = True
             reached = await _replicate_model(source, target, 0, model, batch_size, on_progress,
                                              result, seen := set(), skip_synced=skip_synced,
                                              one_peer=prune_unseen)
             if prune_unseen:
                 await _delete_unseen(target, model, seen, result, batch_size)
+            return reached
+
+        if prune_unseen and start == 0 and await _has_purged(source, collection) \
+                and await _holds_synced(target, collection, batch_size):
+            # Reading from 0 is never refused, yet this store holds documents its peer
+            # acknowledged (pushed while no pull got through) and the peer purged tombstones:
+            # some of those documents may be among them, so this first pull is a full pass.
+            reached = await full_pass()
+        else:
+            try:
+                reached = await _replicate_model(source, target, start, model, batch_size,
+                                                 on_progress, result, skip_synced=skip_synced,
+                                                 saved=saved, one_peer=prune_unseen)
+            except CheckpointExpiredError:  # tombstones after `start` were purged on the source
+                reached = await full_pass()
         reached = max(reached, ceiling)
         if saved is not None:
             await saved.save(collection, reached)
@@ -189,6 +201,26 @@ async def _send_page(source: Store, target: Store, model: type, docs: list[Docum
             result.rejected.append({"id": outcome.id, "rev": outcome.rev,
                                     "error": outcome.error})
     await source.mark_synced(collection, held)
+
+
+async def _has_purged(source: Store, collection: str) -> bool:
+    """Whether the source purged tombstones after its first write (reading after 1 is refused;
+    a purge through 1 cannot have dropped the delete of a document written before it)."""
+    try:
+        await source.feed(collection, 1, 0)
+    except CheckpointExpiredError:
+        return True
+    return False
+
+
+async def _holds_synced(store: Store, collection: str, batch_size: int) -> bool:
+    """Whether `store` holds a live document its peer acknowledged (its merge base is itself)."""
+    cursor = 0
+    while page := await store.feed(collection, cursor, batch_size, full=True):
+        if any(doc.base_rev == doc.rev and not doc.deleted for doc in page):
+            return True
+        cursor = page[-1].checkpoint
+    return False
 
 
 async def _delete_unseen(target: Store, model: type, seen: set[str],

@@ -2240,6 +2240,34 @@ async def fault_lost_create_answer_then_purged_delete_converges(store):
 
 
 @case
+async def fault_first_pull_after_a_purge_drops_what_was_deleted_there(store):
+    """Client 1's push is acknowledged but its pull never gets through (its pull checkpoint is
+    still 0); device 2 deletes a todo and the server purges the tombstone. Reading from 0 is never
+    refused, yet client 1 holds the todo as synced: its first pull must be a full pass that drops
+    it (found by the convergence test)."""
+    clock = FakeClock()
+    remote, other = LosingAnswers(), make_peer("webstorage")
+    A, B = todos_on(store, clock), todos_on(other, clock)
+    await A.create(id="x", title="deleted elsewhere", order=1)
+    await A.create(id="y", title="kept", order=2)
+    remote.lose_feed_at = 1
+    assert await try_sync(store, remote, peer="server") is None
+    assert (await store.get("todos", "x")).base_rev == (await remote.get("todos", "x")).rev
+    await sync(other, remote, models=[Todo], peer="server")
+    clock.tick()
+    await (await B.find_by_id("x")).delete()
+    await sync(other, remote, models=[Todo], peer="server")
+    await remote.purge_tombstones("todos", await remote.checkpoint())
+    await B.create(id="z", title="after the purge", order=3)  # the first page ends past it
+    await sync(other, remote, models=[Todo], peer="server")
+    result = await sync(store, remote, models=[Todo], peer="server")
+    assert result.pull.resynced and result.pull.count("purged") == 1, result.pull.counts
+    assert await store.get("todos", "x") is None, "a todo deleted on the server lives on here"
+    await assert_converged(store, other, "after the first pull")
+    await assert_converged(store, remote, "after the first pull")
+
+
+@case
 async def fault_pulled_echo_becomes_the_merge_base(store):
     """A pull that brings back the revision this store holds proves the server has it: it becomes
     the merge base (bookkeeping only: no new checkpoint, nothing to push)."""
