@@ -91,10 +91,18 @@ def reconcile(
         ))
     if current.deleted or incoming.deleted:
         return Decision("conflict")  # an edit against a delete is the user's call
+    mine, theirs = current.data or {}, incoming.data or {}
     base = common_base(current, incoming)
-    if base is None:
-        return Decision("conflict")
-    merged = merge(base, current.data or {}, incoming.data or {})
+    if base is not None:
+        merged = merge(base, mine, theirs)
+    else:
+        # No side kept the newest common ancestor's body (several newest ones after criss-cross
+        # resolutions, or one dropped past a bound): the two sides still merge when the result
+        # cannot depend on it, i.e. taking either side as the base gives the same body (for the
+        # field-by-field merge: they agree on every field but the save stamps).
+        merged = merge(mine, mine, theirs)
+        if merged is not None and merged != merge(theirs, mine, theirs):
+            merged = None
     if merged is None:
         return Decision("conflict")
     rev = merge_revision([current.rev, incoming.rev], merged)

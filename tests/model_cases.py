@@ -1773,6 +1773,35 @@ async def repl_swap_parties(store):
 
 
 @case
+async def repl_sides_that_agree_merge_without_a_kept_base(store):
+    """When no side kept the newest common ancestor's body, two sides that agree on every field
+    but the save stamps still merge (the result cannot depend on the base); sides that differ
+    are a conflict."""
+    from models.reconcile import reconcile
+
+    root = next_revision(None, {"id": "x"})
+
+    def side(title: str, stamp: str) -> Document:
+        data = {"id": "x", "title": title, "completed": False, "order": 1,
+                "created_at": "2024-01-01T00:00:00.000Z", "updated_at": stamp, "owner": None}
+        return Document("todos", "x", next_revision(root, data), 0, False, data,
+                        history=(root,))
+
+    mine = side("same", "2024-01-01T00:00:01.000Z")
+    theirs = side("same", "2024-01-01T00:00:02.000Z")
+    decision = reconcile(mine, theirs, Todo.merge)
+    assert decision.status == "merged", decision
+    assert decision.doc.data["updated_at"] == "2024-01-01T00:00:02.000Z", decision.doc.data
+    assert decision.doc.knows(mine.rev) and decision.doc.knows(theirs.rev)
+    other = side("different", "2024-01-01T00:00:03.000Z")
+    assert reconcile(mine, other, Todo.merge).status == "conflict"
+    assert [o.status for o in await store.apply("todos", [mine])] == ["applied"]
+    (outcome,) = await store.apply("todos", [theirs], merge=Todo.merge)
+    assert outcome.status == "merged", outcome
+    assert outcome.current.data["title"] == "same" and await store.conflicts("todos") == []
+
+
+@case
 async def repl_write_during_replication_not_lost(store):
     clock = FakeClock()
     await seed_todos(store, 6, clock)

@@ -596,7 +596,19 @@ FIRST_PULL_AFTER_PURGE = (
 )
 
 
+# Found by the long profile next: after a purge brought a todo back, two clients resolved their
+# conflicts the same way; their resolutions have two newest common ancestors, each side kept the
+# body of only one, and two identical titles were reported as a conflict. Sides that agree now
+# merge without the body.
+CRISS_CROSS_RESOLUTIONS_AGREE = (
+    ["memory", "memory", "memory"],
+    [("create", 0, 0), ("sync", 0, 0), ("lose", 1, 1), ("title", 0, 0), ("title", 1, 0),
+     ("lose", 1, 0), ("sync", 2, 0), ("delete", 2, 0), ("sync", 2, 0), ("purge", 0, 0)],
+)
+
+
 @given(run=RUNS, picks=PICKS)
+@example(run=CRISS_CROSS_RESOLUTIONS_AGREE, picks=[0])
 @example(run=FIRST_PULL_AFTER_PURGE, picks=[0])
 @example(run=LOST_CREATE_ANSWER_THEN_PURGED_DELETE, picks=[0])
 @example(run=LOST_PUSH_ANSWER_THEN_OTHER_FIELD, picks=[0])
