@@ -484,7 +484,7 @@ SERVERS = {"sqlite": sqlite_server, "http": http_server}
 
 # ---- the property -----------------------------------------------------------------------------
 
-FAULTS = {"examples": 0, "answers lost": 0, "restarts": 0, "conflicts judged": 0,
+FAULTS = {"examples": 0, "answers lost": 0, "restarts": 0, "conflicts seen": 0,
           "conflicts after a purge (not judged)": 0}
 
 OPS = st.tuples(
@@ -508,7 +508,7 @@ async def scenario(server_kind: str, tmp: str, kinds: list[str], ops: list[tuple
             await world.run(op)
         await world.settle(choose)
         FAULTS["examples"] += 1
-        FAULTS["conflicts judged"] += len(world.conflicts_seen)
+        FAULTS["conflicts seen"] += len(world.conflicts_seen)
         await world.check()
 
 
