@@ -157,7 +157,8 @@ class World:
                         self.seen(doc)
                 found.append((name, mine, theirs))
         for name, mine, theirs in found:
-            key = (name, theirs.id, theirs.rev, mine.rev if mine else None)
+            # judged once, as recorded: the store's own document may move on while it waits
+            key = (name, theirs.id, theirs.rev)
             if key not in self.conflicts_seen:
                 self.conflicts_seen.add(key)
                 if theirs.id in self.purged:
