@@ -3,11 +3,14 @@
 Pure logic over the store interface (PouchDB's lesson): it reads the source's feed after a
 checkpoint in pages, hands each page to the target's bulk `apply` (one transaction per page), and
 tells the source which revisions the target now holds so later edits can merge field by field.
+With `SavedCheckpoints` it records, after every page, where each model's pass reached, so an
+interrupted replication resumes after the last page that was applied and acknowledged.
 It knows nothing about SQLite, Web Storage or HTTP. `sync(local, remote)` is push then pull.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,12 +18,32 @@ from typing import Any
 
 from .changes import ChangeType
 from .conflict import Conflict
+from .errors import StorageFullError
 from .revisions import next_revision
 from .stores.base import CheckpointExpiredError, Document, Store
 
 DEFAULT_BATCH_SIZE = 500
 
 Progress = Callable[[int, int], Any]  # (done, total) -> maybe awaitable
+
+
+@dataclass(frozen=True)
+class SavedCheckpoints:
+    """Where one direction of replication reached, per model, kept in a (local) store under
+    `name` (e.g. `server:pull`): `<name>:<model>` is the source checkpoint through which every
+    change of that model was applied and acknowledged."""
+
+    store: Store
+    name: str
+
+    async def load(self, model: str) -> int | None:
+        return await self.store.saved_checkpoint(f"{self.name}:{model}")
+
+    async def save(self, model: str, checkpoint: int) -> None:
+        """Save where `model` reached. A store too full to take it keeps the older value: the
+        next run then moves again what came since (progress is a saving, never correctness)."""
+        with contextlib.suppress(StorageFullError):
+            await self.store.save_checkpoint(f"{self.name}:{model}", checkpoint)
 
 
 @dataclass
@@ -60,46 +83,74 @@ async def replicate(
     on_progress: Progress | None = None,
     prune_unseen: bool = False,
     skip_synced: bool = False,
+    saved: SavedCheckpoints | None = None,
 ) -> ReplicationResult:
     """Copy every change of `source` after checkpoint `since` into `target`.
 
-    `prune_unseen`: after a full resync (the checkpoint was older than the source's tombstone
+    `saved`: each model starts from the checkpoint saved there (`since` only for a model with
+    none saved yet), and the checkpoint reached is saved after every page, so a retry after an
+    interruption re-sends at most the page that was cut off. A full resync saves only at its end:
+    resumed halfway it could not tell purged documents from unseen ones, so it starts again.
+    `prune_unseen`: the source is the target's one peer (a client pulling from its server), so
+    off by default. After a full resync (the checkpoint was older than the source's tombstone
     purge horizon), delete the target's documents that came from a peer, were not changed since,
-    and that the source no longer has: they were deleted and purged there. Only right when the
-    source is the target's one peer (a client pulling from its server), so it is off by default.
+    and that the source no longer has: they were deleted and purged there. And a document the
+    source holds at an older revision than the target thought (the source lost the newer one
+    with a purged tombstone) is sent again next time rather than taken as synced.
     `skip_synced`: do not send documents whose revision a peer already acknowledged (right when
     the target is that one peer: a client pushing to its server).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    start = since or 0
     ceiling = await source.checkpoint()  # every change at or below it is read by the passes
-    result = ReplicationResult(checkpoint=start)
+    result = ReplicationResult(checkpoint=since or 0)
     reached_per_model = []
     for model in models or _default_models():
-        try:
-            reached = await _replicate_model(source, target, start, model, batch_size,
-                                             on_progress, result, skip_synced=skip_synced)
-        except CheckpointExpiredError:
-            # Tombstones after `since` were purged on the source: a full pass, then (when asked)
-            # the target's copies of purged documents are deleted. See docs/PROTOCOL.md.
+        collection = model.collection
+        start = await saved.load(collection) if saved is not None else None
+        start = (since or 0) if start is None else start
+
+        async def full_pass(model: type = model) -> int:
+            # A full pass, then (when asked) the target's copies of documents deleted on the
+            # source and purged there are deleted too. See docs/PROTOCOL.md.
             result.resynced = True
             reached = await _replicate_model(source, target, 0, model, batch_size, on_progress,
-                                             result, seen := set(), skip_synced=skip_synced)
+                                             result, seen := set(), skip_synced=skip_synced,
+                                             one_peer=prune_unseen)
             if prune_unseen:
                 await _delete_unseen(target, model, seen, result, batch_size)
-        reached_per_model.append(max(reached, ceiling))
+            return reached
+
+        if prune_unseen and start == 0 and await _has_purged(source, collection) \
+                and await _holds_synced(target, collection, batch_size):
+            # Reading from 0 is never refused, yet this store holds documents its peer
+            # acknowledged (pushed while no pull got through) and the peer purged tombstones:
+            # some of those documents may be among them, so this first pull is a full pass.
+            reached = await full_pass()
+        else:
+            try:
+                reached = await _replicate_model(source, target, start, model, batch_size,
+                                                 on_progress, result, skip_synced=skip_synced,
+                                                 saved=saved, one_peer=prune_unseen)
+            except CheckpointExpiredError:  # tombstones after `start` were purged on the source
+                reached = await full_pass()
+        reached = max(reached, ceiling)
+        if saved is not None:
+            await saved.save(collection, reached)
+        reached_per_model.append(reached)
     # The lowest model's position: a write to one model while another replicates is not skipped.
-    result.checkpoint = max(start, min(reached_per_model, default=start))
+    result.checkpoint = min(reached_per_model, default=since or 0)
     return result
 
 
 async def _replicate_model(
     source: Store, target: Store, since: int, model: type, batch_size: int,
     on_progress: Progress | None, result: ReplicationResult, seen: set[str] | None = None,
-    *, skip_synced: bool = False,
+    *, skip_synced: bool = False, saved: SavedCheckpoints | None = None, one_peer: bool = False,
 ) -> int:
-    """One model's pass; with `seen` it is a full resync and collects the ids it met."""
+    """One model's pass; with `seen` it is a full resync and collects the ids it met. With
+    `saved`, the last doc's checkpoint of each page is saved once the page is acknowledged: the
+    feed is in checkpoint order, so every change of the model at or below it was applied."""
     collection = model.collection
     cursor = since
     total = await source.pending(collection, since)
@@ -118,25 +169,58 @@ async def _replicate_model(
         done += len(docs)
         if skip_synced:
             docs = [doc for doc in docs if doc.base_rev != doc.rev]
-            if not docs:
-                await _report(on_progress, done, max(total, done))
-                continue
-        outcomes = await target.apply(collection, docs, merge=model.merge,
-                                      check=model.check_replicated)
-        by_id = {doc.id: doc for doc in docs}
-        held = []
-        for outcome in outcomes:
-            result.counts[outcome.status] = result.counts.get(outcome.status, 0) + 1
-            sent = by_id[outcome.id]
-            if outcome.status in ("applied", "unchanged", "merged"):
-                held.append(sent)
-            elif outcome.status == "conflict":
-                result.conflicts.append(Conflict(model, sent, outcome.current, target, source))
-            else:
-                result.rejected.append({"id": outcome.id, "rev": outcome.rev,
-                                        "error": outcome.error})
-        await source.mark_synced(collection, held)
+        if docs:
+            await _send_page(source, target, model, docs, result, one_peer)
+        if saved is not None:
+            await saved.save(collection, cursor)
         await _report(on_progress, done, max(total, done))
+
+
+async def _send_page(source: Store, target: Store, model: type, docs: list[Document],
+                     result: ReplicationResult, one_peer: bool = False) -> None:
+    """One page to the target; then the source learns which revisions the target holds.
+    `one_peer`: the source is the target's one peer (a client pulling from its server)."""
+    collection = model.collection
+    # Noted before sending: the answer may never come. A store too full to note it can cost a
+    # conflict after a lost answer, never a write.
+    with contextlib.suppress(StorageFullError):
+        await source.note_sent(collection, docs)
+    extra = {"peer_current": True} if one_peer else {}
+    outcomes = await target.apply(collection, docs, merge=model.merge,
+                                  check=model.check_replicated, **extra)
+    by_id = {doc.id: doc for doc in docs}
+    held = []
+    for outcome in outcomes:
+        result.counts[outcome.status] = result.counts.get(outcome.status, 0) + 1
+        sent = by_id[outcome.id]
+        if outcome.status in ("applied", "unchanged", "merged"):
+            held.append(sent)
+        elif outcome.status == "conflict":
+            result.conflicts.append(Conflict(model, sent, outcome.current, target, source))
+        else:
+            result.rejected.append({"id": outcome.id, "rev": outcome.rev,
+                                    "error": outcome.error})
+    await source.mark_synced(collection, held)
+
+
+async def _has_purged(source: Store, collection: str) -> bool:
+    """Whether the source purged tombstones after its first write (reading after 1 is refused;
+    a purge through 1 cannot have dropped the delete of a document written before it)."""
+    try:
+        await source.feed(collection, 1, 0)
+    except CheckpointExpiredError:
+        return True
+    return False
+
+
+async def _holds_synced(store: Store, collection: str, batch_size: int) -> bool:
+    """Whether `store` holds a live document its peer acknowledged (its merge base is itself)."""
+    cursor = 0
+    while page := await store.feed(collection, cursor, batch_size, full=True):
+        if any(doc.base_rev == doc.rev and not doc.deleted for doc in page):
+            return True
+        cursor = page[-1].checkpoint
+    return False
 
 
 async def _delete_unseen(target: Store, model: type, seen: set[str],
@@ -177,9 +261,16 @@ async def sync(
     models: Sequence[type] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Callable[[str, int, int], Any] | None = None,
+    peer: str | None = None,
 ) -> SyncResult:
     """Push local changes, then pull remote ones. Conflicts come back seen from the local side
-    (source = remote, target = local) and are recorded locally, so they can be resolved offline."""
+    (source = remote, target = local) and are recorded locally, so they can be resolved offline.
+
+    With `peer` (a name for `remote`, e.g. "server"), `local` keeps the progress of both
+    directions page by page (`<peer>:push:<model>`, `<peer>:pull:<model>`): the next sync, or a
+    retry after a failure halfway, starts where the last acknowledged page ended. `checkpoints`
+    are then only where to start for a model with nothing saved yet. Without `peer`, the caller
+    keeps `result.checkpoints` and passes them next time."""
     checkpoints = checkpoints or {}
 
     def phase(name: str) -> Progress | None:
@@ -187,10 +278,15 @@ async def sync(
             return None
         return lambda done, total: on_progress(name, done, total)
 
+    def saved(direction: str) -> SavedCheckpoints | None:
+        return None if peer is None else SavedCheckpoints(local, f"{peer}:{direction}")
+
     push = await replicate(local, remote, checkpoints.get("push"), models=models,
-                           batch_size=batch_size, on_progress=phase("push"), skip_synced=True)
+                           batch_size=batch_size, on_progress=phase("push"), skip_synced=True,
+                           saved=saved("push"))
     pull = await replicate(remote, local, checkpoints.get("pull"), models=models,
-                           batch_size=batch_size, on_progress=phase("pull"), prune_unseen=True)
+                           batch_size=batch_size, on_progress=phase("pull"), prune_unseen=True,
+                           saved=saved("pull"))
     found: dict[tuple[str, str], Conflict] = {
         (c.model.collection, c.id): c for c in pull.conflicts
     }

@@ -3,7 +3,7 @@
     offsync serve [--db URL] [--port N] [--forwarded-allow-ips IPS] [--register-attempts N]
                                                      the server
     offsync replicate SOURCE TARGET [--since N] [--user NAME]
-                                                     `replicate(source, target, since)`
+                                                     `replicate(source, target, saved=...)`
     offsync purge-tombstones [--db URL] --keep N     `store.purge_tombstones(model, through)`
 
 Exit codes: 0 success; 1 an error (unreachable server, expired checkpoint...; the message says
@@ -26,7 +26,7 @@ import uvicorn
 
 import models
 from models.errors import AuthenticationError, OffsyncError
-from models.replication import DEFAULT_BATCH_SIZE, replicate
+from models.replication import DEFAULT_BATCH_SIZE, SavedCheckpoints, replicate
 from models.stores.base import Store
 
 from .app import (
@@ -136,21 +136,37 @@ async def open_store(url: str, *, must_exist: bool,
         store.close()
 
 
+def progress_record(args: argparse.Namespace, source: Store, target: Store
+                    ) -> SavedCheckpoints | None:
+    """Where `replicate` keeps its progress: in the target when it is a database file (named by
+    the source), else in the source (named by the target); nowhere between two servers."""
+    who = f" as {args.user}" if args.user else ""
+    if not _is_http(args.target):
+        return SavedCheckpoints(target, f"replicate:{args.source}{who}")
+    if not _is_http(args.source):
+        return SavedCheckpoints(source, f"replicate:{args.target}{who}")
+    return None
+
+
 async def run_replicate(args: argparse.Namespace) -> int:
     statuses = ("applied", "unchanged", "merged", "conflict", "rejected")
     async with open_store(args.source, must_exist=True, user=args.user) as source, \
             open_store(args.target, must_exist=False, user=args.user) as target:
         start = await source.checkpoint()
+        saved = progress_record(args, source, target)
         reached, conflicts, rejected, resynced = [], 0, 0, []
         totals = dict.fromkeys(statuses, 0)
         for model in models.MODELS.values():
             name = model.collection
+            if saved is not None and args.since is not None:
+                await saved.save(name, args.since)  # --since overrides where the last run reached
 
             def progress(done: int, total: int, name: str = name) -> None:
                 print(f"{name}: {done}/{total}", flush=True)
 
             result = await replicate(source, target, args.since, models=[model],
-                                     batch_size=args.batch_size, on_progress=progress)
+                                     batch_size=args.batch_size, on_progress=progress,
+                                     saved=saved)
             counts = ", ".join(f"{status} {result.count(status)}" for status in statuses)
             extra = f", purged {result.count('purged')}" if result.count("purged") else ""
             print(f"{name}: {counts}{extra}", flush=True)
@@ -288,8 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "or 2 when documents conflicted or were rejected (they are listed).")
     rep.add_argument("source", metavar="SOURCE", help="sqlite:///path.db or http(s)://server")
     rep.add_argument("target", metavar="TARGET", help="sqlite:///path.db or http(s)://server")
-    rep.add_argument("--since", type=_not_negative, default=0,
-                     help="source checkpoint to start after (the one printed last time)")
+    rep.add_argument("--since", type=_not_negative, default=None,
+                     help="source checkpoint to start after (default: where the last run "
+                          "between SOURCE and TARGET reached, kept page by page in the target "
+                          "database, or in the source when the target is a server)")
     rep.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
                      help=f"documents per batch (default {DEFAULT_BATCH_SIZE}; a server takes "
                           "at most 5000)")

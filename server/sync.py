@@ -32,7 +32,7 @@ from models.errors import OffsyncError
 from models.limits import MAX_INTEGER, parse_ascii_int
 from models.model import Model
 from models.revisions import REVISION, REVISION_FORM, is_revision
-from models.stores.base import MAX_WIRE_HISTORY, Document, Outcome
+from models.stores.base import MAX_WIRE_HISTORY, UNACKED_LIMIT, Document, Outcome
 from models.stores.remote import MAX_SYNC_DOCS, MAX_SYNC_LIMIT, PROTOCOL_VERSION
 
 from .body import read_json_object
@@ -294,6 +294,14 @@ SCHEMAS: dict[str, Any] = {
                           "description": "Body of base_rev (sent when base_rev != rev)"},
             "owner": {"type": ["string", "null"],
                       "description": "The owning user's id (data.owner; kept on tombstones)"},
+            "unacked": {
+                "type": "array", "maxItems": UNACKED_LIMIT,
+                "description": "Optional: ancestors the sender wrote and may have delivered "
+                               "without seeing the answer, with their bodies (merge base "
+                               "candidates; docs/PROTOCOL.md, 'Lost answers')",
+                "items": {"type": "object", "required": ["rev", "data"], "properties": {
+                    "rev": _REV, "data": {"type": "object"}}},
+            },
         },
     },
     "SyncDocSent": {

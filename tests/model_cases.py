@@ -36,6 +36,7 @@ from models import (
     ConflictError,
     CorruptEntryError,
     DictStorage,
+    Document,
     FilterError,
     MemoryStore,
     Model,
@@ -45,6 +46,7 @@ from models import (
     StorageFullError,
     String,
     Todo,
+    TransportError,
     ValidationError,
     WebStorageStore,
     replicate,
@@ -1946,6 +1948,35 @@ async def repl_swap_parties(store):
 
 
 @case
+async def repl_sides_that_agree_merge_without_a_kept_base(store):
+    """When no side kept the newest common ancestor's body, two sides that agree on every field
+    but the save stamps still merge (the result cannot depend on the base); sides that differ
+    are a conflict."""
+    from models.reconcile import reconcile
+
+    root = next_revision(None, {"id": "x"})
+
+    def side(title: str, stamp: str) -> Document:
+        data = {"id": "x", "title": title, "completed": False, "order": 1,
+                "created_at": "2024-01-01T00:00:00.000Z", "updated_at": stamp, "owner": None}
+        return Document("todos", "x", next_revision(root, data), 0, False, data,
+                        history=(root,))
+
+    mine = side("same", "2024-01-01T00:00:01.000Z")
+    theirs = side("same", "2024-01-01T00:00:02.000Z")
+    decision = reconcile(mine, theirs, Todo.merge)
+    assert decision.status == "merged", decision
+    assert decision.doc.data["updated_at"] == "2024-01-01T00:00:02.000Z", decision.doc.data
+    assert decision.doc.knows(mine.rev) and decision.doc.knows(theirs.rev)
+    other = side("different", "2024-01-01T00:00:03.000Z")
+    assert reconcile(mine, other, Todo.merge).status == "conflict"
+    assert [o.status for o in await store.apply("todos", [mine])] == ["applied"]
+    (outcome,) = await store.apply("todos", [theirs], merge=Todo.merge)
+    assert outcome.status == "merged", outcome
+    assert outcome.current.data["title"] == "same" and await store.conflicts("todos") == []
+
+
+@case
 async def repl_write_during_replication_not_lost(store):
     clock = FakeClock()
     await seed_todos(store, 6, clock)
@@ -2218,6 +2249,441 @@ async def hostile_query_shapes_past_the_limits_are_refused(store):
     for bad in ({"where": {"or": [where]}}, {"order": ["name ASC"] * 33}, {"skip": 2**63},
                 {"where": {"name": "\udfff"}}, {"where": {"rank": {"gt": 10**19}}}):
         await raises(FilterError, Items.find(**bad))
+
+
+# ---- sync under faults: a lost answer never turns a mergeable edit into a conflict -----------
+
+class LosingAnswers(MemoryStore):
+    """A server whose answers can be lost after it did the work: the request is applied (or the
+    page read), then the caller gets a `TransportError`, as with a dropped connection or a server
+    killed between its commit and its reply. `lose_apply_at = n` loses the answer of the n-th
+    `apply` from now, `lose_feed_at` the n-th page read (`feed` with a limit)."""
+
+    def __init__(self, fail_every: int | None = None) -> None:
+        super().__init__()
+        self.lose_apply_at: int | None = None
+        self.lose_feed_at: int | None = None
+        self.fail_every = fail_every  # or lose every n-th page answer (reads and applies)
+        self.pages = 0
+        self.lost = 0
+        self.served = 0  # docs in page answers, lost ones included
+        self.received = 0  # docs in applied batches, lost answers included
+
+    def _lose(self, attr: str) -> bool:
+        self.pages += 1
+        if self.fail_every is not None and self.pages % self.fail_every == 0:
+            self.lost += 1
+            return True
+        left = getattr(self, attr)
+        if left is None:
+            return False
+        setattr(self, attr, None if left <= 1 else left - 1)
+        if left <= 1:
+            self.lost += 1
+        return left <= 1
+
+    async def apply(self, model, docs, **kw):
+        outcomes = await super().apply(model, docs, **kw)
+        self.received += len(docs)
+        if self._lose("lose_apply_at"):
+            raise TransportError("the answer to sync/apply was lost (the server applied it)")
+        return outcomes
+
+    async def feed(self, model, since=0, limit=1000, **kw):
+        docs = await super().feed(model, since, limit, **kw)
+        if limit > 0:
+            self.served += len(docs)
+            if self._lose("lose_feed_at"):
+                raise TransportError("the answer to sync/changes was lost")
+        return docs
+
+
+async def try_sync(local, remote, models=(Todo,), **kw):
+    """One sync that may fail on a lost answer: the result, or None after a TransportError."""
+    try:
+        return await sync(local, remote, models=list(models), **kw)
+    except TransportError:
+        return None
+
+
+async def settle_and_check(store, other, remote, expected: dict, what: str) -> None:
+    """Sync both clients until nothing moves; no conflict anywhere, both hold `expected`."""
+    for _ in range(3):
+        for local in (store, other):
+            result = await sync(local, remote, models=[Todo])
+            assert result.conflicts == [], f"{what}: a false conflict {result.conflicts}"
+    for st, name in ((store, "client 1"), (other, "device 2"), (remote, "server")):
+        assert await st.conflicts("todos") == [], f"{what}: conflict recorded on {name}"
+        for id, fields in expected.items():
+            data = (await st.get("todos", id)).data
+            got = {k: data[k] for k in fields}
+            assert got == fields, f"{what}: {name} holds {got} for {id}, expected {fields}"
+    await assert_converged(store, other, what)
+    await assert_converged(store, remote, what)
+
+
+async def _two_devices(store, clock, n: int = 1):
+    """Client 1 (the store under test) and device 2, both synced with one server on `n` todos."""
+    remote, other = LosingAnswers(), make_peer("webstorage")
+    A, B = todos_on(store, clock), todos_on(other, clock)
+    for i in range(n):
+        await A.create(id=f"x{i}", title=f"base {i}", order=i)
+    await sync(store, remote, models=[Todo])
+    await sync(other, remote, models=[Todo])
+    clock.tick()
+    return remote, other, A, B
+
+
+async def _edit(T, id: str, **fields) -> None:
+    await (await T.find_by_id(id)).update(**fields)
+
+
+@case
+async def fault_lost_push_answer_then_other_field_merges(store):
+    """The reported case: client 1 retitles and pushes, the server applies it but the answer is
+    lost; device 2 sets `completed` and syncs; client 1 retitles again and syncs: a merge."""
+    for device_pulled_first in (False, True):
+        clock = FakeClock()
+        remote, other, A, B = await _two_devices(store, clock)
+        await _edit(A, "x0", title="first")
+        remote.lose_apply_at = 1
+        assert await try_sync(store, remote) is None and remote.lost == 1
+        assert (await remote.get("todos", "x0")).data["title"] == "first", "not applied"
+        if device_pulled_first:
+            await sync(other, remote, models=[Todo])
+        await _edit(B, "x0", completed=True)
+        assert (await sync(other, remote, models=[Todo])).conflicts == []
+        await _edit(A, "x0", title="second")
+        result = await sync(store, remote, models=[Todo])
+        assert result.conflicts == [], (
+            f"pulled first={device_pulled_first}: edits of different fields conflicted after a "
+            f"lost push answer: {result.conflicts}")
+        await settle_and_check(store, other, remote, {"x0": {"title": "second",
+                                                             "completed": True}},
+                               f"pulled first={device_pulled_first}")
+        await store.write("todos", "x0", None, base_rev=(await store.get("todos", "x0")).rev)
+        await store.purge_tombstones("todos", await store.checkpoint())
+
+
+@case
+async def fault_other_device_edits_several_times_meanwhile(store):
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock)
+    await _edit(A, "x0", title="first")
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote) is None
+    for fields in ({"completed": True}, {"order": 7}, {"completed": False}, {"completed": True}):
+        clock.tick()
+        await _edit(B, "x0", **fields)
+        assert (await sync(other, remote, models=[Todo])).conflicts == []
+    clock.tick()
+    await _edit(A, "x0", title="second")
+    assert (await sync(store, remote, models=[Todo])).conflicts == []
+    await settle_and_check(store, other, remote,
+                           {"x0": {"title": "second", "completed": True, "order": 7}},
+                           "device 2 edited four times")
+
+
+@case
+async def fault_two_lost_push_answers_in_a_row(store):
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock)
+    await _edit(A, "x0", title="first")
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote) is None
+    await _edit(B, "x0", completed=True)
+    assert (await sync(other, remote, models=[Todo])).conflicts == []
+    clock.tick()
+    await _edit(A, "x0", title="second")
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote) is None and remote.lost == 2
+    await _edit(B, "x0", order=9)
+    assert (await sync(other, remote, models=[Todo])).conflicts == []
+    clock.tick()
+    await _edit(A, "x0", title="third")
+    assert (await sync(store, remote, models=[Todo])).conflicts == []
+    await settle_and_check(store, other, remote,
+                           {"x0": {"title": "third", "completed": True, "order": 9}},
+                           "two lost answers")
+
+
+@case
+async def fault_lost_pull_answer_then_other_field_merges(store):
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock)
+    await _edit(A, "x0", title="first")
+    assert (await sync(store, remote, models=[Todo])).conflicts == []
+    await _edit(B, "x0", completed=True)
+    assert (await sync(other, remote, models=[Todo])).conflicts == []
+    remote.lose_feed_at = 1  # client 1's next pull page never arrives
+    assert await try_sync(store, remote) is None and remote.lost == 1
+    clock.tick()
+    await _edit(A, "x0", title="second")
+    assert (await sync(store, remote, models=[Todo])).conflicts == []
+    await settle_and_check(store, other, remote, {"x0": {"title": "second", "completed": True}},
+                           "lost pull answer")
+
+
+@case
+async def fault_server_dies_after_committing_one_page_of_several(store):
+    """A push in pages of two: the second page is committed but its answer never comes."""
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock, n=6)
+    for i in range(6):
+        await _edit(A, f"x{i}", title=f"first {i}")
+    remote.lose_apply_at = 2
+    assert await try_sync(store, remote, batch_size=2) is None
+    assert [(await remote.get("todos", f"x{i}")).data["title"] for i in range(6)] == \
+        ["first 0", "first 1", "first 2", "first 3", "base 4", "base 5"], "pages 1-2 applied"
+    for i in range(6):
+        await _edit(B, f"x{i}", completed=True)
+    assert (await sync(other, remote, models=[Todo])).conflicts == []
+    clock.tick()
+    for i in range(6):
+        await _edit(A, f"x{i}", title=f"second {i}")
+    result = await sync(store, remote, models=[Todo], batch_size=2)
+    assert result.conflicts == [], f"false conflicts after a lost page: {result.conflicts}"
+    await settle_and_check(store, other, remote,
+                           {f"x{i}": {"title": f"second {i}", "completed": True}
+                            for i in range(6)}, "lost page")
+
+
+@case
+async def fault_lost_create_answer_then_purged_delete_converges(store):
+    """Client 1's create reaches the server but the answer is lost; device 2 deletes the todo,
+    and the server purges the tombstone. Client 1's retry brings the todo back to the server (it
+    cannot know better); device 2 must then see that the server no longer holds its delete and
+    send it again, so every store ends with the todo deleted (found by the convergence test)."""
+    clock = FakeClock()
+    remote, other = LosingAnswers(), make_peer("webstorage")
+    A, B = todos_on(store, clock), todos_on(other, clock)
+    await A.create(id="x", title="made here", order=1)
+    await A.create(id="y", title="kept", order=2)
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote, peer="server") is None
+    await sync(other, remote, models=[Todo], peer="server")
+    clock.tick()
+    await (await B.find_by_id("x")).delete()
+    await sync(other, remote, models=[Todo], peer="server")
+    await remote.purge_tombstones("todos", await remote.checkpoint())
+    for _ in range(3):
+        for local in (store, other):
+            await sync(local, remote, models=[Todo], peer="server")
+    for st in (store, other, remote):
+        assert await st.get("todos", "x") is None, f"the deleted todo lives on in {st}"
+        assert await st.get("todos", "y") is not None
+    await assert_converged(store, other, "after the purge")
+    await assert_converged(store, remote, "after the purge")
+
+
+@case
+async def fault_first_pull_after_a_purge_drops_what_was_deleted_there(store):
+    """Client 1's push is acknowledged but its pull never gets through (its pull checkpoint is
+    still 0); device 2 deletes a todo and the server purges the tombstone. Reading from 0 is never
+    refused, yet client 1 holds the todo as synced: its first pull must be a full pass that drops
+    it (found by the convergence test)."""
+    clock = FakeClock()
+    remote, other = LosingAnswers(), make_peer("webstorage")
+    A, B = todos_on(store, clock), todos_on(other, clock)
+    await A.create(id="x", title="deleted elsewhere", order=1)
+    await A.create(id="y", title="kept", order=2)
+    remote.lose_feed_at = 1
+    assert await try_sync(store, remote, peer="server") is None
+    assert (await store.get("todos", "x")).base_rev == (await remote.get("todos", "x")).rev
+    await sync(other, remote, models=[Todo], peer="server")
+    clock.tick()
+    await (await B.find_by_id("x")).delete()
+    await sync(other, remote, models=[Todo], peer="server")
+    await remote.purge_tombstones("todos", await remote.checkpoint())
+    await B.create(id="z", title="after the purge", order=3)  # the first page ends past it
+    await sync(other, remote, models=[Todo], peer="server")
+    result = await sync(store, remote, models=[Todo], peer="server")
+    assert result.pull.resynced and result.pull.count("purged") == 1, result.pull.counts
+    assert await store.get("todos", "x") is None, "a todo deleted on the server lives on here"
+    await assert_converged(store, other, "after the first pull")
+    await assert_converged(store, remote, "after the first pull")
+
+
+@case
+async def fault_pulled_echo_becomes_the_merge_base(store):
+    """A pull that brings back the revision this store holds proves the server has it: it becomes
+    the merge base (bookkeeping only: no new checkpoint, nothing to push)."""
+    clock = FakeClock()
+    remote, other, A, B = await _two_devices(store, clock)
+    await _edit(A, "x0", title="first")
+    remote.lose_apply_at = 1
+    assert await try_sync(store, remote) is None
+    sent = await store.get("todos", "x0")
+    assert sent.base_rev != sent.rev, "the store cannot know the server took it"
+    checkpoint = await store.checkpoint()
+    pulled = await replicate_todos(remote, store)
+    assert pulled.counts == {"unchanged": 1}, pulled.counts
+    echoed = await store.get("todos", "x0")
+    assert (echoed.base_rev, echoed.base_data) == (sent.rev, sent.data), echoed
+    assert await store.checkpoint() == checkpoint, "an echo is bookkeeping, not a change"
+
+
+@case
+async def ws_unacked_bodies_only_where_a_push_went_unanswered(store):
+    """Only a document whose push got no answer keeps the body it sent, as the fields that differ
+    (localStorage is nearly full with 10,000 todos); edits never sent keep nothing; an answer, a
+    later sync or the bound drops them."""
+    from models.stores.base import UNACKED_LIMIT
+
+    storage = DictStorage()
+    local, remote = WebStorageStore(storage, app="c"), LosingAnswers()
+    clock = FakeClock()
+    T = todos_on(local, clock)
+    await seed_todos(local, 3, clock)
+    await sync(local, remote, models=[Todo], peer="server")
+
+    def entry(id: str) -> dict:
+        return json.loads(storage.getItem(f"offsync:c:todos:doc:{id}"))
+
+    clock.tick()
+    for title in ("offline 1", "offline 2"):
+        await _edit(T, "t0", title=title)
+    assert "unacked" not in entry("t0"), "an edit never sent keeps nothing"
+    remote.lose_apply_at = 1
+    assert await try_sync(local, remote, peer="server") is None
+    sent = await local.get("todos", "t0")
+    clock.tick()
+    await _edit(T, "t0", title="after the lost answer")
+    kept = entry("t0")["unacked"]
+    assert kept == [[sent.rev, {"title": "offline 2", "updated_at": sent.data["updated_at"]}]], kept
+    assert (await local.get("todos", "t0")).unacked == ((sent.rev, sent.data),)
+    assert "unacked" not in entry("t1") and "unacked" not in entry("t2")
+    await sync(local, remote, models=[Todo], peer="server")
+    assert set(entry("t0")) == {"rev", "checkpoint", "data", "history", "synced"}, entry("t0")
+    for i in range(UNACKED_LIMIT + 3):  # answers lost again and again: the oldest bodies go
+        clock.tick()
+        await _edit(T, "t1", title=f"lost {i}")
+        remote.lose_apply_at = 1
+        assert await try_sync(local, remote, peer="server") is None
+    clock.tick()
+    await _edit(T, "t1", title="last")
+    doc = await local.get("todos", "t1")
+    assert len(doc.unacked) == UNACKED_LIMIT, len(doc.unacked)
+    assert doc.unacked[-1][1]["title"] == f"lost {UNACKED_LIMIT + 2}", "the newest are kept"
+    wire = Document.from_wire("todos", json.loads(json.dumps(doc.to_wire())))
+    assert wire.unacked == doc.unacked, "unacked bodies do not survive the wire"
+    assert "unacked" not in (await local.get("todos", "t2")).to_wire()
+
+
+# ---- an interrupted sync resumes after its last acknowledged page ------------------------------
+
+async def sync_until_done(local, remote, models=(Todo,), attempts: int = 100, **kw):
+    """Sync with `peer`, retrying after every lost answer: (result, interruptions)."""
+    for interruptions in range(attempts):
+        try:
+            return await sync(local, remote, models=list(models), peer="server", **kw), \
+                interruptions
+        except TransportError:
+            continue
+    raise AssertionError(f"no sync finished in {attempts} attempts")
+
+
+@case
+async def resume_interrupted_pull_repulls_at_most_a_page_each_time(store):
+    remote = LosingAnswers(fail_every=3)
+    await seed_todos(remote, 240)
+    result, interruptions = await sync_until_done(store, remote, batch_size=20)
+    assert interruptions >= 4, f"only {interruptions} interruptions: the case tests nothing"
+    assert remote.served <= 240 + 20 * interruptions, (
+        f"{remote.served} docs served for 240 after {interruptions} interruptions: a retry "
+        "pulled more again than the page that was cut off")
+    assert await live(store) == await live(remote)
+    remote.fail_every = None
+    again = await sync(store, remote, models=[Todo], peer="server")
+    assert again.pull.counts == {} and again.push.counts == {}, "a finished sync moved again"
+
+
+@case
+async def resume_interrupted_push_resends_at_most_a_page_each_time(store):
+    remote = LosingAnswers(fail_every=3)
+    await seed_todos(store, 240)
+    result, interruptions = await sync_until_done(store, remote, batch_size=20)
+    assert interruptions >= 4, f"only {interruptions} interruptions"
+    assert remote.received <= 240 + 20 * interruptions, (
+        f"{remote.received} docs pushed for 240 after {interruptions} interruptions")
+    assert await live(store) == await live(remote)
+    unacked = [d.id for d in await store.feed("todos", 0, 10**9) if d.base_rev != d.rev]
+    assert unacked == [], f"pushed but never acknowledged: {unacked[:5]}"
+
+
+@case
+async def resume_never_skips_a_change_made_meanwhile(store):
+    """Writes on both sides between interruptions, and two models: every change arrives."""
+    remote = LosingAnswers()
+    clock = FakeClock()
+    await seed_todos(remote, 30, clock)
+    for i in range(10):
+        await Item.using(remote).create(id=f"i{i}", name=f"item {i}")
+    await seed_todos(store, 10, clock, prefix="mine")
+    remote.lose_feed_at = 2  # the second page of the first model's pull
+    assert await try_sync(store, remote, (Todo, Item), batch_size=8, peer="server") is None
+    clock.tick()
+    await (await todos_on(remote, clock).find_by_id("t0")).update(title="changed since")
+    await todos_on(remote, clock).create(id="late", title="written meanwhile", order=99)
+    await (await todos_on(store, clock).find_by_id("mine0")).update(title="mine changed")
+    remote.lose_feed_at = 3  # now in the second model's pass
+    for _ in range(3):
+        done = await try_sync(store, remote, (Todo, Item), batch_size=8, peer="server")
+        if done is not None:
+            break
+    assert done is not None
+    for model in ("todos", "items"):
+        assert await live(store, model) == await live(remote, model), f"{model} differs"
+    assert (await store.get("todos", "t0")).data["title"] == "changed since"
+    assert (await remote.get("todos", "mine0")).data["title"] == "mine changed"
+
+
+@case
+async def resume_interrupted_full_resync_starts_again_from_zero(store):
+    """A resync after a tombstone purge cut off halfway restarts from 0 (resumed halfway it
+    could not tell a purged document from one it has not read yet)."""
+    remote = LosingAnswers()
+    made = await seed_todos(remote, 12)
+    await sync_until_done(store, remote, batch_size=4)
+    for todo in made[:3]:
+        await todo.delete()
+    await seed_todos(remote, 2, prefix="new")
+    await remote.purge_tombstones("todos", await remote.checkpoint())
+    await todos_on(store).create(id="local", title="only here", order=50)
+    remote.lose_feed_at = 2
+    assert await try_sync(store, remote, batch_size=4, peer="server") is None
+    result, _ = await sync_until_done(store, remote, batch_size=4)
+    assert result.pull.resynced and result.pull.count("purged") == 3, result.pull.counts
+    assert sorted(id for id in await live(store)) == sorted(await live(remote))
+    assert "local" in await live(remote), "the local-only todo was pushed, not pruned"
+
+
+@case
+async def ws_full_storage_never_fails_a_sync_for_its_bookkeeping(store):
+    """The `sent` mark and the saved checkpoints are savings: a storage too full to take them
+    still pushes (a retry then moves a page again)."""
+    for fail_at in (1, 3):  # the `sent` mark; the push's saved checkpoint
+        storage = FailingStorage()
+        local, remote = WebStorageStore(storage, app="f"), LosingAnswers()
+        await seed_todos(local, 1)
+        storage.arm(fail_set_at=fail_at)
+        result = await sync(local, remote, models=[Todo], peer="server")
+        storage.disarm()
+        assert result.push.count("applied") == 1, (fail_at, result.push.counts)
+        assert await live(remote) == await live(local), fail_at
+
+
+@case
+async def resume_progress_is_kept_per_peer(store):
+    """Two servers, two records: one's checkpoints never decide what is read from the other."""
+    first, second = LosingAnswers(), LosingAnswers()
+    await seed_todos(first, 5, prefix="a")
+    await seed_todos(second, 3, prefix="b")
+    await sync(store, first, models=[Todo], peer="first")
+    await sync(store, second, models=[Todo], peer="second")
+    assert sorted(await live(store)) == sorted([*await live(first), *await live(second)])
+    assert await store.saved_checkpoint("first:pull:todos") == await first.checkpoint()
+    assert await store.saved_checkpoint("second:pull:todos") == await second.checkpoint()
 
 
 # ---- running ----------------------------------------------------------------------------------

@@ -156,6 +156,25 @@ def test_replicate_between_two_database_files(tmp_path: Path):
     assert again.returncode == 0 and "done: 0 changes" in again.stdout
 
 
+def test_replicate_resumes_where_the_last_run_reached(tmp_path: Path):
+    """Without --since, a run starts where the last one between the same two stores ended (the
+    target file keeps the progress, page by page); --since overrides it."""
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    fill(a, [f"todo {i}" for i in range(3)])
+    assert offsync("replicate", f"sqlite:///{a}", f"sqlite:///{b}").returncode == 0
+    fill(a, ["one more"])
+    resumed = offsync("replicate", f"sqlite:///{a}", f"sqlite:///{b}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "todos: applied 1, unchanged 0," in resumed.stdout, resumed.stdout
+    replayed = offsync("replicate", f"sqlite:///{a}", f"sqlite:///{b}", "--since", "0")
+    assert "todos: applied 0, unchanged 4," in replayed.stdout, replayed.stdout
+    other = tmp_path / "other.db"
+    fill(other, ["from elsewhere"])
+    first = offsync("replicate", f"sqlite:///{other}", f"sqlite:///{b}")
+    assert "todos: applied 1," in first.stdout, "another source has its own progress"
+    assert contents(b) == {**contents(a), **contents(other)}
+
+
 def test_replicate_exits_2_on_conflicts(tmp_path: Path):
     a, b = tmp_path / "a.db", tmp_path / "b.db"
     (todo,) = fill(a, ["milk"])

@@ -1,18 +1,32 @@
-"""Property: clients that edit offline and sync in any order converge, and lose nothing silently.
+"""Property: clients that edit offline and sync in any order converge, and lose nothing silently,
+even when answers are lost and the server restarts.
 
 Hypothesis generates a run: 2-4 clients (memory or Web Storage stores) around one server, and a
 list of operations, each on one client: create a todo, edit its title, toggle it, delete it, go
-offline, go online, sync (only when online; `models.sync` = push then pull), resolve the
-conflicts the client shows; and, with the SQLite server, purge every tombstone on the server
-(the purge policy with `--keep 0`), so clients behind the horizon resync fully. Then everyone
-comes online, every conflict shown on a client is resolved (source, target or manual, chosen by
-hypothesis) and all clients sync, round after round, until a round changes nothing (at most
-`MAX_ROUNDS`).
+offline, go online, sync (only when online; `models.sync` = push then pull, the progress kept in
+the client's store page by page), resolve the conflicts the client shows; purge every tombstone
+on the server (the purge policy with `--keep 0`), so clients behind the horizon resync fully; and
+faults: `lose` (a sync during which the n-th page answer is lost after the server did the work:
+a dropped connection), `crash` (the same, then the server restarts: killed between its commit and
+its reply) and `restart` (the server restarts between two operations: the SQLite store is closed
+and reopened on its file, or the app is stopped and started again on it). Then everyone comes
+online, the network is sound again, every conflict shown on a client is resolved (source, target
+or manual, chosen by hypothesis) and all clients sync, round after round, until a round changes
+nothing (at most `MAX_ROUNDS`).
 
 At the end:
-1. every client and the server hold the same live documents (ids, data and revisions);
+1. every client and the server hold the same live documents (ids, data and revisions), and no
+   document is duplicated (every title written is unique, so two live todos never share one);
 2. no conflict is recorded anywhere (clients and server);
-3. zero silent losses. Every write is recorded with the revision it produced and what it meant
+3. zero false conflicts: every conflict a sync decides (the server's, answering the push, and
+   the client's, applying the pull) is checked with both documents as they were. It is *false*
+   when neither side is a delete and, from the newest common ancestors of its two revisions, the
+   two sides changed no field in different ways (disjoint fields, or the same value): the
+   three-way merge would have taken both, so the user should never have seen it. Documents
+   whose tombstone a purge dropped are not judged: with `--keep 0` the server forgets revisions
+   it had acknowledged (an older one can come back from a client that never saw the delete), and
+   a conflict about them can be the honest answer; they still must converge;
+4. zero silent losses. Every write is recorded with the revision it produced and what it meant
    per field: a create sets `title` and `completed`; an edit sets `title`; a toggle sets
    `completed`; a delete and a conflict resolution set both (a delete to DELETED; a resolution to
    whatever it chose). A write W2 *supersedes* W1 when W1's revision is an ancestor of W2's (W2
@@ -35,7 +49,7 @@ Ancestry comes from the revision histories the stores keep, read after every ste
 truncation cannot hide an ancestor), closed transitively.
 
 The server is `SQLiteStore` directly, and the real app over HTTP (`create_app` through
-`httpx.ASGITransport`, `HttpxTransport`, `RemoteStore`).
+`tests/flaky_app.FlakyFront` and `httpx.ASGITransport`, `HttpxTransport`, `RemoteStore`).
 """
 
 from __future__ import annotations
@@ -43,12 +57,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from models import DictStorage, MemoryStore, Todo, WebStorageStore, stored_conflicts, sync
+from models import (
+    DictStorage,
+    MemoryStore,
+    Todo,
+    TransportError,
+    WebStorageStore,
+    stored_conflicts,
+    sync,
+)
 from models.stores.sqlite import SQLiteStore
 
 from . import hypothesis_profiles
@@ -87,12 +110,11 @@ class Client:
     store: object
     model: type
     online: bool = True
-    checkpoints: dict[str, int] = field(default_factory=dict)
 
 
 class World:
     def __init__(self, server, kinds: list[str], user_id: str) -> None:
-        self.server = server
+        self.faults = server  # SQLiteServer or HTTPServer: the store, and what goes wrong
         self.clock = Clock()
         self.clients: list[Client] = []
         for i, kind in enumerate(kinds):
@@ -106,6 +128,13 @@ class World:
         self.frozen: dict[str, set[str]] | None = None  # ancestors, cached once nothing moves
         self.counter = 0
         self.log: list[str] = []
+        self.conflicts_seen = 0
+        self.false_conflicts: list[str] = []
+        self.purged: set[str] = set()  # documents whose tombstone the server purged
+
+    @property
+    def server(self):
+        return self.faults.store
 
     def unique(self, prefix: str) -> str:
         self.counter += 1
@@ -125,6 +154,45 @@ class World:
                 for doc in (mine, theirs):
                     if doc is not None:
                         self.seen(doc)
+
+    def judge(self, client: Client, result) -> None:
+        """Every conflict a sync decided (on the server for its push, here for its pull), with
+        both documents as they were when it was decided: a false one is recorded."""
+        for direction, found in (("push", result.push.conflicts), ("pull", result.pull.conflicts)):
+            for conflict in found:
+                sides = (conflict.source_doc, conflict.target_doc)
+                for doc in sides:
+                    if doc is not None:
+                        self.seen(doc)
+                self.conflicts_seen += 1
+                if conflict.id in self.purged:
+                    FAULTS["conflicts after a purge (not judged)"] += 1
+                elif None not in sides and self.mergeable(sides[0].rev, sides[1].rev):
+                    self.false_conflicts.append(
+                        f"{client.name} {direction}: {conflict.id} "
+                        + " vs ".join(f"{d.rev} {self.values.get(d.rev)}" for d in sides)
+                        + f" (at: {self.log[-1] if self.log else 'start'})")
+
+    def mergeable(self, a: str, b: str) -> bool:
+        """Whether the three-way merge of `a` and `b` succeeds on the fields this test writes
+        against every newest common ancestor (so a conflict between them is a false one)."""
+        sides = [self.values.get(a), self.values.get(b)]
+        if any(v is None or DELETED in v.values() for v in sides):
+            return False
+        common = (self._ancestors(a) | {a}) & (self._ancestors(b) | {b})
+        newest = [c for c in common
+                  if not any(c in self._ancestors(other) for other in common if other != c)]
+        if not newest:
+            return False
+        for base in newest:
+            base_values = self.values.get(base)
+            if base_values is None or DELETED in base_values.values():
+                return False
+            for name in FIELDS:
+                m, t, o = sides[0][name], sides[1][name], base_values[name]
+                if m != o and t != o and m != t:
+                    return False
+        return True
 
     def ancestors(self, rev: str) -> set[str]:
         if self.frozen is not None:
@@ -184,16 +252,32 @@ class World:
         elif kind == "sync":
             if client.online:
                 await self.sync(client)
+        elif kind in ("lose", "crash"):
+            if client.online:
+                # the n-th page answer of this sync is lost after the server did the work; a
+                # crash is a server killed right after its commit: it then starts again
+                self.faults.lose_page_at(pick % 4 + 1)
+                await self.sync(client)
+                self.faults.lose_page_at(None)
+                if kind == "crash":
+                    await self.faults.restart()
+        elif kind == "restart":
+            await self.faults.restart()
         elif kind == "resolve":
             await self.resolve(client, lambda n: (pick + n) % 3)
-        elif kind == "purge" and isinstance(self.server, SQLiteStore):
+        elif kind == "purge":
             # the purge policy with N = 0: every tombstone goes; older checkpoints resync
-            await self.server.purge_tombstones("todos", await self.server.checkpoint())
+            self.purged.update(d.id for d in await every_doc(self.server) if d.deleted)
+            await self.faults.purge()
         await self.observe()
 
     async def sync(self, client: Client):
-        result = await sync(client.store, self.server, client.checkpoints, models=[Todo])
-        client.checkpoints = result.checkpoints
+        """One sync as the page runs it; None when an answer was lost (retried by a later one)."""
+        try:
+            result = await sync(client.store, self.server, models=[Todo], peer="server")
+        except TransportError:
+            return None
+        self.judge(client, result)
         return result
 
     async def resolve(self, client: Client, choose) -> int:
@@ -229,6 +313,7 @@ class World:
             for client in self.clients:
                 moved += await self.resolve(client, choose)
                 result = await self.sync(client)
+                assert result is not None, "a sync failed with no fault armed"
                 moved += sum(result.push.counts.values()) + sum(result.pull.counts.values())
                 await self.observe()
             if not moved:
@@ -239,10 +324,18 @@ class World:
         def live(docs):
             return {d.id: (d.rev, d.data) for d in docs if not d.deleted}
 
+        assert not self.false_conflicts, (
+            f"{len(self.false_conflicts)} false conflicts:\n" + "\n".join(self.false_conflicts)
+            + "\n" + self.story())
         expected = live(await every_doc(self.server))
         for client in self.clients:
             got = live(await every_doc(client.store))
             assert got == expected, f"{client.name} differs from the server\n" + self.story()
+        titles = [data["title"] for _, data in expected.values()]
+        duplicated = sorted({t for t in titles if titles.count(t) > 1})
+        assert not duplicated, f"duplicated writes: {duplicated}\n" + self.story()
+        created = {w.doc for w in self.writes}
+        assert set(expected) <= created, f"unknown documents {set(expected) - created}"
         for store, name in [(c.store, c.name) for c in self.clients] + [(self.server, "server")]:
             left = await store.conflicts("todos")
             assert not left, f"conflicts left on {name}: {left}\n" + self.story()
@@ -305,33 +398,93 @@ def fields_of(doc) -> dict[str, object]:
 
 # ---- servers ----------------------------------------------------------------------------------
 
+class FlakySQLiteStore(SQLiteStore):
+    """The server's store, whose n-th page answer from now is lost after the work was done."""
+
+    lose_at: int | None = None
+
+    def _lose(self) -> bool:
+        if self.lose_at is None:
+            return False
+        self.lose_at -= 1
+        if self.lose_at > 0:
+            return False
+        self.lose_at = None
+        FAULTS["answers lost"] += 1
+        return True
+
+    async def apply(self, model, docs, **kw):
+        outcomes = await super().apply(model, docs, **kw)
+        if self._lose():
+            raise TransportError("the answer to apply was lost (the server committed it)")
+        return outcomes
+
+    async def feed(self, model, since=0, limit=1000, **kw):
+        docs = await super().feed(model, since, limit, **kw)
+        if limit > 0 and self._lose():
+            raise TransportError("the answer to feed was lost")
+        return docs
+
+
+class SQLiteServer:
+    """The server's store itself: a restart closes the file and opens it again."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.store = FlakySQLiteStore(path)
+
+    def lose_page_at(self, n: int | None) -> None:
+        self.store.lose_at = n
+
+    async def restart(self) -> None:
+        self.store.close()
+        self.store = FlakySQLiteStore(self.path)
+        FAULTS["restarts"] += 1
+
+    async def purge(self) -> None:
+        await self.store.purge_tombstones("todos", await self.store.checkpoint())
+
+
+class HTTPServer:
+    """The real app behind a front that loses answers; a restart starts a new app on the file."""
+
+    def __init__(self, app, remote) -> None:
+        self.app = app
+        self.store = remote
+
+    def lose_page_at(self, n: int | None) -> None:
+        front = self.app.front
+        if n is None:
+            FAULTS["answers lost"] += front.lost
+            front.lost = 0
+        front.lose_page_at = n
+
+    async def restart(self) -> None:
+        await self.app.restart()
+        FAULTS["restarts"] += 1
+
+    async def purge(self) -> None:
+        store = self.app.store
+        await store.purge_tombstones("todos", await store.checkpoint())
+
+
 @contextlib.asynccontextmanager
 async def sqlite_server(tmp: str) -> AsyncIterator[tuple[object, str]]:
     """The server's store itself, and the user whose devices the clients are."""
-    store = SQLiteStore(f"{tmp}/server.db")
+    server = SQLiteServer(f"{tmp}/server.db")
     try:
-        yield store, "the-user"
+        yield server, "the-user"
     finally:
-        store.close()
+        server.store.close()
 
 
 @contextlib.asynccontextmanager
 async def http_server(tmp: str) -> AsyncIterator[tuple[object, str]]:
     """The real app, signed in as a freshly registered user (clients sync as them)."""
-    import httpx
+    from .flaky_app import running
 
-    from models import RemoteStore
-    from server.app import create_app
-    from server.transport import HttpxTransport
-
-    from .auth_helpers import sign_up
-
-    app = create_app(f"sqlite:///{tmp}/s.db")
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://offsync.test") as http:
-            account = await sign_up(http)
-            yield RemoteStore(HttpxTransport(http)), account.id
+    async with running(f"{tmp}/s.db") as app, app.client() as (remote, account):
+        yield HTTPServer(app, remote), account.id
 
 
 SERVERS = {"sqlite": sqlite_server, "http": http_server}
@@ -339,9 +492,13 @@ SERVERS = {"sqlite": sqlite_server, "http": http_server}
 
 # ---- the property -----------------------------------------------------------------------------
 
+FAULTS = {"examples": 0, "answers lost": 0, "restarts": 0, "conflicts seen": 0,
+          "conflicts after a purge (not judged)": 0}
+
 OPS = st.tuples(
     st.sampled_from(["create", "create", "title", "title", "toggle", "toggle", "delete",
-                     "offline", "online", "sync", "sync", "sync", "resolve", "purge"]),
+                     "offline", "online", "sync", "sync", "sync", "resolve", "purge",
+                     "lose", "lose", "lose", "crash", "restart"]),
     st.integers(0, 3),
     st.integers(0, 7),
 )
@@ -358,7 +515,16 @@ async def scenario(server_kind: str, tmp: str, kinds: list[str], ops: list[tuple
         for op in ops:
             await world.run(op)
         await world.settle(choose)
+        FAULTS["examples"] += 1
+        FAULTS["conflicts seen"] += world.conflicts_seen
         await world.check()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fault_figures():
+    """Print what the faults did (shown with `pytest -s`): examples, answers lost, restarts."""
+    yield
+    print("\nconvergence under faults:", ", ".join(f"{k} {v}" for k, v in FAULTS.items()))
 
 
 def chooser(picks: list[int]):
@@ -414,7 +580,54 @@ DELETE_AFTER_DELETE_CONFLICT = (
 )
 
 
+# Found by the ci profile once answers could be lost (fixed with the unacked bodies, see
+# docs/PROTOCOL.md "Lost answers"): c1's title edit reached the server but the answer was lost;
+# c1 retitled, c0 toggled: different fields, yet a conflict, since neither side kept the body of
+# the revision they shared (c1 never learned the server took it; the server replaced it).
+LOST_PUSH_ANSWER_THEN_OTHER_FIELD = (
+    ["memory", "memory"],
+    [("create", 1, 0)] * 4 + [("sync", 1, 0), ("title", 1, 0), ("lose", 0, 1), ("lose", 1, 0),
+                              ("title", 1, 0), ("toggle", 0, 0)],
+)
+
+
+# Found by the long profile: c0's creates reach the server but the answer is lost; c1 deletes
+# one and the server purges the tombstone; c0's retry brings the todo back to the server, and c1,
+# which thought the server held its delete, never sent it again: the stores diverged. A pull now
+# sees that the server is behind the revision it was thought to hold, and the delete is re-sent.
+LOST_CREATE_ANSWER_THEN_PURGED_DELETE = (
+    ["memory", "memory"],
+    [("create", 0, 0)] * 5 + [("lose", 0, 0), ("lose", 1, 1), ("delete", 1, 0), ("lose", 1, 1),
+                              ("purge", 0, 0)],
+)
+
+
+# Found by the long profile next: c0's push is acknowledged but its pull answer is lost (its pull
+# checkpoint stays 0); c1 deletes a todo, the server purges the tombstone. Reading from 0 is never
+# refused, so c0's next pull did not resync and kept the todo. Now it is a full pass.
+FIRST_PULL_AFTER_PURGE = (
+    ["memory", "memory"],
+    [("create", 0, 0)] * 4 + [("lose", 0, 1), ("create", 0, 0), ("lose", 1, 1), ("delete", 1, 0),
+                              ("lose", 1, 1), ("purge", 0, 0)],
+)
+
+
+# Found by the long profile next: after a purge brought a todo back, two clients resolved their
+# conflicts the same way; their resolutions have two newest common ancestors, each side kept the
+# body of only one, and two identical titles were reported as a conflict. Sides that agree now
+# merge without the body.
+CRISS_CROSS_RESOLUTIONS_AGREE = (
+    ["memory", "memory", "memory"],
+    [("create", 0, 0), ("sync", 0, 0), ("lose", 1, 1), ("title", 0, 0), ("title", 1, 0),
+     ("lose", 1, 0), ("sync", 2, 0), ("delete", 2, 0), ("sync", 2, 0), ("purge", 0, 0)],
+)
+
+
 @given(run=RUNS, picks=PICKS)
+@example(run=CRISS_CROSS_RESOLUTIONS_AGREE, picks=[0])
+@example(run=FIRST_PULL_AFTER_PURGE, picks=[0])
+@example(run=LOST_CREATE_ANSWER_THEN_PURGED_DELETE, picks=[0])
+@example(run=LOST_PUSH_ANSWER_THEN_OTHER_FIELD, picks=[0])
 @example(run=DELETE_AFTER_DELETE_CONFLICT, picks=[2])
 @example(run=SAME_VALUE_THEN_CHANGED, picks=[0])
 @example(run=PURGED_DELETE_ECHOED_BACK, picks=[0])
@@ -427,6 +640,7 @@ def test_converge_with_sqlite_server(tmp_path_factory, run, picks):
 
 
 @given(run=RUNS, picks=PICKS)
+@example(run=LOST_PUSH_ANSWER_THEN_OTHER_FIELD, picks=[0])
 @example(run=RESOLUTION_VS_LATER_EDIT, picks=[0])
 @settings(max_examples=max(1, EXAMPLES // 4))
 def test_converge_with_http_server(tmp_path_factory, run, picks):

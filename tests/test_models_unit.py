@@ -6,7 +6,7 @@ import ast
 import sys
 from pathlib import Path
 
-from models import ConflictError, MemoryStore, Todo
+from models import ConflictError, Document, MemoryStore, Todo
 from models.stores.sqlite import SQLiteStore
 
 from . import model_cases
@@ -77,6 +77,39 @@ async def test_sqlite_checkpoint_never_reused_after_rollback(tmp_path):
         assert not store.db.in_transaction, "a refused write left a transaction open"
     finally:
         store.close()
+
+
+async def test_sqlite_database_from_before_unacked_bodies_opens_and_keeps_them(tmp_path):
+    """A database written before documents kept unacknowledged bodies gains the column on open;
+    its documents read as they were, and the new bookkeeping persists across a reopen."""
+    import sqlite3
+
+    path = str(tmp_path / "old.db")
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE documents (model TEXT NOT NULL, id TEXT NOT NULL, rev TEXT NOT NULL,
+            checkpoint INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, type TEXT NOT NULL,
+            data TEXT, history TEXT NOT NULL DEFAULT '[]', base_rev TEXT, base_data TEXT,
+            owner TEXT, PRIMARY KEY (model, id)) WITHOUT ROWID;
+    """)
+    old.execute("INSERT INTO documents VALUES ('todos', 'x', ?, 1, 0, 'create', ?, '[]', ?, "
+                "NULL, NULL)", ("1-" + "a" * 32, '{"id": "x", "title": "old"}', "1-" + "a" * 32))
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    try:
+        doc = await store.get("todos", "x")
+        assert (doc.data, doc.base_rev, doc.unacked) == ({"id": "x", "title": "old"}, doc.rev, ())
+        kept = ((doc.rev, doc.data),)
+        store.put_doc(Document("todos", "y", "2-" + "b" * 32, 0, False, {"id": "y"},
+                               unacked=kept))
+    finally:
+        store.close()
+    reopened = SQLiteStore(path)
+    try:
+        assert (await reopened.get("todos", "y")).unacked == kept
+    finally:
+        reopened.close()
 
 
 async def test_run_all_reports_each_case():

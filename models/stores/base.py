@@ -45,6 +45,9 @@ class Document:
     `history` lists ancestor revisions, newest first (so `prev` is its head). `base_rev` and
     `base_data` are the last revision this store knows a replication peer also holds: the common
     base for a three-way merge. `base_data` equals `data` while nothing changed since.
+    `unacked` keeps `(rev, body)` of the ancestors this store wrote and may have sent to a peer
+    without seeing the answer (at most UNACKED_LIMIT, newest last): the peer may hold one of them,
+    so each is a merge base candidate too (docs/PROTOCOL.md, "Lost answers").
     """
 
     model: str
@@ -58,6 +61,7 @@ class Document:
     base_rev: str | None = None
     base_data: dict | None = None
     owner: str | None = None  # kept on tombstones too, so per-user feeds include deletes
+    unacked: tuple[tuple[str, dict], ...] = ()
 
     @property
     def prev(self) -> str | None:
@@ -71,6 +75,14 @@ class Document:
     def knows(self, rev: str) -> bool:
         """Whether `rev` is this revision or one of its ancestors."""
         return rev == self.rev or rev in self.history
+
+    def body_of(self, rev: str) -> dict | None:
+        """The body of `rev` if this document kept it (itself, its merge base, or unacked)."""
+        if rev == self.rev:
+            return self.data
+        if rev == self.base_rev:
+            return self.base_data
+        return next((body for kept, body in self.unacked if kept == rev), None)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON form replication sends (the protocol's `doc`)."""
@@ -87,6 +99,8 @@ class Document:
         }
         if self.base_rev is not None and self.base_rev != self.rev:
             out["base_data"] = self.base_data
+        if self.unacked:
+            out["unacked"] = [{"rev": rev, "data": body} for rev, body in self.unacked]
         return out
 
     @classmethod
@@ -130,7 +144,32 @@ class Document:
         if owner is not None and not isinstance(owner, str):
             raise ValueError("doc.owner must be a string or null")
         return cls(model, id, rev, checkpoint, deleted, data, kind, join_histories(history),
-                   base_rev, base_data, owner)
+                   base_rev, base_data, owner, unacked_from_wire(raw.get("unacked", [])))
+
+
+UNACKED_LIMIT = 8  # bodies of unacknowledged revisions a document keeps (oldest dropped first)
+
+
+def unacked_from_wire(raw: Any) -> tuple[tuple[str, dict], ...]:
+    """A wire doc's `unacked` (optional: older senders leave it out); ValueError if malformed."""
+    if not isinstance(raw, list) or len(raw) > UNACKED_LIMIT:
+        raise ValueError(f"doc.unacked must be a list of at most {UNACKED_LIMIT} objects")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("rev"), str) \
+                or not is_revision(item["rev"]) or not isinstance(item.get("data"), dict):
+            raise ValueError("each doc.unacked item must be {\"rev\": <revision>, \"data\": {...}}")
+        out.append((item["rev"], item["data"]))
+    return tuple(out)
+
+
+def remember_unacked(
+    unacked: tuple[tuple[str, dict], ...], rev: str, body: dict
+) -> tuple[tuple[str, dict], ...]:
+    """`unacked` plus (rev, body), newest last, at most UNACKED_LIMIT: past the bound the oldest
+    goes, which can only turn a later merge into a reported conflict, never lose a write."""
+    kept = tuple(item for item in unacked if item[0] != rev) + ((rev, body),)
+    return kept[-UNACKED_LIMIT:]
 
 
 @dataclass(frozen=True)
@@ -191,6 +230,13 @@ class Store:
     def drop_tombstones(self, model: str, through: int) -> int:
         raise NotImplementedError
 
+    def read_mark(self, name: str) -> int | None:
+        """A named number this store keeps for replication: saved checkpoints, `sent`."""
+        raise NotImplementedError
+
+    def put_mark(self, name: str, value: int) -> None:
+        raise NotImplementedError
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside happen, or none do."""
@@ -222,7 +268,8 @@ class Store:
         """Store `data` (None deletes) if the current revision is `base_rev`; record the change."""
         with self.transaction():
             current = self.read_doc(model, id)
-            doc = self.put_doc(plan_write(model, id, current, data, base_rev))
+            sent = self.read_mark(SENT_MARK) or 0
+            doc = self.put_doc(plan_write(model, id, current, data, base_rev, sent))
             self._settle_conflict(doc)
         return doc
 
@@ -266,7 +313,7 @@ class Store:
     async def apply(
         self, model: str, docs: list[Document], *, merge: Merge | None = None,
         check: Callable[[Document, Document | None], dict | None] | None = None,
-        from_peer: bool = True,
+        from_peer: bool = True, peer_current: bool = False,
     ) -> list[Outcome]:
         """LoopBack's bulk update: take revisions from another store, in one transaction.
 
@@ -275,6 +322,8 @@ class Store:
         `check(incoming, current)` may reject a document (validation, access): it is skipped and
         the rest applies. With `from_peer` (the default) an applied revision becomes the merge
         base, since the peer holds it; a conflict resolution made here passes False.
+        `peer_current`: the docs are what this store's one peer holds now (a client pulling from
+        its server), so a known one becomes the merge base even if an older one than recorded.
         """
         from ..reconcile import Decision, reconcile
 
@@ -286,14 +335,15 @@ class Store:
                 if problem:
                     outcomes.append(Outcome(incoming.id, incoming.rev, "rejected", error=problem))
                     continue
-                decision = reconcile(current, incoming, merge, from_peer=from_peer)
+                decision = reconcile(current, incoming, merge, from_peer=from_peer,
+                                     peer_current=peer_current)
                 if decision.status == "merged" and check and decision.doc is not None and check(
                     decision.doc, current
                 ):
                     decision = Decision("conflict")  # two valid sides, an invalid blend
                 after = current
                 if decision.doc is not None:
-                    after = self.put_doc(decision.doc)
+                    after = self.put_doc(decision.doc, new_checkpoint=not decision.bookkeeping)
                     self._settle_conflict(after)
                 if decision.status == "conflict":
                     self.put_conflict(model, incoming.id, incoming)
@@ -305,14 +355,27 @@ class Store:
         with self.transaction():
             for sent in docs:
                 current = self.read_doc(model, sent.id)
-                if current is None or not current.knows(sent.rev):
-                    continue
-                if current.base_rev is not None and current.knows(current.base_rev) and (
-                    generation(current.base_rev) >= generation(sent.rev)
-                ):
-                    continue  # the recorded base is already as new
-                self.put_doc(replace(current, base_rev=sent.rev, base_data=sent.data),
-                             new_checkpoint=False)
+                updated = acknowledged(current, sent) if current is not None else None
+                if updated is not None:
+                    self.put_doc(updated, new_checkpoint=False)
+
+    async def note_sent(self, model: str, docs: list[Document]) -> None:
+        """About to send `docs` to a peer, whose answer may never arrive. From now on a local
+        edit of any document written at or before the highest of their checkpoints keeps the
+        body it replaces (`Document.unacked`) until a peer acknowledges it. One write per page."""
+        top = max((doc.checkpoint for doc in docs), default=0)
+        with self.transaction():
+            if top > (self.read_mark(SENT_MARK) or 0):
+                self.put_mark(SENT_MARK, top)
+
+    async def saved_checkpoint(self, name: str) -> int | None:
+        """The checkpoint a replication saved under `name` (None if none was)."""
+        return self.read_mark(f"{CHECKPOINT_MARK}{name}")
+
+    async def save_checkpoint(self, name: str, checkpoint: int) -> None:
+        """Where a replication reached, so an interrupted one resumes there (not a change)."""
+        with self.transaction():
+            self.put_mark(f"{CHECKPOINT_MARK}{name}", checkpoint)
 
     async def conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
         return self.list_conflicts(model)
@@ -342,13 +405,50 @@ class Store:
             self.put_conflict(doc.model, doc.id, None)
 
 
+SENT_MARK = "sent"  # the highest checkpoint a replication handed to a peer (`note_sent`)
+CHECKPOINT_MARK = "checkpoint:"  # prefix of the saved replication checkpoints
+
+
+def acknowledged(current: Document, held: Document) -> Document | None:
+    """`current` once a peer is known to hold `held` (current's revision or an ancestor):
+    `held` becomes the merge base unless the recorded one is as new, and the unacked bodies that
+    `held` descends from are dropped. None when that changes nothing."""
+    if not current.knows(held.rev):
+        return None
+    base_rev, base_data = current.base_rev, current.base_data
+    if held.rev != base_rev and not (
+        base_rev is not None and current.knows(base_rev)
+        and generation(base_rev) >= generation(held.rev)
+    ):
+        base_rev, base_data = held.rev, held.data
+    unacked = tuple(item for item in current.unacked if not held.knows(item[0]))
+    if base_rev == current.base_rev and unacked == current.unacked:
+        return None
+    return replace(current, base_rev=base_rev, base_data=base_data, unacked=unacked)
+
+
+def behind_base(current: Document, held: Document) -> Document | None:
+    """`current` rebased on `held` when its one peer shows it holds only `held` now, an ancestor
+    of the recorded merge base. The peer's document only moves forward, so such a peer has lost
+    the newer revision (its tombstone was purged and an older revision came back): what is newer
+    here must be sent again, not taken as synced. None when the peer is not behind."""
+    if current.knows(held.rev) and current.base_rev is not None \
+            and current.base_rev != held.rev and not held.knows(current.base_rev):
+        unacked = tuple(item for item in current.unacked if not held.knows(item[0]))
+        return replace(current, base_rev=held.rev, base_data=held.data, unacked=unacked)
+    return None
+
+
 def plan_write(
-    model: str, id: str, current: Document | None, data: dict | None, base_rev: str | None
+    model: str, id: str, current: Document | None, data: dict | None, base_rev: str | None,
+    sent_through: int = 0,
 ) -> Document:
     """The document a local write produces, after checking it is based on the current revision.
 
     A tombstone counts as "no document" for a create, and its revision becomes the new parent.
-    The merge base is carried along, so a later replication can still merge field by field.
+    The merge base is carried along, so a later replication can still merge field by field; so
+    is the body being replaced when a peer may hold it unacknowledged (it was written at or before
+    `sent_through`, the highest checkpoint handed to a peer, and no peer acknowledged it).
     """
     current_rev = current.rev if current else None
     live = current is not None and not current.deleted
@@ -364,10 +464,18 @@ def plan_write(
     history = (join_histories((current_rev,), current.history, keep=current.base_rev)
                if current else ())
     owner = data.get("owner") if data else (current.owner if current else None)
+    unacked: tuple[tuple[str, dict], ...] = ()
+    if current is not None and live and not deleted:
+        unacked = current.unacked
+        if current.rev != current.base_rev and 0 < current.checkpoint <= sent_through \
+                and current.data is not None:
+            unacked = remember_unacked(unacked, current.rev, current.data)
     return Document(
         model, id, next_revision(current_rev, data, deleted), 0, deleted, data, kind, history,
         current.base_rev if current else None, current.base_data if current else None, owner,
+        unacked,
     )
 
 
-__all__ = ["REVISION", "CheckpointExpiredError", "Document", "Outcome", "Store", "plan_write"]
+__all__ = ["REVISION", "UNACKED_LIMIT", "CheckpointExpiredError", "Document", "Outcome", "Store",
+           "acknowledged", "behind_base", "plan_write"]

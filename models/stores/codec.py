@@ -5,7 +5,9 @@ defaults (`type` "update", no `history`, not `deleted`) are left out; `owner` is
 when it differs from `data["owner"]`; `data["id"]` not at all (the key names the document, and
 every model's data carries its id); an edited document's merge base only as the fields it differs
 in (`base_diff`, `base_gone`); and a document whose merge base is its own revision (the common
-case after a sync) says `"synced": true` instead of repeating its revision and body. `decode`
+case after a sync) says `"synced": true` instead of repeating its revision and body. The bodies
+of unacknowledged revisions (`unacked`, only on documents whose push got no answer) are deltas
+against `data` too: `[rev, changed fields]`, or `[rev, changed fields, fields it lacks]`. `decode`
 also reads the longer entries earlier versions wrote.
 """
 
@@ -45,7 +47,25 @@ def encode(doc: Document) -> str:
                 entry["base_gone"] = gone
         else:
             entry["base_data"] = base
+    if doc.unacked and isinstance(data, dict):
+        entry["unacked"] = [_delta(rev, body, data) for rev, body in doc.unacked]
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+
+
+def _delta(rev: str, body: dict, data: dict) -> list:
+    changed = {k: v for k, v in body.items() if k not in data or data[k] != v}
+    gone = [k for k in data if k not in body]
+    return [rev, changed, gone] if gone else [rev, changed]
+
+
+def _undelta(item: list, data: dict) -> tuple[str, dict]:
+    if not isinstance(item, list) or len(item) not in (2, 3) or not isinstance(item[0], str) \
+            or not isinstance(item[1], dict) or not isinstance(item[-1], (dict, list)):
+        raise ValueError("not a document entry")
+    gone = item[2] if len(item) == 3 else []
+    body = {k: v for k, v in data.items() if k not in gone}
+    body.update(item[1])
+    return item[0], body
 
 
 def decode(model: str, id: str, raw: str) -> Document:
@@ -75,6 +95,9 @@ def decode(model: str, id: str, raw: str) -> Document:
     else:
         base_data = entry.get("base_data")
     owner = entry["owner"] if "owner" in entry else (data or {}).get("owner")
+    unacked = entry.get("unacked", [])
+    if not isinstance(unacked, list) or (unacked and not isinstance(data, dict)):
+        raise ValueError("not a document entry")
     return Document(
         model=model,
         id=id,
@@ -87,4 +110,5 @@ def decode(model: str, id: str, raw: str) -> Document:
         base_rev=base_rev,
         base_data=base_data,
         owner=owner,
+        unacked=tuple(_undelta(item, data) for item in unacked),
     )

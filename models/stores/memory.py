@@ -80,6 +80,12 @@ class MemoryStore(Store):
     def purge_horizon(self, model: str) -> int:
         return self._meta.get(f"horizon:{model}", 0)
 
+    def read_mark(self, name: str) -> int | None:
+        return self._meta.get(f"mark:{name}")
+
+    def put_mark(self, name: str, value: int) -> None:
+        self._set(self._meta, f"mark:{name}", value)
+
     def drop_tombstones(self, model: str, through: int) -> int:
         gone = [doc for key, raw in list(self._docs.items()) if key[0] == model
                 and (doc := decode(*key, raw)).deleted and doc.checkpoint <= through]

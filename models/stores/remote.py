@@ -146,10 +146,10 @@ class RemoteStore(Store):
 
     async def apply(
         self, model: str, docs: list[Document], *, merge: Any = None, check: Any = None,
-        from_peer: bool = True,
+        from_peer: bool = True, peer_current: bool = False,
     ) -> list[Outcome]:
-        """One request, one server transaction. `merge` and `check` are ignored: the server
-        never trusts a client and applies its own model's rules."""
+        """One request, one server transaction. `merge`, `check` and `peer_current` are
+        ignored: the server never trusts a client and applies its own model's rules."""
         if not docs:
             return []
         path = self._url(model, "sync", "apply")
@@ -183,6 +183,16 @@ class RemoteStore(Store):
         document for "the" peer; instead every pushed doc carries its own merge base
         (`base_rev`/`base_data`), and the server merges against that. The client records the
         base it shares with the server when it applies what it pulls."""
+
+    async def note_sent(self, model: str, docs: list[Document]) -> None:
+        """Nothing to keep: what a pull answer carries changes nothing on the server, so a lost
+        one is simply read again."""
+
+    async def saved_checkpoint(self, name: str) -> int | None:
+        raise NotImplementedError("replication progress is kept in the local store, not here")
+
+    async def save_checkpoint(self, name: str, checkpoint: int) -> None:
+        raise NotImplementedError("replication progress is kept in the local store, not here")
 
     async def conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
         """The conflicts the server recorded: (the server's document, the other revision)."""

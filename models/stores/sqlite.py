@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS documents (
     base_rev TEXT,
     base_data TEXT,
     owner TEXT,
+    unacked TEXT,
     PRIMARY KEY (model, id)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS documents_by_checkpoint ON documents (model, checkpoint);
@@ -75,6 +76,9 @@ class SQLiteStore(Store):
             self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = {row["name"] for row in self.db.execute("PRAGMA table_info(documents)")}
+        if "unacked" not in columns:  # a database written before documents kept unacked bodies
+            self.db.execute("ALTER TABLE documents ADD COLUMN unacked TEXT")
         self._depth = 0
 
     def close(self) -> None:
@@ -98,6 +102,7 @@ class SQLiteStore(Store):
             base_data=data if base_rev is not None and base_rev == row["rev"]
             else (None if row["base_data"] is None else json.loads(row["base_data"])),
             owner=row["owner"],
+            unacked=tuple((rev, body) for rev, body in json.loads(row["unacked"] or "[]")),
         )
 
     # ---- primitives ---------------------------------------------------------------------------
@@ -138,10 +143,12 @@ class SQLiteStore(Store):
                 doc = replace(doc, checkpoint=cursor.lastrowid)
             self.db.execute(
                 "INSERT OR REPLACE INTO documents (model, id, rev, checkpoint, deleted, type, data,"
-                " history, base_rev, base_data, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " history, base_rev, base_data, owner, unacked)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (doc.model, doc.id, doc.rev, doc.checkpoint, int(doc.deleted), doc.type.value,
                  _json(doc.data), json.dumps(list(doc.history)), doc.base_rev,
-                 None if doc.base_rev == doc.rev else _json(doc.base_data), doc.owner),
+                 None if doc.base_rev == doc.rev else _json(doc.base_data), doc.owner,
+                 _json([list(item) for item in doc.unacked]) if doc.unacked else None),
             )
         return doc
 
@@ -220,6 +227,17 @@ class SQLiteStore(Store):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"horizon:{model}",))
         found = row.fetchone()
         return found[0] if found else 0
+
+    def read_mark(self, name: str) -> int | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"mark:{name}",))
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def put_mark(self, name: str, value: int) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+            " SET value = excluded.value", (f"mark:{name}", value),
+        )
 
     def drop_tombstones(self, model: str, through: int) -> int:
         with self.transaction():

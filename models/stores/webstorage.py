@@ -5,7 +5,9 @@ Layout, under the prefix `offsync:<app>:`:
 - `chg:<checkpoint>`       `<model>:<id>` of the document written then (newest per doc only);
 - `seq`                    the store's sequence number;
 - `<model>:conflict:<id>`  the other side's revision of a document in conflict;
-- `<model>:horizon`        the checkpoint through which tombstones were purged.
+- `<model>:horizon`        the checkpoint through which tombstones were purged;
+- `mark:<name>`            a number replication keeps: `sent` (the highest checkpoint handed to a
+                           peer) and `checkpoint:<peer>:<push|pull>:<model>` (where a sync reached);
 - `journal`                what a transaction in progress is replacing (see below).
 A write touches only its document's key, its new change key, the change key it replaces and `seq`
 (DESIGN rule 8). If the browser refuses any of them (quota), every key the transaction touched is
@@ -213,6 +215,16 @@ class WebStorageStore(Store):
     def purge_horizon(self, model: str) -> int:
         raw = self.read(f"{self.prefix}{model}:horizon")
         return int(raw) if raw is not None and raw.isdigit() else 0
+
+    def mark_key(self, name: str) -> str:
+        return f"{self.prefix}mark:{name}"
+
+    def read_mark(self, name: str) -> int | None:
+        raw = self.read(self.mark_key(name))
+        return int(raw) if raw is not None and raw.isdigit() else None
+
+    def put_mark(self, name: str, value: int) -> None:
+        self._run([(self.mark_key(name), str(value))])
 
     def drop_tombstones(self, model: str, through: int) -> int:
         gone = [doc for doc in self._scan(model, "doc")

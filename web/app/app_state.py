@@ -4,7 +4,9 @@ store, and the sync state.
 Each user's data lives under its own namespace (`offsync:todo:<user id>:`), so a second user of
 the same browser sees none of the first one's todos, and a user whose session expired keeps every
 local change until the next log-in. The last signed-in user is remembered locally, so the app
-opens offline too.
+opens offline too. Where sync reached is kept by the local store itself, page by page
+(`...:mark:checkpoint:server:<push|pull>:<model>`), so an interrupted sync resumes after the last
+acknowledged page; earlier versions kept it in the sync state, which is still read as a fallback.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from fetch_transport import FetchTransport, csrf_token
 
 from models import AuthenticationError, RemoteStore, Todo, TransportError, WebStorageStore
 from models.fields import utc_now
+from models.stores.base import CHECKPOINT_MARK
 
 APP = "todo"
 MODELS = [Todo]
+PEER = "server"  # the name the local store keeps its sync progress with the server under
 SESSION_KEY = f"offsync:{APP}:session"  # the last signed-in user, for offline starts
 LOGOUT_KEY = f"offsync:{APP}:logout"  # the CSRF token of a session still to end on the server
 QUOTA_CHARS = 5_000_000  # Chromium refuses localStorage writes past about 5 M characters
@@ -122,9 +126,19 @@ class UserData:
     def load_state(self) -> SyncState:
         return SyncState.load(self.state_key)
 
+    def saved_checkpoint(self, state: SyncState, direction: str) -> int:
+        """Through which checkpoint every change was pushed (`push`, a local checkpoint) or
+        pulled (`pull`, a server one): the lowest over the models, as the store saved it after
+        the last acknowledged page (the older sync state's value until the first sync)."""
+        reached = []
+        for model in MODELS:
+            saved = self.local.read_mark(f"{CHECKPOINT_MARK}{PEER}:{direction}:{model.collection}")
+            reached.append(state.checkpoints.get(direction, 0) if saved is None else saved)
+        return min(reached, default=0)
+
     def pending_docs(self, state: SyncState) -> list:
         """Local documents with changes the server has not acknowledged yet."""
-        since = state.checkpoints.get("push", 0)
+        since = self.saved_checkpoint(state, "push")
         return [doc for doc in self.local.feed_docs(Todo.collection, since, 10**9)
                 if doc.base_rev != doc.rev]
 
@@ -133,7 +147,7 @@ class UserData:
 class SyncState:
     key: str
     online: bool = True  # the app-level switch (the go-online / go-offline buttons)
-    checkpoints: dict = field(default_factory=dict)
+    checkpoints: dict = field(default_factory=dict)  # earlier versions' progress (a fallback)
     last_sync: str | None = None
     last_error: str | None = None
 
@@ -157,8 +171,8 @@ class SyncState:
         data.pop("key")
         storage.setItem(self.key, json.dumps(data))
 
-    def synced(self, checkpoints: dict) -> None:
-        self.checkpoints = checkpoints
+    def synced(self) -> None:
+        self.checkpoints = {}  # the local store now keeps the progress of every model
         self.last_sync = utc_now()
         self.last_error = None
         self.save()
@@ -174,6 +188,6 @@ def storage_used() -> int:
     return total
 
 
-__all__ = ["APP", "MODELS", "QUOTA_CHARS", "AuthenticationError", "SyncState", "User",
+__all__ = ["APP", "MODELS", "PEER", "QUOTA_CHARS", "AuthenticationError", "SyncState", "User",
            "UserData", "known_session_user", "log_out", "remote", "signed_in_user", "storage",
            "storage_used", "transport"]

@@ -104,7 +104,7 @@ class DebugPage:
         cps = []
         for name, label in (("push", "pushed through local sequence"),
                             ("pull", "pulled through server sequence")):
-            text = f"{label} {state.checkpoints.get(name, 0)}"
+            text = f"{label} {self.data.saved_checkpoint(state, name)}"
             cps.append(element("div", testid="checkpoint", text=text))
         by_testid("checkpoints").replaceChildren(*cps)
         by_testid("last-sync").textContent = state.last_sync or "never"
@@ -220,8 +220,9 @@ class DebugPage:
                 "conflicts": [
                     {"local": mine.to_wire() if mine else None, "server": theirs.to_wire()}
                     for mine, theirs in self.data.local.list_conflicts(Todo.collection)],
-                "sync": {"checkpoints": self.sync.state.checkpoints,
-                         "last_sync": self.sync.state.last_sync},
+                "sync": {"checkpoints": {
+                    name: self.data.saved_checkpoint(self.sync.state, name)
+                    for name in ("push", "pull")}, "last_sync": self.sync.state.last_sync},
             }
             text = json.dumps(payload, indent=2, ensure_ascii=False)
             blob = js.Blob.new(to_js([text]), to_js({"type": "application/json"},

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 
 import js
-from app_state import MODELS, UserData, remote, transport
+from app_state import MODELS, PEER, UserData, remote, transport
 from pyodide.ffi import create_proxy
 
 from models import AuthenticationError, OffsyncError, TransportError, sync
@@ -146,8 +146,11 @@ class SyncController:
                 self.on_change()
 
         try:
-            result = await sync(self.data.local, remote, self.state.checkpoints, models=MODELS,
-                                on_progress=progress)
+            # The local store saves the progress after every page, so a sync cut off halfway
+            # resumes after the last acknowledged page (the sync state's checkpoints are only
+            # the starting point of a store that saved none yet).
+            await sync(self.data.local, remote, self.state.checkpoints, models=MODELS,
+                       on_progress=progress, peer=PEER)
         except AuthenticationError:
             # The session ended (expired while offline, or logged out elsewhere). Local changes
             # stay where they are; syncing resumes after the next log-in.
@@ -171,7 +174,7 @@ class SyncController:
             return
         self.reachable = True
         self.failures = 0
-        self.state.synced(result.checkpoints)
+        self.state.synced()
         self.status = "idle"
         self.progress = ""
         self.on_change()
