@@ -1,5 +1,6 @@
 """How a store takes a revision from another store: the one place that decides
-fast-forward, already-known, automatic merge, or conflict (DESIGN rules 2 and 4).
+fast-forward, already-known, automatic merge, or conflict (rules 2 and 4 in
+docs/ARCHITECTURE.md).
 
 Pure functions over `Document`s, so every store (and the server) decides the same way.
 """

@@ -6,7 +6,8 @@ work over HTTP exactly as between two local stores (docs/PROTOCOL.md describes t
     POST /api/{collection}/sync/diff                      which changes the server lacks
     GET  /api/{collection}/sync/conflicts                 the conflicts the server recorded
 
-Every body and answer carries `"protocol": 1`. The server never trusts a client (DESIGN rule 7):
+Every body and answer carries `"protocol": 1`. The server never trusts a client
+(rule 7 in docs/ARCHITECTURE.md):
 `apply` runs the model's own merge and replicated-document check, whatever the client ran, so an
 invalid document is `rejected` while the rest of its batch applies. Anything that is not our
 protocol (a wrong version, a malformed doc) is refused before anything is written.

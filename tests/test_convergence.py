@@ -39,7 +39,7 @@ At the end:
      conflict, and its resolution supersedes both.
    - `completed` (a boolean, so a user can change it and change it back): the final value must
      be one of the current intents; DELETED only if every intent is DELETED. A field changed and
-     changed back counts as unchanged since the common base (DESIGN rule 4's three-way merge),
+     changed back counts as unchanged since the common base (rule 4's three-way merge),
      so it may lose to a concurrent change without a conflict; that is not a loss.
    A *silent loss* is a write that breaks this: its effect is gone from the final state, no
    causally later write replaced it, and no conflict about it was shown and resolved. In
