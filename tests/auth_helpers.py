@@ -3,8 +3,11 @@ cookie and sends the session's CSRF token with every request, as the browser pag
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -48,3 +51,17 @@ def sign_up_sync(client: httpx.Client, username: str | None = None,
     username = username or f"user-{secrets.token_hex(4)}"
     response = client.post("/api/auth/register", json={"username": username, "password": password})
     return _signed_in(client, response, password)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"status", "code", "message", "details"}
+    assert error["status"] == status and error["code"] == code and error["message"]
+    return error
+
+
+def query(app, sql: str, *params: Any) -> list[tuple]:
+    """Rows read from the database file on a connection of our own."""
+    with contextlib.closing(sqlite3.connect(app.state.database_path)) as db:
+        return db.execute(sql, params).fetchall()

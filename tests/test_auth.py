@@ -5,7 +5,6 @@ leak nothing, and write nothing (checked in the database file itself)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -26,7 +25,7 @@ from server.accounts import SCRYPT_N, SCRYPT_P, SCRYPT_R, verify_password
 from server.ratelimit import RateLimiter, TooManyAttemptsError, login_key
 from server.sessions import Sessions
 from server.transport import HttpxTransport
-from tests.auth_helpers import PASSWORD, log_in, sign_up
+from tests.auth_helpers import PASSWORD, assert_error, log_in, query, sign_up
 
 SECRET = "s3cret-horse-battery-staple"
 CHANGES = "/api/todos/sync/changes"
@@ -75,20 +74,6 @@ async def bob(started) -> AsyncIterator[httpx.AsyncClient]:
     async with new_client(started, "127.0.0.2") as client:
         client.account = await sign_up(client, "bob")
         yield client
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) == {"status", "code", "message", "details"}
-    assert error["status"] == status and error["code"] == code and error["message"]
-    return error
-
-
-def query(app, sql: str, *params: Any) -> list[tuple]:
-    """Rows read from the database file on a connection of our own."""
-    with contextlib.closing(sqlite3.connect(app.state.database_path)) as db:
-        return db.execute(sql, params).fetchall()
 
 
 def snapshot(app) -> dict[str, list[tuple]]:

@@ -1,9 +1,9 @@
 """Replication facts that need SQLite itself (CPython only; the shared cases cover behaviour).
 
-Rule 3 (docs/ARCHITECTURE.md): pulling changes after checkpoint C costs what changed since C,
-not the size of the table. Shown two ways, neither a timing: the query plan of the statements the store really runs
-(captured with `set_trace_callback`), and the number of SQLite virtual-machine steps they take
-(`set_progress_handler` called every step), which must not grow with the table.
+Rule 3 (docs/ARCHITECTURE.md): pulling changes after checkpoint C costs what changed since C, not
+the size of the table. Shown two ways, neither a timing: the query plan of the statements the store
+really runs (captured with `set_trace_callback`), and the number of SQLite virtual-machine steps
+they take (`set_progress_handler` called every step), which must not grow with the table.
 """
 
 from __future__ import annotations

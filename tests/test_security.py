@@ -32,7 +32,7 @@ from models.revisions import next_revision
 from server import create_app
 from server.app import DEFAULT_REGISTER_ATTEMPTS
 from server.cli import main as cli_main
-from tests.auth_helpers import PASSWORD, sign_up, sign_up_sync
+from tests.auth_helpers import PASSWORD, assert_error, query, sign_up, sign_up_sync
 from tests.live_server import LiveServer
 
 HOST = "test"  # the Host the in-process clients send (base_url http://test)
@@ -81,19 +81,6 @@ async def bob(started) -> AsyncIterator[httpx.AsyncClient]:
     async with client_of(started, "198.51.100.2") as client:
         client.account = await sign_up(client, "bob")
         yield client
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) == {"status", "code", "message", "details"}
-    assert error["status"] == status and error["code"] == code and error["message"]
-    return error
-
-
-def query(app, sql: str, *params: Any) -> list[tuple]:
-    with contextlib.closing(sqlite3.connect(app.state.database_path)) as db:
-        return db.execute(sql, params).fetchall()
 
 
 def snapshot(app) -> dict[str, list[tuple]]:

@@ -11,8 +11,8 @@ Layout, under the prefix `offsync:<app>:`:
 - `journal`                what a transaction in progress is replacing (see below).
 A write touches only its document's key, its new change key, the change key it replaces and `seq`
 (rule 8 in docs/ARCHITECTURE.md). If the browser refuses any of them (quota), every key the
-transaction touched is put back, so the previous state is intact, and `StorageFullError` says so. Entries that cannot be
-parsed are reported (`corrupt_keys`) and never overwritten or deleted.
+transaction touched is put back, so the previous state is intact, and `StorageFullError` says so.
+Entries that cannot be parsed are reported (`corrupt_keys`) and never overwritten or deleted.
 
 A tab can close between two `setItem` calls of one save, and then no undo runs. So a transaction
 is all or nothing across restarts too: its writes are kept in memory until it ends, then the old
