@@ -18,6 +18,7 @@ from .access import (
 )
 from .changes import Change, ChangeType
 from .conflict import Conflict, stored_conflicts
+from .document import Document
 from .errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -35,7 +36,7 @@ from .model import Model
 from .reconcile import three_way_merge
 from .replication import ReplicationResult, SyncResult, replicate, sync
 from .stores import DictStorage, MemoryStore, RemoteStore, Store, WebStorageStore
-from .stores.base import CheckpointExpiredError, Document, Outcome
+from .stores.base import CheckpointExpiredError, Outcome
 from .todo import Todo
 from .transport import Response, Transport
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .changes import ChangeType
+from .document import Document, acknowledged, behind_base
 from .revisions import join_histories, merge_revision
-from .stores.base import Document, acknowledged, behind_base
 
 Merge = Callable[[dict, dict, dict], "dict | None"]
 

@@ -2528,7 +2528,7 @@ async def ws_unacked_bodies_only_where_a_push_went_unanswered(store):
     """Only a document whose push got no answer keeps the body it sent, as the fields that differ
     (localStorage is nearly full with 10,000 todos); edits never sent keep nothing; an answer, a
     later sync or the bound drops them."""
-    from models.stores.base import UNACKED_LIMIT
+    from models.document import UNACKED_LIMIT
 
     storage = DictStorage()
     local, remote = WebStorageStore(storage, app="c"), LosingAnswers()
