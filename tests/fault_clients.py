@@ -22,23 +22,11 @@ from models.stores.remote import ProtocolError, RemoteStore
 from models.stores.sqlite import SQLiteStore
 from server.transport import HttpxTransport
 from tests.auth_helpers import Account
+from tests.clock import Clock
 from tests.fault_oracle import Oracle
 
 MAX_ATTEMPTS = 200  # a guard against a client that can never finish, not a time limit
 STORE_KINDS = ("memory", "webstorage", "sqlite")
-
-
-class Clock:
-    """One hand-moved clock for every client, so the same run writes the same revisions."""
-
-    def __init__(self) -> None:
-        self.tick = 0
-
-    def __call__(self) -> str:
-        self.tick += 1
-        minutes, seconds = divmod(self.tick, 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"2024-01-01T{hours % 24:02d}:{minutes:02d}:{seconds:02d}.000Z"
 
 
 async def backoff(attempt: int) -> None:

@@ -21,7 +21,7 @@ from models import ConflictError, NotFoundError, RemoteStore, Todo, ValidationEr
 from server import create_app
 from server.app import parse_database_url
 from server.transport import HttpxTransport
-from tests.auth_helpers import sign_up
+from tests.auth_helpers import assert_error, sign_up
 
 
 @pytest.fixture
@@ -47,14 +47,6 @@ async def create(client: httpx.AsyncClient, **body) -> dict:
 async def count(client: httpx.AsyncClient) -> int:
     response = await client.get("/api/todos/count")
     return response.json()["count"]
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) == {"status", "code", "message", "details"}
-    assert error["status"] == status and error["code"] == code and error["message"]
-    return error
 
 
 # ---- happy paths ------------------------------------------------------------------------------

@@ -75,25 +75,13 @@ from models import (
 from models.stores.sqlite import SQLiteStore
 
 from . import hypothesis_profiles
+from .clock import Clock
 
 hypothesis_profiles.load()
 
 MAX_ROUNDS = 8
 DELETED = "<deleted>"
 FIELDS = ("title", "completed")
-
-
-class Clock:
-    """One hand-moved clock for every client, so runs replay exactly."""
-
-    def __init__(self) -> None:
-        self.tick = 0
-
-    def __call__(self) -> str:
-        self.tick += 1
-        minutes, seconds = divmod(self.tick, 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"2024-01-01T{hours:02d}:{minutes:02d}:{seconds:02d}.000Z"
 
 
 @dataclass
