@@ -22,6 +22,7 @@ from .document import Document
 from .errors import (
     AccessDeniedError,
     AuthenticationError,
+    CheckpointExpiredError,
     ConflictError,
     CorruptEntryError,
     FilterError,
@@ -33,10 +34,10 @@ from .errors import (
 )
 from .fields import Boolean, DateTime, Field, Integer, Number, String
 from .model import Model
+from .outcome import Outcome
 from .reconcile import three_way_merge
 from .replication import ReplicationResult, SyncResult, replicate, sync
 from .stores import DictStorage, MemoryStore, RemoteStore, Store, WebStorageStore
-from .stores.base import CheckpointExpiredError, Outcome
 from .todo import Todo
 from .transport import Response, Transport
 

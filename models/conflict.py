@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .changes import Change, ChangeType
+from .outcome import Outcome
 from .revisions import join_histories, merge_revision
-from .stores.base import Document, Outcome, Store
+from .stores.base import Document, Store
 
 if TYPE_CHECKING:
     from .model import Model

@@ -85,3 +85,10 @@ class TransportError(OffsyncError):
 
     status = 503
     code = "TRANSPORT_ERROR"
+
+
+class CheckpointExpiredError(OffsyncError):
+    """The changes after this checkpoint include purged tombstones: the reader must resync fully."""
+
+    status = 410
+    code = "CHECKPOINT_EXPIRED"

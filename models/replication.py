@@ -18,9 +18,9 @@ from typing import Any
 
 from .changes import ChangeType
 from .conflict import Conflict
-from .errors import StorageFullError
+from .errors import CheckpointExpiredError, StorageFullError
 from .revisions import next_revision
-from .stores.base import CheckpointExpiredError, Document, Store
+from .stores.base import Document, Store
 
 DEFAULT_BATCH_SIZE = 500
 

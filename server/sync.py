@@ -33,8 +33,8 @@ from models.document import MAX_WIRE_HISTORY, UNACKED_LIMIT, Document
 from models.errors import OffsyncError
 from models.limits import MAX_INTEGER, parse_ascii_int
 from models.model import Model
+from models.outcome import Outcome
 from models.revisions import REVISION, REVISION_FORM, is_revision
-from models.stores.base import Outcome
 from models.stores.remote import MAX_SYNC_DOCS, MAX_SYNC_LIMIT, PROTOCOL_VERSION
 
 from .body import read_json_object

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from ..changes import Change, ChangeType
 from ..document import (
@@ -20,33 +19,15 @@ from ..document import (
     acknowledged,
     remember_unacked,
 )
-from ..errors import ConflictError, NotFoundError, OffsyncError
+from ..errors import CheckpointExpiredError, ConflictError, NotFoundError
 from ..filters import Query
+from ..outcome import Outcome
 from ..reconcile import Decision, classify, reconcile
 from ..revisions import (
     REVISION,
     join_histories,
     next_revision,
 )
-
-
-class CheckpointExpiredError(OffsyncError):
-    """The changes after this checkpoint include purged tombstones: the reader must resync fully."""
-
-    status = 410
-    code = "CHECKPOINT_EXPIRED"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the target did with one incoming revision (see `models.reconcile`)."""
-
-    id: str
-    rev: str
-    status: str  # applied | unchanged | merged | conflict | rejected
-    current: Document | None = None  # the target's document after (or, for a conflict, as is)
-    error: dict | None = None
-
 
 Merge = Callable[[dict, dict, dict], "dict | None"]
 

@@ -18,9 +18,11 @@ from typing import Any
 
 from .. import errors
 from ..changes import Change
+from ..errors import CheckpointExpiredError
 from ..filters import Query
+from ..outcome import Outcome
 from ..transport import Response, Transport
-from .base import CheckpointExpiredError, Document, Outcome, Store
+from .base import Document, Store
 
 PROTOCOL_VERSION = 1  # the `"protocol"` every sync request and answer carries
 MAX_SYNC_LIMIT = 5000  # the largest page `/sync/changes` serves
