@@ -19,7 +19,7 @@ async def _fill(path: Path, n: int, prefix: str, owners: list[str]) -> None:
     store = SQLiteStore(str(path))
     try:
         bound = [Todo.using(store).as_user(owner) for owner in owners]
-        with store.transaction():
+        async with store.adapter.transaction():
             for i in range(n):
                 await bound[i % len(bound)].create(title=f"{prefix} {i}", completed=i % 3 == 0)
     finally:

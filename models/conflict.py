@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .changes import Change, ChangeType
+from .document import Document
 from .outcome import Outcome
 from .revisions import join_histories, merge_revision
-from .stores.base import Document, Store
+from .stores.store import Store
 
 if TYPE_CHECKING:
     from .model import Model

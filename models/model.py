@@ -22,10 +22,11 @@ from dataclasses import replace
 from typing import Any, ClassVar, Self, TypeVar
 
 from .access import READ, WRITE, AccessRule, is_allowed, read_scope
+from .document import Document
 from .errors import AccessDeniedError, OffsyncError, ValidationError
 from .fields import DateTime, Field, FieldError, String, utc_now
 from .filters import Query, normalize
-from .stores.base import Document, Store
+from .stores.store import Store
 
 M = TypeVar("M", bound="Model")
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from .changes import ChangeType
 from .conflict import Conflict
+from .document import Document
 from .errors import CheckpointExpiredError, StorageFullError
 from .revisions import next_revision
-from .stores.base import Document, Store
+from .stores.store import Store
 
 DEFAULT_BATCH_SIZE = 500
 

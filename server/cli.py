@@ -27,7 +27,7 @@ import uvicorn
 import models
 from models.errors import AuthenticationError, OffsyncError
 from models.replication import DEFAULT_BATCH_SIZE, SavedCheckpoints, replicate
-from models.stores.base import Store
+from models.stores import Store
 
 from .app import (
     DEFAULT_DATABASE_URL,

@@ -39,6 +39,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from models.access import READ, REPLICATE
+from models.document import Document
 from models.errors import (
     AccessDeniedError,
     ConflictError,
@@ -50,7 +51,7 @@ from models.filters import Query, parse_filter_json, parse_where_json
 from models.limits import MAX_INTEGER, parse_ascii_int, printable
 from models.model import Model
 from models.revisions import REVISION_FORM, is_revision
-from models.stores.base import Document, Store
+from models.stores import Store
 
 from .body import DEFAULT_MAX_BODY_BYTES, read_json_object
 from .errors import InvalidParameterError, ModelNotFoundError, NotStartedError

@@ -80,7 +80,7 @@ def snapshot(app) -> dict[str, list[tuple]]:
     """Everything the store holds: equal snapshots, nothing was written."""
     return {
         "documents": query(app, "SELECT * FROM documents ORDER BY model, id"),
-        "changes": query(app, "SELECT * FROM changes ORDER BY checkpoint"),
+        "meta": query(app, "SELECT * FROM meta ORDER BY key"),
         "conflicts": query(app, "SELECT * FROM conflicts ORDER BY model, id"),
     }
 

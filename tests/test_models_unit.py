@@ -101,8 +101,10 @@ async def test_sqlite_database_from_before_unacked_bodies_opens_and_keeps_them(t
         doc = await store.get("todos", "x")
         assert (doc.data, doc.base_rev, doc.unacked) == ({"id": "x", "title": "old"}, doc.rev, ())
         kept = ((doc.rev, doc.data),)
-        store.put_doc(Document("todos", "y", "2-" + "b" * 32, 0, False, {"id": "y"},
-                               unacked=kept))
+        async with store.adapter.transaction() as tx:
+            await tx.put_doc(Document("todos", "y", "2-" + "b" * 32, 0, False, {"id": "y"},
+                                      unacked=kept))
+        assert await store.checkpoint() == 2, "the counter continues after the old documents"
     finally:
         store.close()
     reopened = SQLiteStore(path)
@@ -110,6 +112,58 @@ async def test_sqlite_database_from_before_unacked_bodies_opens_and_keeps_them(t
         assert (await reopened.get("todos", "y")).unacked == kept
     finally:
         reopened.close()
+
+
+async def test_sqlite_database_with_a_change_log_upgrades_keeping_everything(tmp_path):
+    """A database of the previous layout (a `changes` log, conflicts as JSON text, the purge
+    horizon as `horizon:<model>`) opens with its sequence, conflicts and horizon intact."""
+    import sqlite3
+
+    from models.stores.codec import encode
+
+    path = str(tmp_path / "previous.db")
+    rev, theirs_rev = "2-" + "a" * 32, "2-" + "c" * 32
+    theirs = Document("todos", "x", theirs_rev, 0, False, {"id": "x", "title": "theirs"},
+                      history=("1-" + "b" * 32,))
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE changes (checkpoint INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL,
+            id TEXT NOT NULL, rev TEXT NOT NULL, prev TEXT, type TEXT NOT NULL);
+        CREATE TABLE documents (model TEXT NOT NULL, id TEXT NOT NULL, rev TEXT NOT NULL,
+            checkpoint INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, type TEXT NOT NULL,
+            data TEXT, history TEXT NOT NULL DEFAULT '[]', base_rev TEXT, base_data TEXT,
+            owner TEXT, unacked TEXT, PRIMARY KEY (model, id)) WITHOUT ROWID;
+        CREATE TABLE conflicts (model TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+            PRIMARY KEY (model, id)) WITHOUT ROWID;
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    """)
+    for _ in range(7):  # the log ran ahead of the documents: purged and rewritten ones
+        old.execute("INSERT INTO changes (model, id, rev, type) VALUES ('todos', 'x', 'r', 'u')")
+    old.execute("INSERT INTO documents VALUES ('todos', 'x', ?, 5, 0, 'update', ?, '[]', NULL,"
+                " NULL, NULL, NULL)", (rev, '{"id": "x", "title": "mine"}'))
+    old.execute("INSERT INTO conflicts VALUES ('todos', 'x', ?)", (encode(theirs),))
+    old.execute("INSERT INTO meta VALUES ('horizon:todos', 3)")
+    old.commit()
+    old.close()
+    for _ in range(2):  # the upgrade, then an ordinary open of the upgraded file
+        store = SQLiteStore(path)
+        try:
+            assert await store.checkpoint() == 7
+            [(mine, other)] = await store.conflicts("todos")
+            assert (mine.rev, other.rev, other.data, other.history) == (
+                rev, theirs_rev, theirs.data, theirs.history)
+            assert await store.purge_horizon("todos") == 3
+            tables = {row[0] for row in store.db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert "changes" not in tables
+        finally:
+            store.close()
+    store = SQLiteStore(path)
+    try:
+        written = await store.write("todos", "y", {"id": "y", "title": "new"}, base_rev=None)
+        assert written.checkpoint == 8, "a checkpoint the old log handed out was reused"
+    finally:
+        store.close()
 
 
 async def test_run_all_reports_each_case():

@@ -86,7 +86,7 @@ async def bob(started) -> AsyncIterator[httpx.AsyncClient]:
 def snapshot(app) -> dict[str, list[tuple]]:
     """Everything the database holds: equal snapshots, nothing was written."""
     return {table: query(app, f"SELECT * FROM {table} ORDER BY 1, 2")
-            for table in ("documents", "changes", "conflicts", "users", "sessions")}
+            for table in ("documents", "meta", "conflicts", "users", "sessions")}
 
 
 def cleared(response: httpx.Response) -> set[str]:

@@ -26,7 +26,7 @@ from models import (
     stored_conflicts,
     sync,
 )
-from models.stores.base import Store
+from models.stores import Store
 from models.stores.remote import ProtocolError
 from server import create_app
 from server.transport import HttpxTransport

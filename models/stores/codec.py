@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 
 from ..changes import ChangeType
-from .base import Document
+from ..document import Document
 
 
 def encode(doc: Document) -> str:

@@ -18,11 +18,12 @@ from typing import Any
 
 from .. import errors
 from ..changes import Change
+from ..document import Document
 from ..errors import CheckpointExpiredError
 from ..filters import Query
 from ..outcome import Outcome
 from ..transport import Response, Transport
-from .base import Document, Store
+from .store import Store
 
 PROTOCOL_VERSION = 1  # the `"protocol"` every sync request and answer carries
 MAX_SYNC_LIMIT = 5000  # the largest page `/sync/changes` serves
@@ -212,6 +213,11 @@ class RemoteStore(Store):
             "a RemoteStore cannot record a conflict: the server records its own when a push "
             "conflicts; record it in the local store (sync() does)"
         )
+
+    async def purge_tombstones(self, model: str, through: int) -> int:
+        raise NotImplementedError(
+            "a server purges its own tombstones: run `offsync purge-tombstones` against its "
+            "database")
 
     async def checkpoint(self) -> int:
         response = await self._call("GET", self._url("checkpoint"))

@@ -39,9 +39,9 @@ class DebugPage:
     # ---- sections -----------------------------------------------------------------------------
     async def render(self) -> None:
         self.render_entries()
-        pending = self.data.pending_docs(self.sync.state)
+        pending = await self.data.pending_docs(self.sync.state)
         self.render_pending(pending)
-        self.render_facts()
+        await self.render_facts()
         await self.render_conflicts()
         await self.render_push_preview(pending)
 
@@ -99,12 +99,12 @@ class DebugPage:
         by_testid("pending-list").replaceChildren(*rows)
         by_testid("pending-total").textContent = f"({len(pending)})"
 
-    def render_facts(self) -> None:
+    async def render_facts(self) -> None:
         state = self.sync.state
         cps = []
         for name, label in (("push", "pushed through local sequence"),
                             ("pull", "pulled through server sequence")):
-            text = f"{label} {self.data.saved_checkpoint(state, name)}"
+            text = f"{label} {await self.data.saved_checkpoint(state, name)}"
             cps.append(element("div", testid="checkpoint", text=text))
         by_testid("checkpoints").replaceChildren(*cps)
         by_testid("last-sync").textContent = state.last_sync or "never"
@@ -216,12 +216,13 @@ class DebugPage:
                 "user": self.data.user.username,
                 "exported_from": self.data.local.prefix,
                 "todos": todos,
-                "unsynced": [doc.to_wire() for doc in self.data.pending_docs(self.sync.state)],
+                "unsynced": [doc.to_wire()
+                             for doc in await self.data.pending_docs(self.sync.state)],
                 "conflicts": [
                     {"local": mine.to_wire() if mine else None, "server": theirs.to_wire()}
-                    for mine, theirs in self.data.local.list_conflicts(Todo.collection)],
+                    for mine, theirs in await self.data.local.conflicts(Todo.collection)],
                 "sync": {"checkpoints": {
-                    name: self.data.saved_checkpoint(self.sync.state, name)
+                    name: await self.data.saved_checkpoint(self.sync.state, name)
                     for name in ("push", "pull")}, "last_sync": self.sync.state.last_sync},
             }
             text = json.dumps(payload, indent=2, ensure_ascii=False)
@@ -236,7 +237,10 @@ class DebugPage:
         asyncio.ensure_future(run())
 
     def clear(self) -> None:
-        pending = self.data.pending_docs(self.sync.state)
+        asyncio.ensure_future(self._clear())
+
+    async def _clear(self) -> None:
+        pending = await self.data.pending_docs(self.sync.state)
         if not js.window.confirm("Remove everything this app keeps in this browser?"):
             return
         if pending and not js.window.confirm(
@@ -252,7 +256,7 @@ class DebugPage:
             storage.removeItem(key)
         self.sync.state = self.data.load_state()
         self.show_error("")
-        asyncio.ensure_future(self.render())
+        await self.render()
 
     async def start(self) -> None:
         on(by_testid("export-data"), "click", lambda e: self.export())

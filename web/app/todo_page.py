@@ -152,11 +152,16 @@ class TodoPage:
             status = "offline"
         by_testid("sync-status").textContent = status
         by_testid("session-expired").hidden = not self.data.user.expired
-        by_testid("pending-count").textContent = str(len(self.data.pending_docs(sync.state)))
         by_testid("go-online").disabled = sync.state.online
         by_testid("go-offline").disabled = not sync.state.online
         by_testid("sync-button").disabled = not sync.online or sync.status == "syncing"
-        conflicts = self.data.local.list_conflicts(Todo.collection)
+        asyncio.ensure_future(self.refresh_counts())
+
+    async def refresh_counts(self) -> None:
+        """The footer's figures that need the local store."""
+        pending = await self.data.pending_docs(self.sync.state)
+        by_testid("pending-count").textContent = str(len(pending))
+        conflicts = await self.data.local.conflicts(Todo.collection)
         banner = by_testid("conflict-banner")
         banner.hidden = not conflicts
         if conflicts:
@@ -185,7 +190,7 @@ class TodoPage:
         self.refresh_footer()
 
     async def log_out(self) -> None:
-        pending = len(self.data.pending_docs(self.sync.state))
+        pending = len(await self.data.pending_docs(self.sync.state))
         if pending and not js.window.confirm(
             f"{pending} change(s) have not reached the server yet. They stay in this browser and "
             "sync when you log in again. Log out anyway?"

@@ -1,0 +1,283 @@
+"""The key-value core: documents in a flat map of text keys to text values.
+
+The memory store (a dict) and the Web Storage store (`localStorage`) are the same adapter over
+two key spaces; only how a transaction's keys are finally written differs (`KeySpace.commit`).
+Layout, under a prefix (`offsync:<app>:` in Web Storage):
+- `<model>:doc:<id>`       the document with its revision bookkeeping (one key per document,
+                           in the `codec` entry format);
+- `chg:<checkpoint>`       `<model>:<id>` of the document written then (newest per doc only), so
+                           a feed walks checkpoints, not documents;
+- `seq`                    the sequence number;
+- `<model>:conflict:<id>`  the other side's revision of a document in conflict;
+- `mark:<name>`            a number `LocalStore` keeps: `sent`, `checkpoint:<peer>:<push|pull>:
+                           <model>` (where a sync reached), `horizon:<model>` (tombstone purge).
+A write touches only its document's key, its new change key, the change key it replaces and `seq`
+(rule 8 in docs/ARCHITECTURE.md). A transaction's writes are kept in memory until it ends and are
+then handed to the key space in one `commit`, so a failed transaction wrote nothing. Entries that
+cannot be parsed are reported (`corrupt_keys`) and never overwritten or deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
+from typing import Protocol
+
+from ..document import Document
+from ..errors import CorruptEntryError
+from ..filters import Query, apply
+from .adapter import Adapter, Transaction
+from .codec import decode, encode
+
+
+class KeySpace(Protocol):
+    """Where the keys live."""
+
+    def get(self, key: str) -> str | None: ...
+    def names(self) -> Iterable[str]: ...
+    def commit(self, changes: dict[str, str | None]) -> None:
+        """Set each key (None removes it), all or nothing; raise if nothing could be written."""
+
+
+class DictSpace:
+    """Keys in a dict: nothing can refuse a write, so a commit is a plain update."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.items.get(key)
+
+    def names(self) -> Iterable[str]:
+        return self.items
+
+    def commit(self, changes: dict[str, str | None]) -> None:
+        for key, value in changes.items():
+            if value is None:
+                self.items.pop(key, None)
+            else:
+                self.items[key] = value
+
+
+class KeyValueAdapter(Adapter, Transaction):
+    """The adapter over a key space; it is its own transaction (one writer at a time)."""
+
+    def __init__(self, space: KeySpace, prefix: str = "") -> None:
+        self.space = space
+        self.prefix = prefix
+        self.corrupt_keys: set[str] = set()
+        self._pending: dict[str, str | None] | None = None  # a transaction's writes, in order
+
+    # ---- keys --------------------------------------------------------------------------------
+    def doc_key(self, model: str, id: str) -> str:
+        return f"{self.prefix}{model}:doc:{id}"
+
+    def conflict_key(self, model: str, id: str) -> str:
+        return f"{self.prefix}{model}:conflict:{id}"
+
+    def change_key(self, checkpoint: int) -> str:
+        return f"{self.prefix}chg:{checkpoint}"
+
+    def mark_key(self, name: str) -> str:
+        return f"{self.prefix}mark:{name}"
+
+    @property
+    def seq_key(self) -> str:
+        return f"{self.prefix}seq"
+
+    def keys(self) -> list[str]:
+        """Every key under the prefix (a full scan: queries need it, writes never do)."""
+        out = [k for k in self.space.names() if isinstance(k, str) and k.startswith(self.prefix)]
+        if self._pending:  # what the transaction in progress has written so far
+            out = [k for k in out if self._pending.get(k, "") is not None]
+            known = set(out)
+            out += [k for k, v in self._pending.items() if v is not None and k not in known]
+        return out
+
+    def read(self, key: str) -> str | None:
+        """The value, as the transaction in progress sees it."""
+        if self._pending is not None and key in self._pending:
+            return self._pending[key]
+        raw = self.space.get(key)
+        return raw if isinstance(raw, str) else None
+
+    def _decode(self, model: str, id: str, key: str, raw: str) -> Document:
+        try:
+            doc = decode(model, id, raw)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.corrupt_keys.add(key)
+            raise CorruptEntryError(
+                f"local entry {key!r} cannot be read ({exc}); it was left as it is",
+                {"key": key},
+            ) from None
+        self.corrupt_keys.discard(key)
+        return doc
+
+    def _scan(self, model: str, kind: str) -> list[Document]:
+        """Every readable entry of one kind (`doc` or `conflict`); damaged ones are reported."""
+        marker = f"{self.prefix}{model}:{kind}:"
+        docs = []
+        for key in self.keys():
+            if key.startswith(marker) and (raw := self.read(key)) is not None:
+                try:
+                    docs.append(self._decode(model, key[len(marker):], key, raw))
+                except CorruptEntryError:
+                    continue  # reported through corrupt_keys; the rest stays usable
+        return docs
+
+    def _doc(self, model: str, id: str) -> Document | None:
+        key = self.doc_key(model, id)
+        raw = self.read(key)
+        return None if raw is None else self._decode(model, id, key, raw)
+
+    def _mark(self, name: str) -> int | None:
+        raw = self.read(self.mark_key(name))
+        if raw is None and name.startswith("horizon:"):  # where earlier versions kept it
+            raw = self.read(f"{self.prefix}{name[len('horizon:'):]}:horizon")
+        return int(raw) if raw is not None and raw.isdigit() else None
+
+    def _seq(self) -> int:
+        raw = self.read(self.seq_key)
+        return int(raw) if raw is not None and raw.isdigit() else self._recover_checkpoint()
+
+    def _recover_checkpoint(self) -> int:
+        """The highest checkpoint any change key names: a missing or damaged counter is rebuilt
+        from the keys rather than allowed to hand out numbers twice."""
+        marker = f"{self.prefix}chg:"
+        found = [int(k[len(marker):]) for k in self.keys()
+                 if k.startswith(marker) and k[len(marker):].isdigit()]
+        raw = self.read(self.seq_key)
+        return max([*found, int(raw) if raw is not None and raw.isdigit() else 0])
+
+    # ---- reads ---------------------------------------------------------------------------------
+    async def read_doc(self, model: str, id: str) -> Document | None:
+        return self._doc(model, id)
+
+    async def read_conflict(self, model: str, id: str) -> Document | None:
+        key = self.conflict_key(model, id)
+        raw = self.read(key)
+        return None if raw is None else self._decode(model, id, key, raw)
+
+    async def list_conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
+        others = sorted(self._scan(model, "conflict"), key=lambda doc: doc.id)
+        return [(self._doc(model, other.id), other) for other in others]
+
+    async def query_docs(self, model: str, query: Query) -> list[Document]:
+        live = {doc.id: doc for doc in self._scan(model, "doc") if not doc.deleted}
+        return [live[id] for id, _ in apply(query, ((doc.id, doc.data) for doc in live.values()))]
+
+    async def count_docs(self, model: str, query: Query) -> int:
+        return len(await self.query_docs(model, Query(where=query.where)))
+
+    async def feed_docs(
+        self, model: str, since: int, limit: int, owner: str | None = None
+    ) -> list[Document]:
+        out: list[Document] = []
+        for checkpoint in range(since + 1, self._seq() + 1):
+            raw = self.read(self.change_key(checkpoint))
+            if raw is None:
+                continue  # superseded by a later write of the same document
+            pointer_model, pointer_id = parse_pointer(raw)
+            if pointer_id is None:
+                self.corrupt_keys.add(self.change_key(checkpoint))
+                continue
+            if pointer_model != model:
+                continue
+            try:
+                doc = self._doc(model, pointer_id)
+            except CorruptEntryError:
+                continue  # the document's key is reported in corrupt_keys
+            if doc is not None and doc.checkpoint == checkpoint and (
+                owner is None or doc.owner == owner
+            ):
+                out.append(doc)
+                if len(out) >= limit:
+                    break
+        return out
+
+    async def count_changed(self, model: str, since: int, owner: str | None = None) -> int:
+        if owner is not None:
+            return len(await self.feed_docs(model, since, 10**9, owner))
+        return max(0, self._seq() - since)
+
+    async def last_checkpoint(self) -> int:
+        return self._seq()
+
+    async def read_mark(self, name: str) -> int | None:
+        return self._mark(name)
+
+    # ---- writes ------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[KeyValueAdapter]:
+        if self._pending is not None:  # nested: the outer transaction writes everything
+            yield self
+            return
+        self._pending = {}
+        try:
+            yield self
+            pending = self._pending
+        finally:
+            self._pending = None  # an exception inside: nothing was written at all
+        if pending:
+            self.space.commit(pending)
+
+    def _run(self, steps: list[tuple[str, str | None]]) -> None:
+        """Set (or, for None, remove) keys as part of the transaction in progress; outside one,
+        the steps are committed at once, together."""
+        if self._pending is None:
+            self.space.commit(dict(steps))
+            return
+        for key, value in steps:
+            self._pending.pop(key, None)  # keep the order of the last write of each key
+            self._pending[key] = value
+
+    async def put_doc(self, doc: Document, *, new_checkpoint: bool = True) -> Document:
+        model = doc.model
+        steps: list[tuple[str, str | None]] = []
+        if new_checkpoint:
+            current = self._doc(model, doc.id)  # raises on a corrupt entry
+            checkpoint = self._seq() + 1
+            if self.read(self.change_key(checkpoint)) is not None:
+                # The counter went backwards (damaged by hand or a crash): never reuse a number.
+                checkpoint = self._recover_checkpoint() + 1
+            doc = replace(doc, checkpoint=checkpoint)
+            steps += [
+                (self.change_key(checkpoint), f"{model}:{doc.id}"),
+                (self.seq_key, str(checkpoint)),
+            ]
+            if current is not None:
+                steps.append((self.change_key(current.checkpoint), None))
+        steps.append((self.doc_key(model, doc.id), encode(doc)))
+        self._run(steps)
+        return doc
+
+    async def put_conflict(self, model: str, id: str, doc: Document | None) -> None:
+        self._run([(self.conflict_key(model, id), None if doc is None else encode(doc))])
+
+    async def put_mark(self, name: str, value: int) -> None:
+        self._run([(self.mark_key(name), str(value))])
+
+    async def drop_tombstones(self, model: str, through: int) -> int:
+        gone = [doc for doc in self._scan(model, "doc")
+                if doc.deleted and doc.checkpoint <= through]
+        steps: list[tuple[str, str | None]] = []
+        for doc in gone:
+            steps += [(self.doc_key(model, doc.id), None), (self.change_key(doc.checkpoint), None)]
+        self._run(steps)
+        return len(gone)
+
+
+def parse_pointer(raw: str) -> tuple[str | None, str | None]:
+    """The model and id a change key points at (`todos:<id>`, or the JSON object earlier versions
+    wrote); (None, None) when it is neither."""
+    if raw.startswith("{"):
+        try:
+            pointer = json.loads(raw)
+            model, id = pointer["model"], pointer["id"]
+        except (ValueError, KeyError, TypeError):
+            return None, None
+        return (model, id) if isinstance(model, str) and isinstance(id, str) else (None, None)
+    model, sep, id = raw.partition(":")
+    return (model, id) if sep and model and id else (None, None)
