@@ -452,6 +452,22 @@ async def test_failed_form_escapes_the_username(anon):
     assert "&quot;&gt;&lt;script&gt;" in response.text
 
 
+async def test_failed_form_fills_in_the_username_once(anon):
+    """The pages are templates in web/templates/: a username that looks like a placeholder is
+    shown as typed, never filled in again."""
+    response = await anon.post("/login", data={"username": "$error ${username}", "password": "x"})
+    assert response.status_code == 401
+    assert 'value="$error ${username}"' in response.text
+
+
+async def test_the_page_templates_are_not_served_raw(tmp_path):
+    app = create_app(f"sqlite:///{tmp_path}/pages.db")  # the repository's web/, served
+    async with app.router.lifespan_context(app), new_client(app) as client:
+        assert (await client.get("/auth.css")).status_code == 200  # the pages' own CSS is
+        for name in ("login.html", "register.html"):
+            assert_error(await client.get(f"/templates/{name}"), 404, "NOT_FOUND")
+
+
 async def test_form_from_another_site_is_refused(ada, anon, started):
     for kind, password in (("login", PASSWORD), ("register", SECRET)):
         for header in ({"Origin": "http://evil.example"},

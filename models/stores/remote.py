@@ -5,7 +5,8 @@ with 409 exactly as a local store raises `ConflictError`. Error bodies come back
 `OffsyncError` classes the server raised (410 as `CheckpointExpiredError`, so `replicate()`
 resyncs over HTTP as it does locally; a network failure as `TransportError`).
 
-Replication speaks the sync protocol (docs/PROTOCOL.md): `feed`, `changes` and `pending` read
+Replication speaks the sync protocol (docs/PROTOCOL.md), whose messages `models/protocol/`
+encodes and checks for this client and the server alike: `feed`, `changes` and `pending` read
 `GET /api/{model}/sync/changes`, `apply` posts one batch to `/sync/apply` (one request per page,
 applied by the server in one transaction under its own model rules), `diff` and `conflicts` have
 their own endpoints.
