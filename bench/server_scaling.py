@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from models import MemoryStore, Todo
+from models.protocol import doc_to_wire
 
 from . import prefill
 from .auth import Session, sign_up
@@ -89,7 +90,7 @@ def make_docs(count: int, owner: str | None) -> list[dict]:
         todos = Todo.using(store) if owner is None else Todo.using(store).as_user(owner)
         for i in range(count):
             await todos.create(title=f"load todo {i}")
-        return [doc.to_wire() for doc in await store.feed("todos", 0, count)]
+        return [doc_to_wire(doc) for doc in await store.feed("todos", 0, count)]
 
     return asyncio.run(build())
 

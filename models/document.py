@@ -2,20 +2,16 @@
 `reconcile` and the server alike, and importing none of them.
 
 Beside the dataclass live the pure functions over documents that replication's bookkeeping needs:
-the wire form (`to_wire`/`from_wire`), the bounded bodies of unacknowledged revisions, and what
-changes when a peer is known to hold a revision (`acknowledged`, `behind_base`).
+the bounded bodies of unacknowledged revisions, and what changes when a peer is known to hold a
+revision (`acknowledged`, `behind_base`). Its wire form is the protocol's (`models/protocol/`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from .changes import Change, ChangeType
-from .limits import MAX_INTEGER
-from .revisions import REVISION_FORM, generation, is_revision, join_histories
-
-MAX_WIRE_HISTORY = 1000  # a store keeps at most HISTORY_LIMIT (+ the merge base); room to spare
+from .revisions import generation
 
 
 @dataclass(frozen=True)
@@ -64,83 +60,8 @@ class Document:
             return self.base_data
         return next((body for kept, body in self.unacked if kept == rev), None)
 
-    def to_wire(self) -> dict[str, Any]:
-        """The JSON form replication sends (the protocol's `doc`)."""
-        out: dict[str, Any] = {
-            "id": self.id,
-            "rev": self.rev,
-            "history": list(self.history),
-            "deleted": self.deleted,
-            "data": self.data,
-            "type": self.type.value,
-            "checkpoint": self.checkpoint,
-            "base_rev": self.base_rev,
-            "owner": self.owner,
-        }
-        if self.base_rev is not None and self.base_rev != self.rev:
-            out["base_data"] = self.base_data
-        if self.unacked:
-            out["unacked"] = [{"rev": rev, "data": body} for rev, body in self.unacked]
-        return out
-
-    @classmethod
-    def from_wire(cls, model: str, raw: Any) -> Document:
-        """Parse and check a protocol `doc`; raises ValueError naming what is wrong."""
-        if not isinstance(raw, dict):
-            raise ValueError("a doc must be an object")
-        id, rev, history = raw.get("id"), raw.get("rev"), raw.get("history", [])
-        deleted, data = raw.get("deleted", False), raw.get("data")
-        if not isinstance(deleted, bool):
-            raise ValueError("doc.deleted must be true or false")
-        if not isinstance(id, str) or not id:
-            raise ValueError("doc.id must be a non-empty string")
-        if not is_revision(rev):
-            raise ValueError(f"doc.rev must be a revision: {REVISION_FORM}")
-        if not isinstance(history, list) or not all(is_revision(r) for r in history):
-            raise ValueError(f"doc.history must be a list of revisions: {REVISION_FORM}")
-        if len(history) > MAX_WIRE_HISTORY:
-            raise ValueError(f"doc.history has {len(history)} revisions; at most "
-                             f"{MAX_WIRE_HISTORY}")
-        if deleted:
-            data = None
-        elif not isinstance(data, dict):
-            raise ValueError("doc.data must be an object unless doc.deleted is true")
-        base_rev = raw.get("base_rev")
-        if base_rev is not None and not is_revision(base_rev):
-            raise ValueError(f"doc.base_rev must be a revision ({REVISION_FORM}) or null")
-        base_data = raw.get("base_data", data if base_rev == rev else None)
-        if base_data is not None and not isinstance(base_data, dict):
-            raise ValueError("doc.base_data must be an object or null")
-        try:
-            kind = ChangeType(raw.get("type", "delete" if deleted else "update"))
-        except ValueError:
-            raise ValueError("doc.type must be create, update or delete") from None
-        checkpoint = raw.get("checkpoint", 0)
-        if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or not (
-            0 <= checkpoint <= MAX_INTEGER
-        ):
-            raise ValueError("doc.checkpoint must be an integer from 0 to 2^63-1")
-        owner = data.get("owner") if data else raw.get("owner")
-        if owner is not None and not isinstance(owner, str):
-            raise ValueError("doc.owner must be a string or null")
-        return cls(model, id, rev, checkpoint, deleted, data, kind, join_histories(history),
-                   base_rev, base_data, owner, unacked_from_wire(raw.get("unacked", [])))
-
 
 UNACKED_LIMIT = 8  # bodies of unacknowledged revisions a document keeps (oldest dropped first)
-
-
-def unacked_from_wire(raw: Any) -> tuple[tuple[str, dict], ...]:
-    """A wire doc's `unacked` (optional: older senders leave it out); ValueError if malformed."""
-    if not isinstance(raw, list) or len(raw) > UNACKED_LIMIT:
-        raise ValueError(f"doc.unacked must be a list of at most {UNACKED_LIMIT} objects")
-    out = []
-    for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("rev"), str) \
-                or not is_revision(item["rev"]) or not isinstance(item.get("data"), dict):
-            raise ValueError("each doc.unacked item must be {\"rev\": <revision>, \"data\": {...}}")
-        out.append((item["rev"], item["data"]))
-    return tuple(out)
 
 
 def remember_unacked(
@@ -150,7 +71,6 @@ def remember_unacked(
     goes, which can only turn a later merge into a reported conflict, never lose a write."""
     kept = tuple(item for item in unacked if item[0] != rev) + ((rev, body),)
     return kept[-UNACKED_LIMIT:]
-
 
 
 def acknowledged(current: Document, held: Document) -> Document | None:
@@ -183,5 +103,4 @@ def behind_base(current: Document, held: Document) -> Document | None:
     return None
 
 
-__all__ = ["MAX_WIRE_HISTORY", "UNACKED_LIMIT", "Document", "acknowledged", "behind_base",
-           "remember_unacked", "unacked_from_wire"]
+__all__ = ["UNACKED_LIMIT", "Document", "acknowledged", "behind_base", "remember_unacked"]

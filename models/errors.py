@@ -92,3 +92,17 @@ class CheckpointExpiredError(OffsyncError):
 
     status = 410
     code = "CHECKPOINT_EXPIRED"
+
+
+class InvalidBodyError(OffsyncError):
+    """A request body is JSON, but not the object a document (or a sync message) needs."""
+
+    status = 400
+    code = "INVALID_BODY"
+
+
+class PayloadTooLargeError(OffsyncError):
+    """A request body, or the number of items in it, is past the server's limit."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar, Self, TypeVar
 
-from .access import READ, WRITE, AccessRule, is_allowed, read_scope
+from .access import READ, REPLICATE, WRITE, AccessRule, is_allowed, read_scope
 from .document import Document
 from .errors import AccessDeniedError, OffsyncError, ValidationError
 from .fields import DateTime, Field, FieldError, String, utc_now
@@ -253,6 +253,27 @@ class Model:
         return read_scope(cls.acl, cls.user_id) if cls.enforce_access else "all"
 
     @classmethod
+    def readable(cls, doc: Document) -> bool:
+        """Whether this class's user may read `doc`: what they may not does not exist for them."""
+        return not cls.enforce_access or cls.can(READ, user_id=cls.user_id, owner_id=doc.owner)
+
+    @classmethod
+    def feed_owner(cls) -> str | None:
+        """The owner a feed must be limited to for this user (None: every document); raises
+        AccessDeniedError when the user may read nothing."""
+        scope = cls.read_scope()
+        if scope == "all":
+            return None
+        if scope == "none":
+            raise cls._denied(READ)
+        return cls.user_id
+
+    @classmethod
+    def check_replicate(cls) -> None:
+        """Raise AccessDeniedError unless this class's user may replicate the model."""
+        cls._enforce(REPLICATE, None)
+
+    @classmethod
     def _scoped(cls, query: Query) -> Query:
         """`query` (already checked against the limits) narrowed to what this user may read."""
         return replace(query, where=cls._scoped_where(query.where))
@@ -294,9 +315,15 @@ class Model:
     async def find(
         cls, where: Any = None, order: Any = None, limit: Any = None, skip: Any = None
     ) -> list[Self]:
-        query = cls._scoped(cls.query(where, order, limit, skip))
-        docs = await cls._store().find(cls.collection, query)
+        docs = await cls.find_documents(cls.query(where, order, limit, skip))
         return [cls._from_doc(doc) for doc in docs]
+
+    @classmethod
+    async def find_documents(cls, query: Query) -> list[Document]:
+        """The stored documents matching `query` (checked already, see `query`) that this
+        class's user may read: what `find` reads, for a caller that needs the documents (the
+        REST API answers with the stored bodies and revisions)."""
+        return await cls._store().find(cls.collection, cls._scoped(query))
 
     @classmethod
     async def find_one(cls, where: Any = None, order: Any = None) -> Self | None:
@@ -305,17 +332,27 @@ class Model:
 
     @classmethod
     async def find_by_id(cls, id: str) -> Self | None:
+        doc = await cls.get_document(id)
+        return None if doc is None else cls._from_doc(doc)
+
+    @classmethod
+    async def get_document(cls, id: Any) -> Document | None:
+        """The live stored document `id` if this class's user may read it, else None (as for
+        an id no document can have)."""
         if cls.id_problem(id):
-            return None  # no document can have this id
+            return None
         doc = await cls._store().get(cls.collection, id)
-        if doc is None or (cls.enforce_access and not cls.can(
-            READ, user_id=cls.user_id, owner_id=doc.owner)):
-            return None  # what a user may not read does not exist for them
-        return cls._from_doc(doc)
+        return doc if doc is not None and cls.readable(doc) else None
 
     @classmethod
     async def count(cls, where: Any = None) -> int:
-        return await cls._store().count(cls.collection, cls._scoped(cls.query(where)))
+        return await cls.count_documents(cls.query(where))
+
+    @classmethod
+    async def count_documents(cls, query: Query) -> int:
+        """How many stored documents match `query` (checked already) among those this class's
+        user may read."""
+        return await cls._store().count(cls.collection, cls._scoped(query))
 
     @property
     def is_new(self) -> bool:

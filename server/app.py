@@ -17,9 +17,10 @@ from starlette.routing import BaseRoute, Route
 
 import models
 from models.model import Model
+from models.protocol import DEFAULT_MAX_SYNC_BODY_BYTES
 from models.stores.sqlite import SQLiteStore
 
-from . import archive, auth, openapi, rest, static, sync
+from . import archive, auth, auth_pages, openapi, rest, static, sync, unknown_model
 from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
 from .csrf import CSRFMiddleware
@@ -56,7 +57,7 @@ def create_app(
     database_url: str = DEFAULT_DATABASE_URL,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    max_sync_body_bytes: int = sync.DEFAULT_MAX_SYNC_BODY_BYTES,
+    max_sync_body_bytes: int = DEFAULT_MAX_SYNC_BODY_BYTES,
     web_dir: Path | None = None,
     models_map: Mapping[str, type[Model]] | None = None,
     session_ttl_seconds: float = DEFAULT_TTL_SECONDS,
@@ -65,7 +66,8 @@ def create_app(
     register_attempts: int = DEFAULT_REGISTER_ATTEMPTS,
     register_window_seconds: float = DEFAULT_REGISTER_WINDOW_SECONDS,
 ) -> Starlette:
-    """The offsync server. `web_dir` defaults to the repository's `web/`; `models_map` to
+    """The offsync server. `web_dir` (the static files) defaults to the repository's `web/`;
+    `models_map` to
     `models.MODELS`. `max_body_bytes` limits REST bodies (one document), `max_sync_body_bytes`
     the sync endpoints' bodies (a batch of up to 5000 documents; 16 MiB by default).
     Sessions last `session_ttl_seconds`; `login_attempts` failed log-ins of one username from
@@ -96,6 +98,7 @@ def create_app(
     spec = openapi.build_spec(model_classes)
     routes: list[BaseRoute] = [
         *auth.routes(),
+        *auth_pages.routes(),
         *rest.routes(model_classes, max_body_bytes),
         *sync.routes(model_classes, max_sync_body_bytes),
         *openapi.routes(spec),
@@ -106,7 +109,7 @@ def create_app(
         for route in routes
         if isinstance(route, Route) and route.path.startswith("/api/")
     }
-    routes += rest.unknown_model_routes(owned)
+    routes += unknown_model.routes(owned)
     routes += static.routes(static.WEB_DIR if web_dir is None else web_dir, package.url)
 
     # URLs that are not UTF-8 are refused first; SessionMiddleware finds the user; CSRFMiddleware

@@ -16,15 +16,10 @@ from typing import Any
 from starlette.requests import Request
 
 from models import strict_json
+from models.errors import InvalidBodyError, PayloadTooLargeError
 from models.limits import parse_ascii_int, printable
 
-from .errors import (
-    InvalidBodyError,
-    InvalidParameterError,
-    MalformedJSONError,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
-)
+from .errors import InvalidParameterError, MalformedJSONError, UnsupportedMediaTypeError
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_VALUES = 10_000  # one document is a few dozen

@@ -1,7 +1,8 @@
 """How anything that goes wrong becomes `{"error": {"status", "code", "message", "details"}}`.
 
-Errors of `models` already carry their status and code; the few that only HTTP can produce (a body
-that is not JSON, too large, an unknown collection) are declared here in the same family, so one
+Errors of `models` already carry their status and code (among them a body past a limit or not
+the object it must be, which the sync protocol raises too); the few that only HTTP can produce
+(a body that is not JSON, an unknown collection) are declared here in the same family, so one
 handler renders them all and `RemoteStore` turns them back into exceptions on the other side.
 """
 
@@ -27,13 +28,6 @@ class MalformedJSONError(OffsyncError):
     code = "MALFORMED_JSON"
 
 
-class InvalidBodyError(OffsyncError):
-    """The body is JSON, but not the JSON object a document needs."""
-
-    status = 400
-    code = "INVALID_BODY"
-
-
 class InvalidParameterError(OffsyncError):
     """A query parameter or header that cannot be understood (`since`, `limit`, `If-Match`)."""
 
@@ -44,11 +38,6 @@ class InvalidParameterError(OffsyncError):
 class ModelNotFoundError(OffsyncError):
     status = 404
     code = "MODEL_NOT_FOUND"
-
-
-class PayloadTooLargeError(OffsyncError):
-    status = 413
-    code = "PAYLOAD_TOO_LARGE"
 
 
 class UnsupportedMediaTypeError(OffsyncError):

@@ -2,7 +2,7 @@
 in the usual error body (or, for a pushed doc the model refuses, a `rejected` outcome carrying
 that body), the database is byte-for-byte what it was, and nothing crashes or drops the
 connection. Each class is sent in many variants, to every endpoint that reads it: REST (find,
-count, changes, create, replace, update, delete; `filter`, `where`, query parameters, bodies,
+count, create, replace, update, delete; `filter`, `where`, query parameters, bodies,
 path ids, `If-Match`), the sync endpoints (changes, apply, diff), and the JSON and form log-in
 and registration.
 
@@ -36,11 +36,11 @@ from models.filters import (
     MAX_WHERE_DEPTH,
     MAX_WHERE_VALUES,
 )
+from models.protocol import DEFAULT_MAX_SYNC_BODY_BYTES, MAX_SYNC_VALUES, doc_to_wire
 from models.revisions import MAX_GENERATION
 from server import create_app
 from server.body import MAX_DEPTH
 from server.errors import error_response
-from server.sync import DEFAULT_MAX_SYNC_BODY_BYTES, MAX_SYNC_VALUES
 from tests.auth_helpers import PASSWORD, sign_up
 
 TODOS = "/api/todos"
@@ -154,7 +154,7 @@ async def wire_doc(owner: str, **changes) -> dict:
     """A valid wire doc of `owner`'s (made by the model in a memory store), then `changes`."""
     store = MemoryStore()
     await Todo.using(store).as_user(owner).create(title="pushed")
-    doc = (await store.feed("todos", 0, 10))[0].to_wire()
+    doc = doc_to_wire((await store.feed("todos", 0, 10))[0])
     doc.update(changes)
     return doc
 
@@ -247,7 +247,7 @@ async def test_urls_that_are_not_utf8_are_refused(client, db_path, raw):
         ("GET", f"{TODOS}?filter=" + quote('{"where":{"title":"') + raw + quote('"}}')),
         ("GET", f"{TODOS}/count?where=" + quote('{"title":"') + raw + quote('"}')),
         ("GET", f"{SYNC_CHANGES}?since={raw}"),
-        ("GET", f"{TODOS}/changes?limit=1{raw}"),
+        ("GET", f"{SYNC_CHANGES}?limit=1{raw}"),
         ("GET", f"{TODOS}/{raw}"),
         ("PATCH", f"{TODOS}/{seed}{raw}"),
         ("DELETE", f"{TODOS}/{raw}"),
@@ -338,8 +338,7 @@ async def test_numbers_past_64_bits_or_infinite_are_refused_in_filters(client, d
 
 @pytest.mark.parametrize("value", ["9" * 400, str(2**63), str(2**64), "-1", "1e400", "1.5"])
 async def test_integer_parameters_out_of_range_are_refused(client, db_path, value):
-    for url in (f"{SYNC_CHANGES}?since={value}", f"{SYNC_CHANGES}?limit={value}",
-                f"{TODOS}/changes?since={value}", f"{TODOS}/changes?limit={value}"):
+    for url in (f"{SYNC_CHANGES}?since={value}", f"{SYNC_CHANGES}?limit={value}"):
         await refused(client, db_path, "GET", url, code="INVALID_PARAMETER")
 
 
@@ -492,13 +491,12 @@ async def test_integer_parameters_take_ascii_digits_only(client, db_path, value)
     v = quote(value)
     await refused(client, db_path, "GET", f"{SYNC_CHANGES}?protocol={v}",
                   code="PROTOCOL_MISMATCH")
-    for url in (f"{SYNC_CHANGES}?since={v}", f"{SYNC_CHANGES}?limit={v}",
-                f"{TODOS}/changes?since={v}", f"{TODOS}/changes?limit={v}"):
+    for url in (f"{SYNC_CHANGES}?since={v}", f"{SYNC_CHANGES}?limit={v}"):
         await refused(client, db_path, "GET", url, code="INVALID_PARAMETER")
 
 
 async def test_ascii_integer_parameters_still_work(client):
-    for url in (f"{SYNC_CHANGES}?protocol=1&since=0&limit=5", f"{TODOS}/changes?since=0&limit=1"):
+    for url in (f"{SYNC_CHANGES}?protocol=1&since=0&limit=5", f"{SYNC_CHANGES}?since=0&limit=1"):
         response = await client.get(url)
         assert response.status_code == 200, response.text
 

@@ -26,8 +26,8 @@ from models import (
     stored_conflicts,
     sync,
 )
+from models.protocol import ProtocolError, doc_to_wire
 from models.stores import Store
-from models.stores.remote import ProtocolError
 from server import create_app
 from server.transport import HttpxTransport
 from tests.auth_helpers import sign_up
@@ -86,7 +86,7 @@ async def local_todos(n: int, owner: str, store: Store | None = None
 
 
 async def wire_docs(store: Store) -> list[dict]:
-    return [doc.to_wire() for doc in await store.feed("todos", 0, 10_000)]
+    return [doc_to_wire(doc) for doc in await store.feed("todos", 0, 10_000)]
 
 
 async def state(store: Store) -> dict[str, tuple]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from models import DictStorage, Todo, TransportError, WebStorageStore, sync
+from models.protocol import doc_to_wire
 
 from .flaky_app import running
 
@@ -86,7 +87,7 @@ async def test_server_refuses_malformed_unacked_bodies(tmp_path: Path):
         store, T = device(user.id)
         await T.create(title="milk")
         [doc] = await store.feed("todos", 0, 10)
-        wire = doc.to_wire()
+        wire = doc_to_wire(doc)
         transport = remote.transport
         for bad in ([{"rev": "1-zz", "data": {}}], [{"rev": doc.rev}], {"rev": doc.rev},
                     [{"rev": doc.rev, "data": doc.data}] * 9):

@@ -5,7 +5,8 @@ with 409 exactly as a local store raises `ConflictError`. Error bodies come back
 `OffsyncError` classes the server raised (410 as `CheckpointExpiredError`, so `replicate()`
 resyncs over HTTP as it does locally; a network failure as `TransportError`).
 
-Replication speaks the sync protocol (docs/PROTOCOL.md): `feed`, `changes` and `pending` read
+Replication speaks the sync protocol (docs/PROTOCOL.md), whose messages `models/protocol/`
+encodes and checks for this client and the server alike: `feed`, `changes` and `pending` read
 `GET /api/{model}/sync/changes`, `apply` posts one batch to `/sync/apply` (one request per page,
 applied by the server in one transaction under its own model rules), `diff` and `conflicts` have
 their own endpoints.
@@ -16,18 +17,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import errors
+from .. import errors, protocol
 from ..changes import Change
 from ..document import Document
 from ..errors import CheckpointExpiredError
 from ..filters import Query
 from ..outcome import Outcome
+from ..protocol import ProtocolError
 from ..transport import Response, Transport
 from .store import Store
-
-PROTOCOL_VERSION = 1  # the `"protocol"` every sync request and answer carries
-MAX_SYNC_LIMIT = 5000  # the largest page `/sync/changes` serves
-MAX_SYNC_DOCS = 5000  # the most docs (or changes) one `/sync/apply` (or `/sync/diff`) takes
 
 _ERRORS_BY_CODE = {
     cls.code: cls
@@ -100,32 +98,13 @@ class RemoteStore(Store):
             response = await self._call("PUT", self._url(model, id), json=data, headers=headers)
         return self._doc(model, response.data)
 
-    # ---- replication (the sync protocol) ------------------------------------------------------
-    def _sync_body(self, response: Response, method: str, path: str, *keys: str) -> dict:
-        body = response.data
-        if not isinstance(body, dict) or any(key not in body for key in keys):
-            raise errors.TransportError(f"{method} {path}: the answer is not a sync response")
-        if body.get("protocol") != PROTOCOL_VERSION:
-            raise errors.TransportError(
-                f"{method} {path}: the server speaks sync protocol {body.get('protocol')!r}, "
-                f"this client {PROTOCOL_VERSION}"
-            )
-        return body
-
-    def _wire_doc(self, model: str, raw: Any, path: str) -> Document:
-        try:
-            return Document.from_wire(model, raw)
-        except ValueError as exc:
-            raise errors.TransportError(f"{path}: the server sent a bad doc: {exc}") from None
-
-    async def _changes_page(self, model: str, since: int, limit: int, full: bool = False) -> dict:
+    # ---- replication (the sync protocol, `models/protocol/`) ------------------------------------
+    async def _changes_page(self, model: str, since: int, limit: int, full: bool = False,
+                            with_docs: bool = True) -> protocol.ChangesPage:
         path = self._url(model, "sync", "changes")
-        params = {"since": str(since), "limit": str(max(0, min(limit, MAX_SYNC_LIMIT))),
-                  "protocol": str(PROTOCOL_VERSION)}
-        if full:
-            params["full"] = "1"
-        response = await self._call("GET", path, sync=True, params=params)
-        return self._sync_body(response, "GET", path, "docs", "checkpoint", "remaining")
+        response = await self._call("GET", path, sync=True,
+                                    params=protocol.changes_params(since, limit, full))
+        return protocol.read_changes_answer(model, response.data, path, with_docs=with_docs)
 
     async def feed(
         self, model: str, since: int = 0, limit: int = 1000, *, full: bool = False
@@ -133,11 +112,7 @@ class RemoteStore(Store):
         """One request: at most `limit` documents (and at most MAX_SYNC_LIMIT, the server's
         page size) changed after `since`. Raises CheckpointExpiredError on 410, unless `full`
         says this is a full resync paging from 0 (see `Store.feed`)."""
-        body = await self._changes_page(model, since, limit, full)
-        path = self._url(model, "sync", "changes")
-        if not isinstance(body["docs"], list):
-            raise errors.TransportError(f"GET {path}: docs is not a list")
-        return [self._wire_doc(model, raw, path) for raw in body["docs"]]
+        return (await self._changes_page(model, since, limit, full)).docs
 
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
         return [doc.change for doc in await self.feed(model, since, limit)]
@@ -145,7 +120,7 @@ class RemoteStore(Store):
     async def pending(self, model: str, since: int = 0, owner: str | None = None) -> int:
         """How many documents changed after `since`: an empty page's `remaining` (the server
         already counts only what the signed-in user may read, whatever `owner` says)."""
-        return int((await self._changes_page(model, since, 0))["remaining"])
+        return int((await self._changes_page(model, since, 0, with_docs=False)).remaining)
 
     async def apply(
         self, model: str, docs: list[Document], *, merge: Any = None, check: Any = None,
@@ -156,30 +131,13 @@ class RemoteStore(Store):
         if not docs:
             return []
         path = self._url(model, "sync", "apply")
-        payload = {"protocol": PROTOCOL_VERSION, "docs": [doc.to_wire() for doc in docs]}
-        response = await self._call("POST", path, sync=True, json=payload)
-        body = self._sync_body(response, "POST", path, "results")
-        results = body["results"]
-        if not isinstance(results, list) or len(results) != len(docs):
-            raise errors.TransportError(f"POST {path}: {len(docs)} docs sent, results do not match")
-        outcomes = []
-        for item in results:
-            if not isinstance(item, dict) or not isinstance(item.get("status"), str):
-                raise errors.TransportError(f"POST {path}: a result without a status")
-            current = item.get("current")
-            outcomes.append(Outcome(
-                item.get("id"), item.get("rev"), item["status"],
-                None if current is None else self._wire_doc(model, current, path),
-                item.get("error"),
-            ))
-        return outcomes
+        response = await self._call("POST", path, sync=True, json=protocol.apply_request(docs))
+        return protocol.read_apply_answer(model, response.data, len(docs), path)
 
     async def diff(self, model: str, changes: list[Change]) -> dict[str, list[str]]:
         path = self._url(model, "sync", "diff")
-        payload = {"protocol": PROTOCOL_VERSION, "changes": [c.to_dict() for c in changes]}
-        response = await self._call("POST", path, sync=True, json=payload)
-        body = self._sync_body(response, "POST", path, "missing", "conflicts")
-        return {"missing": list(body["missing"]), "conflicts": list(body["conflicts"])}
+        response = await self._call("POST", path, sync=True, json=protocol.diff_request(changes))
+        return protocol.read_diff_answer(response.data, path)
 
     async def mark_synced(self, model: str, docs: list[Document]) -> None:
         """Nothing to do. The server serves many clients, so it cannot keep one merge base per
@@ -200,13 +158,8 @@ class RemoteStore(Store):
     async def conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
         """The conflicts the server recorded: (the server's document, the other revision)."""
         path = self._url(model, "sync", "conflicts")
-        body = self._sync_body(await self._call("GET", path, sync=True), "GET", path,
-                               "conflicts")
-        return [
-            (None if pair.get("mine") is None else self._wire_doc(model, pair["mine"], path),
-             self._wire_doc(model, pair.get("theirs"), path))
-            for pair in body["conflicts"]
-        ]
+        response = await self._call("GET", path, sync=True)
+        return protocol.read_conflicts_answer(model, response.data, path)
 
     async def record_conflict(self, theirs: Document) -> None:
         raise NotImplementedError(
@@ -235,11 +188,6 @@ def filter_json(query: Query) -> str:
     if query.skip:
         raw["skip"] = query.skip
     return json.dumps(raw)
-
-
-class ProtocolError(errors.TransportError):
-    """The server refused a sync request as not its protocol (PROTOCOL_MISMATCH, INVALID_DOC,
-    PAYLOAD_TOO_LARGE...): `code` and `status` are the server's. A client bug, not a retry case."""
 
 
 def _error_from(

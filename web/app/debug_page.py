@@ -18,6 +18,7 @@ from pyodide.ffi import to_js
 from sync_controller import SyncController
 
 from models import OffsyncError, Todo, stored_conflicts
+from models.protocol import doc_to_wire
 from models.stores.webstorage import parse_pointer
 
 
@@ -216,10 +217,10 @@ class DebugPage:
                 "user": self.data.user.username,
                 "exported_from": self.data.local.prefix,
                 "todos": todos,
-                "unsynced": [doc.to_wire()
+                "unsynced": [doc_to_wire(doc)
                              for doc in await self.data.pending_docs(self.sync.state)],
                 "conflicts": [
-                    {"local": mine.to_wire() if mine else None, "server": theirs.to_wire()}
+                    {"local": doc_to_wire(mine) if mine else None, "server": doc_to_wire(theirs)}
                     for mine, theirs in await self.data.local.conflicts(Todo.collection)],
                 "sync": {"checkpoints": {
                     name: await self.data.saved_checkpoint(self.sync.state, name)
