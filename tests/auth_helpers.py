@@ -1,5 +1,6 @@
-"""Signing test clients in: register (or log in) an `httpx` client, which then carries the session
-cookie and sends the session's CSRF token with every request, as the browser pages do."""
+"""Signing test clients in: an in-process `httpx` client of the app (`client_of`), registered or
+logged in, which then carries the session cookie and sends the session's CSRF token with every
+request, as the browser pages do. The `anon`, `ada` and `bob` fixtures are in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from typing import Any
 import httpx
 
 PASSWORD = "correct horse battery"
+
+
+def client_of(app, address: str = "127.0.0.1", base_url: str = "http://test") -> httpx.AsyncClient:
+    """A client of the app in this process, seen by the app as connecting from `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """What the browser tests do over and over: open a page and wait for Python, add a todo, read
-the list, wait for a sync, ask the server directly."""
+the list, wait for a sync, ask the server directly, run Python in a bare Pyodide."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 BOOT_TIMEOUT = 90_000  # ms; Pyodide starts in a few seconds, shared CI machines can be slow
 SYNC_TIMEOUT = 30_000
@@ -81,3 +82,36 @@ def server_todos(page, url: str) -> list[dict]:
     response = page.request.get(url + "/api/todos")
     assert response.ok, response.text()
     return response.json()
+
+
+MODEL_CASES = Path(__file__).resolve().parent / "model_cases"
+
+PYODIDE_RUNNER = r"""
+async ({files, code}) => {
+  const { loadPyodide } = await import('/vendor/pyodide/pyodide.mjs');
+  const py = await loadPyodide({ indexURL: '/vendor/pyodide/' });
+  const current = await (await fetch('/pkg/models.json')).json();
+  const response = await fetch(current.url);
+  if (!response.ok) throw new Error('models archive: HTTP ' + response.status);
+  py.unpackArchive(await response.arrayBuffer(), 'zip');
+  for (const [path, text] of Object.entries(files)) {
+    py.FS.mkdirTree('/home/pyodide/' + path.split('/').slice(0, -1).join('/'));
+    py.FS.writeFile('/home/pyodide/' + path, text);
+  }
+  return await py.runPythonAsync(code);
+}
+"""
+
+
+def model_case_files() -> dict[str, str]:
+    """The shared model cases as files for Pyodide's file system: `model_cases/<module>.py`."""
+    return {f"model_cases/{path.name}": path.read_text()
+            for path in sorted(MODEL_CASES.glob("*.py"))}
+
+
+def run_in_pyodide(page, url: str, code: str):
+    """Start Pyodide from the server's local runtime on a page without the app, unpack the
+    `models` archive the server serves (the very bytes pages get) and the shared model cases
+    (importable as `model_cases`), and run `code`: the value of its last expression."""
+    page.goto(url + "/api/docs")
+    return page.evaluate(PYODIDE_RUNNER, {"files": model_case_files(), "code": code})

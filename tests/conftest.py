@@ -1,18 +1,48 @@
 """Shared fixtures. Browser tests run Debian's Chromium through Playwright; if it cannot start,
-the test fails (never skips)."""
+the test fails (never skips). The account fixtures (`anon`, `ada`, `bob`) need a `started` app
+fixture from the test module, which chooses the app's options."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 
+from tests.auth_helpers import client_of, sign_up
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.live_server import LiveServer
 
 pytest_plugins = ["tests.hypothesis_profiles"]  # so --hypothesis-profile=long works
 
+# Each in-process user connects from an address of its own (TEST-NET-2), so per-address limits
+# never mix them up.
+ANON_ADDRESS, ADA_ADDRESS, BOB_ADDRESS = "198.51.100.9", "198.51.100.1", "198.51.100.2"
+
+
+@pytest.fixture
+async def anon(started) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with no account."""
+    async with client_of(started, ANON_ADDRESS) as client:
+        yield client
+
+
+@pytest.fixture
+async def ada(started) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed up and logged in as "ada" (its `account` attribute)."""
+    async with client_of(started, ADA_ADDRESS) as client:
+        client.account = await sign_up(client, "ada")
+        yield client
+
+
+@pytest.fixture
+async def bob(started) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed up and logged in as "bob" (its `account` attribute)."""
+    async with client_of(started, BOB_ADDRESS) as client:
+        client.account = await sign_up(client, "bob")
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from server.accounts import SCRYPT_N, SCRYPT_P, SCRYPT_R, verify_password
 from server.ratelimit import RateLimiter, TooManyAttemptsError, login_key
 from server.sessions import Sessions
 from server.transport import HttpxTransport
-from tests.auth_helpers import PASSWORD, assert_error, log_in, query, sign_up
+from tests.auth_helpers import PASSWORD, assert_error, client_of, log_in, query, sign_up
 
 SECRET = "s3cret-horse-battery-staple"
 CHANGES = "/api/todos/sync/changes"
@@ -49,32 +49,6 @@ def app(tmp_path: Path):
 async def started(app) -> AsyncIterator[Any]:
     async with app.router.lifespan_context(app):
         yield app
-
-
-def new_client(app, address: str = "127.0.0.1", base_url: str = "http://test"
-               ) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url=base_url)
-
-
-@pytest.fixture
-async def anon(started) -> AsyncIterator[httpx.AsyncClient]:
-    async with new_client(started, "127.0.0.9") as client:
-        yield client
-
-
-@pytest.fixture
-async def ada(started) -> AsyncIterator[httpx.AsyncClient]:
-    async with new_client(started, "127.0.0.1") as client:
-        client.account = await sign_up(client, "ada")
-        yield client
-
-
-@pytest.fixture
-async def bob(started) -> AsyncIterator[httpx.AsyncClient]:
-    async with new_client(started, "127.0.0.2") as client:
-        client.account = await sign_up(client, "bob")
-        yield client
 
 
 def snapshot(app) -> dict[str, list[tuple]]:
@@ -179,7 +153,7 @@ async def test_register_logs_in_with_httponly_lax_session_cookie(anon, started):
 
 
 async def test_cookies_are_secure_over_https(started):
-    async with new_client(started, base_url="https://test") as client:
+    async with client_of(started, base_url="https://test") as client:
         response = await client.post("/api/auth/register",
                                      json={"username": "ada", "password": SECRET})
         assert response.status_code == 201, response.text
@@ -250,7 +224,7 @@ async def test_logout_ends_the_session(ada, started):
     assert query(started, "SELECT * FROM sessions") == []
     assert_error(await ada.get("/api/auth/session"), 401, "NOT_AUTHENTICATED")
 
-    async with new_client(started) as replay:  # the old cookie, sent again: it opens nothing
+    async with client_of(started) as replay:  # the old cookie, sent again: it opens nothing
         replay.cookies.set("offsync_session", token)
         assert_error(await replay.get("/api/auth/session"), 401, "NOT_AUTHENTICATED")
         assert_error(await replay.get("/api/todos"), 401, "NOT_AUTHENTICATED")
@@ -261,7 +235,7 @@ async def test_logging_in_again_replaces_the_old_session(ada, started):
     await log_in(ada, ada.account)
     assert ada.cookies["offsync_session"] != old
     assert len(query(started, "SELECT * FROM sessions")) == 1
-    async with new_client(started) as replay:
+    async with client_of(started) as replay:
         replay.cookies.set("offsync_session", old)
         assert_error(await replay.get("/api/todos"), 401, "NOT_AUTHENTICATED")
     assert (await ada.get("/api/todos")).status_code == 200
@@ -277,7 +251,7 @@ async def test_sessions_table_keeps_only_a_hash_of_the_token(ada, started):
 
 async def test_password_is_stored_as_a_salted_scrypt_hash(anon, started):
     for name in ("ada", "bob"):
-        async with new_client(started) as client:
+        async with client_of(started) as client:
             await sign_up(client, name, SECRET)
     rows = dict(query(started, "SELECT username, password_hash FROM users"))
     assert set(rows) == {"ada", "bob"}
@@ -327,7 +301,7 @@ async def test_expired_session_answers_session_expired(ada, started):
     assert_error(await ada.post(APPLY, json={"protocol": 1, "docs": []}), 401, "SESSION_EXPIRED")
     assert snapshot(started) == before
     # an unknown token is not an expired one
-    async with new_client(started) as other:
+    async with client_of(started) as other:
         other.cookies.set("offsync_session", "made-up")
         assert_error(await other.get("/api/todos"), 401, "NOT_AUTHENTICATED")
     # logging in again works, and the todos are still there
@@ -337,7 +311,7 @@ async def test_expired_session_answers_session_expired(ada, started):
 
 async def test_session_ttl_sets_the_cookie_and_the_expiry(tmp_path):
     app = create_app(f"sqlite:///{tmp_path}/ttl.db", web_dir=tmp_path, session_ttl_seconds=1234)
-    async with app.router.lifespan_context(app), new_client(app) as client:
+    async with app.router.lifespan_context(app), client_of(app) as client:
         before = time.time()
         response = await client.post("/api/auth/register",
                                      json={"username": "ada", "password": SECRET})
@@ -375,7 +349,7 @@ async def test_every_model_route_needs_a_session(started, anon):
         if method != "HEAD"
     ]
     assert len(routes) >= 12  # checkpoint, 7 REST and 4 sync routes of todos
-    async with new_client(started) as expired:
+    async with client_of(started) as expired:
         await sign_up(expired, "ada")
         started.state.store.db.execute("UPDATE sessions SET expires_at = 0")
         for path, method in routes:
@@ -462,7 +436,7 @@ async def test_failed_form_fills_in_the_username_once(anon):
 
 async def test_the_page_templates_are_not_served_raw(tmp_path):
     app = create_app(f"sqlite:///{tmp_path}/pages.db")  # the repository's web/, served
-    async with app.router.lifespan_context(app), new_client(app) as client:
+    async with app.router.lifespan_context(app), client_of(app) as client:
         assert (await client.get("/auth.css")).status_code == 200  # the pages' own CSS is
         for name in ("login.html", "register.html"):
             assert_error(await client.get(f"/templates/{name}"), 404, "NOT_FOUND")
@@ -837,7 +811,7 @@ async def test_failed_logins_lock_the_username_from_this_client(ada, bob, anon, 
     # another username from the same client, and the same username from elsewhere, still work
     assert (await anon.post("/api/auth/login",
                             json={"username": "bob", "password": PASSWORD})).status_code == 200
-    async with new_client(started, "10.1.2.3") as elsewhere:
+    async with client_of(started, "10.1.2.3") as elsewhere:
         await log_in(elsewhere, ada.account)
 
 

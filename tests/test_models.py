@@ -1,25 +1,29 @@
-"""Every shared model case (tests/model_cases.py) on CPython, once per store kind.
+"""Every shared model case (tests/model_cases/) on CPython: each store case once per store kind,
+each store-independent case once.
 
-One test function per case, parametrized by store, so ids read `test_<case>[sqlite]` and
-`pytest -k <case>` runs one case on every store. The same cases run inside Pyodide through
-`model_cases.run_all`.
+The cases come from the registry the `@case` decorator fills, so a case's test id is its function
+name (`test_store_case[create_then_find_by_id-sqlite]`) and `pytest -k <case>` runs one case on
+every store. The same cases run inside Pyodide through tests/test_models_pyodide.py.
 """
 
 from __future__ import annotations
+
+import inspect
+from pathlib import Path
 
 import pytest
 
 from models import DictStorage, MemoryStore, WebStorageStore
 from models.stores.sqlite import SQLiteStore
 
-from .model_cases import CASES
+from .model_cases import CASES, store_cases, store_independent_cases
 
 STORE_KINDS = ("memory", "webstorage", "sqlite")
+HELPER_MODULES = {"__init__", "registry", "helpers", "storages", "peers"}
 
 
-@pytest.fixture(params=STORE_KINDS)
-def store(request, tmp_path):
-    kind = request.param
+@pytest.fixture
+def store(kind, tmp_path):
     if kind == "memory":
         yield MemoryStore()
     elif kind == "webstorage":
@@ -32,22 +36,29 @@ def store(request, tmp_path):
             sqlite_store.close()
 
 
-def _test_for(fn):
-    async def test(store):
-        await fn(store)
-
-    test.__name__ = test.__qualname__ = f"test_{fn.__name__}"
-    test.__doc__ = fn.__doc__
-    return test
+@pytest.mark.parametrize("kind", STORE_KINDS)
+@pytest.mark.parametrize("case", store_cases(), ids=lambda c: c.name)
+async def test_store_case(case, store):
+    await case.fn(store)
 
 
-for _fn in CASES:
-    globals()[f"test_{_fn.__name__}"] = _test_for(_fn)
-del _fn
+@pytest.mark.parametrize("case", store_independent_cases(), ids=lambda c: c.name)
+async def test_store_independent_case(case):
+    await case.fn()
 
 
-def test_cases_are_many_and_uniquely_named():
-    names = [fn.__name__ for fn in CASES]
+def test_cases_are_many_uniquely_named_and_marked_by_what_they_take():
+    names = [c.name for c in CASES]
     assert len(CASES) >= 40, f"only {len(CASES)} shared cases"
     duplicates = sorted({n for n in names if names.count(n) > 1})
     assert not duplicates, f"duplicate case names: {duplicates}"
+    for c in CASES:
+        params = list(inspect.signature(c.fn).parameters)
+        expected = [] if c.store_independent else ["store"]
+        assert params == expected, f"{c.name} takes {params}, a {c.module} case takes {expected}"
+
+
+def test_every_concept_module_registers_cases():
+    package = Path(__file__).parent / "model_cases"
+    concepts = {path.stem for path in package.glob("*.py")} - HELPER_MODULES
+    assert {c.module for c in CASES} == concepts, "a module of cases is not imported"

@@ -9,8 +9,9 @@ from pathlib import Path
 from models import ConflictError, Document, MemoryStore, Todo
 from models.stores.sqlite import SQLiteStore
 
-from . import model_cases
-from .model_cases import raises, run_all
+from .model_cases import raises, run_store_cases, run_store_independent_cases
+
+MODEL_CASES = Path(__file__).resolve().parent / "model_cases"
 
 
 async def _fill(store, n: int) -> type[Todo]:
@@ -166,14 +167,21 @@ async def test_sqlite_database_with_a_change_log_upgrades_keeping_everything(tmp
         store.close()
 
 
-async def test_run_all_reports_each_case():
+async def test_run_store_cases_reports_each_case():
     names = ["create_then_find_by_id", "where_and_or"]
-    results = await run_all(MemoryStore, names=names)
+    results = await run_store_cases(MemoryStore, names=names)
     assert [r["name"] for r in results] == names
     assert all(r["ok"] and r["error"] is None for r in results), results
 
 
-async def test_run_all_accepts_async_factories_and_closes_stores(tmp_path):
+async def test_run_store_independent_cases_runs_them_without_a_store():
+    names = ["access_deny_wins", "from_json_rejects_garbage", "create_then_find_by_id"]
+    results = await run_store_independent_cases(names=names)
+    assert [r["name"] for r in results] == names[:2], "a store case ran without a store"
+    assert all(r["ok"] and r["error"] is None for r in results), results
+
+
+async def test_run_store_cases_accepts_async_factories_and_closes_stores(tmp_path):
     closed: list[str] = []
 
     class ClosingStore(MemoryStore):
@@ -183,30 +191,35 @@ async def test_run_all_accepts_async_factories_and_closes_stores(tmp_path):
     async def make():
         return ClosingStore()
 
-    results = await run_all(make, names=["defaults", "ids_random_and_unique"])
+    results = await run_store_cases(make, names=["defaults", "ids_random_and_unique"])
     assert [r["ok"] for r in results] == [True, True], results
     assert closed == ["closed", "closed"], "each store must be closed after its case"
 
 
-async def test_run_all_returns_failures_as_tracebacks():
+async def test_run_store_cases_returns_failures_as_tracebacks():
     class Broken(MemoryStore):
         async def write(self, *args, **kw):
             raise RuntimeError("store is broken")
 
-    results = await run_all(Broken, names=["create_then_find_by_id"])
+    results = await run_store_cases(Broken, names=["create_then_find_by_id"])
     assert len(results) == 1 and not results[0]["ok"]
     assert "RuntimeError: store is broken" in results[0]["error"]
     assert "Traceback" in results[0]["error"]
 
 
-def test_model_cases_imports_only_stdlib_and_models():
-    tree = ast.parse(Path(model_cases.__file__).read_text())
-    roots = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "no relative imports: Pyodide loads the file on its own"
-            roots.add(node.module.split(".")[0])
+def test_model_cases_import_only_stdlib_models_and_each_other():
+    """Pyodide imports the package from its file system as `model_cases`: nothing else is there."""
     allowed = (set(sys.stdlib_module_names) - {"sqlite3", "_sqlite3"}) | {"models", "__future__"}
-    assert roots <= allowed, f"model_cases imports {sorted(roots - allowed)}"
+    siblings = {path.stem for path in MODEL_CASES.glob("*.py")}
+    for path in sorted(MODEL_CASES.glob("*.py")):
+        roots = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                roots.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                roots.add(node.module.split(".")[0])
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 1, f"{path.name}: import from outside the package"
+                named = [node.module] if node.module else [a.name for a in node.names]
+                assert set(named) <= siblings, f"{path.name}: no module {named} in the package"
+        assert roots <= allowed, f"{path.name} imports {sorted(roots - allowed)}"

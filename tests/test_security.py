@@ -32,7 +32,13 @@ from models.revisions import next_revision
 from server import create_app
 from server.app import DEFAULT_REGISTER_ATTEMPTS
 from server.cli import main as cli_main
-from tests.auth_helpers import PASSWORD, assert_error, query, sign_up, sign_up_sync
+from tests.auth_helpers import (
+    PASSWORD,
+    assert_error,
+    client_of,
+    query,
+    sign_up_sync,
+)
 from tests.live_server import LiveServer
 
 HOST = "test"  # the Host the in-process clients send (base_url http://test)
@@ -52,35 +58,10 @@ async def running(app) -> AsyncIterator[Any]:
         yield app
 
 
-def client_of(app, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}")
-
-
 @pytest.fixture
 async def started(tmp_path: Path) -> AsyncIterator[Any]:
     async with running(make_app(tmp_path)) as app:
         yield app
-
-
-@pytest.fixture
-async def anon(started) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(started, "198.51.100.9") as client:
-        yield client
-
-
-@pytest.fixture
-async def ada(started) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(started, "198.51.100.1") as client:
-        client.account = await sign_up(client, "ada")
-        yield client
-
-
-@pytest.fixture
-async def bob(started) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(started, "198.51.100.2") as client:
-        client.account = await sign_up(client, "bob")
-        yield client
 
 
 def snapshot(app) -> dict[str, list[tuple]]:

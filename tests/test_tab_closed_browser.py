@@ -3,59 +3,49 @@
 Real Chromium, real Pyodide, the browser's real `localStorage`. The first tab sets up a device
 (synced todos, an unsynced edit, an unsynced create, changes waiting on its server) once per save
 kind and per k, lets the store's storage die after k writes of the save (`DyingStorage` in
-`tests/model_cases.py`: every later write fails, so no undo runs either), and is closed. A second
-tab starts from scratch (new page, new Pyodide, a new store over the same localStorage) and finds,
-for every save and every k: the save fully done or not at all (each key exactly as before, or as
-after an uninterrupted save), no damaged entry, exactly that state's unsynced changes, and a sync
-that pushes exactly those and converges. `ws_tab_closed_between_the_writes_of_a_save` checks the
-same on CPython and, without the tab closing, inside Pyodide.
+`tests/model_cases/storages.py`: every later write fails, so no undo runs either), and is
+closed. A second tab starts from scratch (new page, new Pyodide, a new store over the same
+localStorage) and finds, for every save and every k: the save fully done or not at all (each key
+exactly as before, or as after an uninterrupted save), no damaged entry, exactly that state's
+unsynced changes, and a sync that pushes exactly those and converges.
+`ws_tab_closed_between_the_writes_of_a_save` (`tests/model_cases/tab_closed.py`) checks the same
+on CPython and, without the tab closing, inside Pyodide.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from tests import model_cases
+from tests.browser_helpers import run_in_pyodide
+from tests.model_cases.tab_closed import CRASH_OPS
 
 pytestmark = pytest.mark.browser
-
-BOOT = r"""
-async ({archive, cases, code}) => {
-  const { loadPyodide } = await import('/vendor/pyodide/pyodide.mjs');
-  const py = await loadPyodide({ indexURL: '/vendor/pyodide/' });
-  const response = await fetch(archive);
-  if (!response.ok) throw new Error('models archive: HTTP ' + response.status);
-  py.unpackArchive(await response.arrayBuffer(), 'zip');
-  py.FS.writeFile('/home/pyodide/model_cases.py', cases);
-  return await py.runPythonAsync(code);
-}
-"""
 
 FIRST_TAB = """
 import json
 import js
-import model_cases as mc
+from model_cases.storages import TabClosed, app_state
+from model_cases.tab_closed import CRASH_OPS, crash_world, unsynced_revs
 from models import DictStorage
 
 storage = js.window.localStorage
 storage.clear()
 plans = {}
-for n, (name, op) in enumerate(mc.CRASH_OPS.items()):
+for n, (name, op) in enumerate(CRASH_OPS.items()):
     clean = DictStorage()
-    local, remote, T, cp = await mc._crash_world(clean, "clean")
-    before, unsynced_before = mc.app_state(clean, local.prefix), await mc._unsynced(local)
+    local, remote, T, cp = await crash_world(clean, "clean")
+    before, unsynced_before = app_state(clean, local.prefix), await unsynced_revs(local)
     await op(T, local, remote, cp)
-    after, unsynced_after = mc.app_state(clean, local.prefix), await mc._unsynced(local)
+    after, unsynced_after = app_state(clean, local.prefix), await unsynced_revs(local)
     died = []
     for k in range(50):
-        local, remote, T, cp = await mc._crash_world(storage, f"tab{n}k{k}")
+        local, remote, T, cp = await crash_world(storage, f"tab{n}k{k}")
         local.storage.budget = k
         try:
             await op(T, local, remote, cp)
-        except mc.TabClosed:
+        except TabClosed:
             died.append(k)
         else:
             break
@@ -67,7 +57,8 @@ json.dumps(plans)
 SECOND_TAB = """
 import json
 import js
-import model_cases as mc
+from model_cases.storages import app_state
+from model_cases.tab_closed import crash_world, unsynced_revs
 from models import DictStorage, Todo, WebStorageStore, sync
 
 storage = js.window.localStorage
@@ -77,13 +68,13 @@ for name, plan in plans.items():
     for k in plan["died"]:
         app = f"tab{plan['n']}k{k}"
         reopened = WebStorageStore(storage, app=app)  # the next start
-        got = mc.app_state(storage, reopened.prefix)
+        got = app_state(storage, reopened.prefix)
         state = ("before" if got == plan["before"] else "after" if got == plan["after"]
                  else "half")
-        unsynced = await mc._unsynced(reopened)
+        unsynced = await unsynced_revs(reopened)
         expected = plan["unsynced_before" if state == "before" else "unsynced_after"]
         # the same server as before the tab closed: its setup replays to the same revisions
-        _, remote, _, cp = await mc._crash_world(DictStorage(), "replay")
+        _, remote, _, cp = await crash_world(DictStorage(), "replay")
         result = await sync(reopened, remote, cp, models=[Todo])
         mine = {d.id: d.rev for d in await reopened.find("todos", Todo.query())}
         theirs = {d.id: d.rev for d in await remote.find("todos", Todo.query())}
@@ -102,10 +93,7 @@ json.dumps(found)
 
 def _run(context, live_server, code: str) -> object:
     page = context.new_page()
-    page.goto(live_server.url + "/api/docs")
-    archive = page.evaluate("async () => (await (await fetch('/pkg/models.json')).json()).url")
-    cases = Path(model_cases.__file__).read_text()
-    raw = page.evaluate(BOOT, {"archive": archive, "cases": cases, "code": code})
+    raw = run_in_pyodide(page, live_server.url, code)
     page.close()  # the tab closes; localStorage stays
     return json.loads(raw)
 
@@ -118,7 +106,7 @@ def test_tab_closed_between_the_writes_of_one_save(browser, live_server):
                      f"PLANS = {json.dumps(json.dumps(plans))}\n" + SECOND_TAB)
     finally:
         context.close()
-    assert set(plans) == set(model_cases.CRASH_OPS)
+    assert set(plans) == set(CRASH_OPS)
     for name, plan in plans.items():
         assert len(plan["died"]) >= 3, f"{name}: the tab closed only after {plan['died']} writes"
     assert len(found) == sum(len(plan["died"]) for plan in plans.values())

@@ -1,0 +1,154 @@
+"""The Web Storage store's layout: the keys a write touches, compact entries, no scans,
+several apps in one storage, reopening, a damaged counter. Each case builds the storage it
+needs."""
+
+from __future__ import annotations
+
+import json
+
+from models import DictStorage, Todo, WebStorageStore
+
+from .registry import case
+from .storages import RecordingStorage
+
+
+@case(store_independent=True)
+async def ws_keys_touched_per_write():
+    storage = RecordingStorage()
+    ws = WebStorageStore(storage)
+    T = Todo.using(ws)
+    other = await T.create(title="bystander")
+    p = ws.prefix
+    journal = f"{p}journal"
+
+    def touched() -> set[str]:
+        """The keys a write changed; the journal is set first and removed last."""
+        sets = [key for op, key in storage.log if op in ("set", "remove")]
+        assert sets[0] == sets[-1] == journal and storage.log[-1] == ("remove", journal), sets
+        assert storage.inner.getItem(journal) is None
+        return storage.touched() - {journal}
+
+    storage.log.clear()
+    todo = await T.create(title="mine")
+    doc = f"{p}todos:doc:{todo.id}"
+    assert touched() == {doc, f"{p}chg:2", f"{p}seq"}, f"create: {storage.touched()}"
+    storage.log.clear()
+    await todo.update(title="mine 2")
+    assert touched() == {doc, f"{p}chg:3", f"{p}chg:2", f"{p}seq"}, storage.touched()
+    assert ("remove", f"{p}chg:2") in storage.log, "the replaced change key is removed"
+    storage.log.clear()
+    await todo.delete()
+    assert touched() == {doc, f"{p}chg:4", f"{p}chg:3", f"{p}seq"}, storage.touched()
+    assert storage.inner.getItem(f"{p}seq") == "4"
+    assert storage.inner.getItem(f"{p}todos:doc:{other.id}") is not None
+    assert storage.inner.getItem(f"{p}chg:4") == f"todos:{todo.id}"
+    entry = json.loads(storage.inner.getItem(doc))
+    assert entry["deleted"] is True and entry["data"] is None and entry["checkpoint"] == 4, entry
+
+
+@case(store_independent=True)
+async def ws_entries_are_compact_and_earlier_entries_still_read():
+    """A synced todo's entry repeats nothing (localStorage holds ~5 M characters), and the longer
+    entries and JSON change pointers of earlier versions still read."""
+    storage = DictStorage()
+    local = WebStorageStore(storage, app="c")
+    T = Todo.using(local).as_user("u1")
+    todo = await T.create(title="compact")
+    [sent] = await local.feed("todos", 0, 10)
+    await local.mark_synced("todos", [sent])
+    entry = json.loads(storage.getItem(f"offsync:c:todos:doc:{todo.id}"))
+    assert set(entry) == {"rev", "checkpoint", "type", "data", "synced"}, entry
+    [doc] = await local.feed("todos", 0, 10)
+    assert (doc.owner, doc.base_rev, doc.base_data, doc.history) == ("u1", doc.rev, doc.data, ())
+    assert "id" not in entry["data"] and doc.data == todo.to_dict()
+    todo.completed = True
+    await todo.save()  # an edit keeps its merge base as the fields that differ
+    entry = json.loads(storage.getItem(f"offsync:c:todos:doc:{todo.id}"))
+    assert set(entry["base_diff"]) <= {"completed", "updated_at"}, entry
+    [edited] = await local.feed("todos", 0, 10)
+    assert edited.base_rev == doc.rev and edited.base_data == doc.data
+    assert edited.data == todo.to_dict() and edited.history == (doc.rev,)
+
+    old = WebStorageStore(DictStorage(), app="o")
+    data = {**todo.to_dict(), "title": "written by an earlier version"}
+    old.storage.setItem("offsync:o:todos:doc:x1", json.dumps({
+        "rev": "2-" + "a" * 32, "checkpoint": 1, "type": "update", "history": ["1-" + "b" * 32],
+        "deleted": False, "data": {**data, "id": "x1"}, "owner": "u1", "base_rev": "2-" + "a" * 32,
+    }))
+    old.storage.setItem("offsync:o:chg:1", json.dumps({"model": "todos", "id": "x1"}))
+    old.storage.setItem("offsync:o:seq", "1")
+    [doc] = await old.feed("todos", 0, 10)
+    assert doc.id == "x1" and doc.owner == "u1" and doc.history == ("1-" + "b" * 32,)
+    assert doc.base_rev == doc.rev and doc.base_data == doc.data and not doc.deleted
+    found = await Todo.using(old).find()
+    assert [t.title for t in found] == ["written by an earlier version"]
+
+
+@case(store_independent=True)
+async def ws_writes_never_scan():
+    storage = RecordingStorage()
+    T = Todo.using(WebStorageStore(storage))
+    for i in range(5):
+        storage.inner.setItem(f"unrelated:{i}", "x")
+    todo = await T.create(title="first")
+    storage.log.clear()
+    await T.create(title="second")
+    await todo.update(title="first again")
+    await todo.delete()
+    assert not storage.scanned(), "a write walked the whole storage (key()/length)"
+    gets = {key for op, key in storage.log if op == "get"}
+    assert all(key.startswith("offsync:app:") for key in gets), f"read foreign keys: {gets}"
+
+
+@case(store_independent=True)
+async def ws_other_apps_and_foreign_keys_untouched():
+    storage = DictStorage()
+    storage.setItem("theme", "dark")
+    storage.setItem("offsync:other:todos:doc:x", "{broken")
+    mine, theirs = WebStorageStore(storage, app="mine"), WebStorageStore(storage, app="theirs")
+    A, B = Todo.using(mine), Todo.using(theirs)
+    await A.create(title="a")
+    await B.create(title="b")
+    assert [t.title for t in await A.find()] == ["a"] and [t.title for t in await B.find()] == ["b"]
+    assert await mine.checkpoint() == 1 and await theirs.checkpoint() == 1
+    assert storage.getItem("theme") == "dark"
+    assert storage.getItem("offsync:other:todos:doc:x") == "{broken"
+    assert mine.corrupt_keys == set(), f"another app's key reported as ours: {mine.corrupt_keys}"
+
+
+@case(store_independent=True)
+async def ws_reopened_store_sees_everything():
+    storage = DictStorage()
+    T = Todo.using(WebStorageStore(storage))
+    todo = await T.create(title="persist")
+    await todo.update(completed=True)
+    R = Todo.using(WebStorageStore(storage))
+    found = await R.find_by_id(todo.id)
+    assert found.to_dict() == todo.to_dict() and found._rev == todo._rev, (
+        f"a new store on the same storage reads {found!r}, not {todo!r}")
+    assert await R.store.checkpoint() == 2
+    again = await R.create(title="after reload")
+    assert (await R.store.changes("todos"))[-1].id == again.id
+
+
+@case(store_independent=True)
+async def ws_damaged_seq_recovered_without_reusing_checkpoints():
+    for damage in (None, "", "garbage", "-5", "1.5"):
+        storage = DictStorage()
+        ws = WebStorageStore(storage)
+        T = Todo.using(ws)
+        a = await T.create(title="a")
+        await T.create(title="b")
+        await a.update(title="a2")
+        assert await ws.checkpoint() == 3
+        if damage is None:
+            storage.removeItem(ws.seq_key)
+        else:
+            storage.setItem(ws.seq_key, damage)
+        assert await ws.checkpoint() == 3, f"seq={damage!r}: recovered {await ws.checkpoint()}"
+        c = await T.create(title="c")
+        changes = await ws.changes("todos")
+        points = [ch.checkpoint for ch in changes]
+        assert points == [2, 3, 4] and changes[-1].id == c.id, f"seq={damage!r}: {changes}"
+        assert storage.getItem(ws.seq_key) == "4", "the counter is repaired by the next write"
+        assert len(await ws.changes("todos", 3)) == 1, "a puller at 3 must see the new write"
