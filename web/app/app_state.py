@@ -17,9 +17,15 @@ from dataclasses import asdict, dataclass, field
 import js
 from fetch_transport import FetchTransport, csrf_token
 
-from models import AuthenticationError, RemoteStore, Todo, TransportError, WebStorageStore
+from models import (
+    AuthenticationError,
+    Checkpoints,
+    RemoteStore,
+    Todo,
+    TransportError,
+    WebStorageStore,
+)
 from models.fields import utc_now
-from models.stores.base import CHECKPOINT_MARK
 
 APP = "todo"
 MODELS = [Todo]
@@ -121,24 +127,22 @@ class UserData:
         self.namespace = f"{APP}:{user.id}"
         self.local = WebStorageStore(storage, app=self.namespace)
         self.Todo = Todo.using(self.local).as_user(user.id)
+        self.progress = Checkpoints(self.local, PEER)  # what `sync(..., peer=PEER)` keeps
         self.state_key = f"offsync:{self.namespace}:sync:state"
 
     def load_state(self) -> SyncState:
         return SyncState.load(self.state_key)
 
-    def saved_checkpoint(self, state: SyncState, direction: str) -> int:
+    async def saved_checkpoint(self, state: SyncState, direction: str) -> int:
         """Through which checkpoint every change was pushed (`push`, a local checkpoint) or
         pulled (`pull`, a server one): the lowest over the models, as the store saved it after
         the last acknowledged page (the older sync state's value until the first sync)."""
-        reached = []
-        for model in MODELS:
-            saved = self.local.read_mark(f"{CHECKPOINT_MARK}{PEER}:{direction}:{model.collection}")
-            reached.append(state.checkpoints.get(direction, 0) if saved is None else saved)
-        return min(reached, default=0)
+        return await self.progress.reached(direction, [model.collection for model in MODELS],
+                                           default=state.checkpoints.get(direction, 0))
 
-    def pending_docs(self, state: SyncState) -> list:
+    async def pending_docs(self, state: SyncState) -> list:
         """Local documents with changes the server has not acknowledged yet."""
-        since = self.saved_checkpoint(state, "push")
+        since = await self.saved_checkpoint(state, "push")
         return [doc for doc in self.local.feed_docs(Todo.collection, since, 10**9)
                 if doc.base_rev != doc.rev]
 

@@ -39,9 +39,9 @@ class DebugPage:
     # ---- sections -----------------------------------------------------------------------------
     async def render(self) -> None:
         self.render_entries()
-        pending = self.data.pending_docs(self.sync.state)
+        pending = await self.data.pending_docs(self.sync.state)
         self.render_pending(pending)
-        self.render_facts()
+        await self.render_facts()
         await self.render_conflicts()
         await self.render_push_preview(pending)
 
@@ -99,12 +99,12 @@ class DebugPage:
         by_testid("pending-list").replaceChildren(*rows)
         by_testid("pending-total").textContent = f"({len(pending)})"
 
-    def render_facts(self) -> None:
+    async def render_facts(self) -> None:
         state = self.sync.state
         cps = []
         for name, label in (("push", "pushed through local sequence"),
                             ("pull", "pulled through server sequence")):
-            text = f"{label} {self.data.saved_checkpoint(state, name)}"
+            text = f"{label} {await self.data.saved_checkpoint(state, name)}"
             cps.append(element("div", testid="checkpoint", text=text))
         by_testid("checkpoints").replaceChildren(*cps)
         by_testid("last-sync").textContent = state.last_sync or "never"
@@ -216,12 +216,13 @@ class DebugPage:
                 "user": self.data.user.username,
                 "exported_from": self.data.local.prefix,
                 "todos": todos,
-                "unsynced": [doc.to_wire() for doc in self.data.pending_docs(self.sync.state)],
+                "unsynced": [doc.to_wire()
+                             for doc in await self.data.pending_docs(self.sync.state)],
                 "conflicts": [
                     {"local": mine.to_wire() if mine else None, "server": theirs.to_wire()}
                     for mine, theirs in self.data.local.list_conflicts(Todo.collection)],
                 "sync": {"checkpoints": {
-                    name: self.data.saved_checkpoint(self.sync.state, name)
+                    name: await self.data.saved_checkpoint(self.sync.state, name)
                     for name in ("push", "pull")}, "last_sync": self.sync.state.last_sync},
             }
             text = json.dumps(payload, indent=2, ensure_ascii=False)
@@ -235,8 +236,8 @@ class DebugPage:
             js.URL.revokeObjectURL(url)
         asyncio.ensure_future(run())
 
-    def clear(self) -> None:
-        pending = self.data.pending_docs(self.sync.state)
+    async def clear(self) -> None:
+        pending = await self.data.pending_docs(self.sync.state)
         if not js.window.confirm("Remove everything this app keeps in this browser?"):
             return
         if pending and not js.window.confirm(
@@ -256,7 +257,7 @@ class DebugPage:
 
     async def start(self) -> None:
         on(by_testid("export-data"), "click", lambda e: self.export())
-        on(by_testid("clear-storage"), "click", lambda e: self.clear())
+        on(by_testid("clear-storage"), "click", lambda e: asyncio.ensure_future(self.clear()))
         on(by_testid("sync-button"), "click", lambda e: asyncio.ensure_future(self.sync.sync_now()))
         on(js.window, "storage", lambda e: asyncio.ensure_future(self.render()))
         await self.render()

@@ -19,7 +19,7 @@ FILTERS = {"all": None, "active": {"completed": False}, "completed": {"completed
 class TodoPage:
     def __init__(self, data: UserData) -> None:
         self.data = data
-        self.sync = SyncController(data, self.refresh_footer)
+        self.sync = SyncController(data, self.footer_changed)
 
     # ---- reading ------------------------------------------------------------------------------
     @property
@@ -44,6 +44,7 @@ class TodoPage:
             link.classList.toggle("selected", name == self.filter_name)
         by_testid("main").classList.toggle("empty", not todos)
         self.refresh_footer()
+        await self.refresh_pending()
 
     def item(self, todo: Todo):
         cls = "todo" + (" completed" if todo.completed else "")
@@ -140,6 +141,16 @@ class TodoPage:
         asyncio.ensure_future(coro)
 
     # ---- the sync footer ----------------------------------------------------------------------
+    def footer_changed(self) -> None:
+        """What the sync controller calls on every change: the footer now, and the pending
+        count once read from the store's saved progress."""
+        self.refresh_footer()
+        self.spawn_plain(self.refresh_pending())
+
+    async def refresh_pending(self) -> None:
+        pending = await self.data.pending_docs(self.sync.state)
+        by_testid("pending-count").textContent = str(len(pending))
+
     def refresh_footer(self) -> None:
         sync = self.sync
         by_testid("network-status").textContent = sync.network_text()
@@ -152,7 +163,6 @@ class TodoPage:
             status = "offline"
         by_testid("sync-status").textContent = status
         by_testid("session-expired").hidden = not self.data.user.expired
-        by_testid("pending-count").textContent = str(len(self.data.pending_docs(sync.state)))
         by_testid("go-online").disabled = sync.state.online
         by_testid("go-offline").disabled = not sync.state.online
         by_testid("sync-button").disabled = not sync.online or sync.status == "syncing"
@@ -183,9 +193,10 @@ class TodoPage:
             self.sync.cancel()
         self.show_user()
         self.refresh_footer()
+        await self.refresh_pending()
 
     async def log_out(self) -> None:
-        pending = len(self.data.pending_docs(self.sync.state))
+        pending = len(await self.data.pending_docs(self.sync.state))
         if pending and not js.window.confirm(
             f"{pending} change(s) have not reached the server yet. They stay in this browser and "
             "sync when you log in again. Log out anyway?"
