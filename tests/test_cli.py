@@ -205,6 +205,13 @@ def test_replicate_errors_say_what_to_do(tmp_path: Path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["replicate", "postgresql://x/y", f"sqlite:///{tmp_path}/b.db"])
     assert info.value.code == 2 and "sqlite:///" in capsys.readouterr().err
+    for argv in (["sqlite:///a.db", "http://"],  # a server URL without a host
+                 [f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db", "--model", "x"]):
+        with pytest.raises(SystemExit) as info:
+            main(["replicate", *argv])
+        assert info.value.code == 2, argv
+    assert "names no host" in capsys.readouterr().err
+    assert not (tmp_path / "b.db").exists(), "a refused command opened nothing"
 
 
 def test_replicate_to_and_from_a_live_server(tmp_path: Path):
