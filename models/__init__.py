@@ -17,6 +17,7 @@ from .access import (
     AccessRule,
 )
 from .changes import Change, ChangeType
+from .checkpoints import Checkpoints
 from .conflict import Conflict, stored_conflicts
 from .document import Document
 from .errors import (
@@ -45,7 +46,7 @@ MODELS: dict[str, type[Model]] = {Todo.collection: Todo}
 
 __all__ = [
     "ALL", "ALLOW", "AUTHENTICATED", "DENY", "EVERYONE", "OWNER", "READ", "REPLICATE", "WRITE",
-    "AccessRule", "Change", "ChangeType", "Conflict", "stored_conflicts",
+    "AccessRule", "Change", "ChangeType", "Checkpoints", "Conflict", "stored_conflicts",
     "AccessDeniedError", "AuthenticationError", "CheckpointExpiredError", "ConflictError",
     "CorruptEntryError",
     "FilterError", "NotFoundError", "OffsyncError", "StorageFullError", "TransportError",

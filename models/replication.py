@@ -3,8 +3,9 @@
 Pure logic over the store interface (PouchDB's lesson): it reads the source's feed after a
 checkpoint in pages, hands each page to the target's bulk `apply` (one transaction per page), and
 tells the source which revisions the target now holds so later edits can merge field by field.
-With `SavedCheckpoints` it records, after every page, where each model's pass reached, so an
-interrupted replication resumes after the last page that was applied and acknowledged.
+With the local store's `Checkpoints` (models/checkpoints.py) it records, after every page, where
+each model's pass reached, so an interrupted replication resumes after the last page that was
+applied and acknowledged.
 It knows nothing about SQLite, Web Storage or HTTP. `sync(local, remote)` is push then pull.
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .changes import ChangeType
+from .checkpoints import Checkpoints, Direction
 from .conflict import Conflict
 from .document import Document
 from .errors import CheckpointExpiredError, StorageFullError
@@ -26,25 +28,6 @@ from .stores.store import Store
 DEFAULT_BATCH_SIZE = 500
 
 Progress = Callable[[int, int], Any]  # (done, total) -> maybe awaitable
-
-
-@dataclass(frozen=True)
-class SavedCheckpoints:
-    """Where one direction of replication reached, per model, kept in a (local) store under
-    `name` (e.g. `server:pull`): `<name>:<model>` is the source checkpoint through which every
-    change of that model was applied and acknowledged."""
-
-    store: Store
-    name: str
-
-    async def load(self, model: str) -> int | None:
-        return await self.store.saved_checkpoint(f"{self.name}:{model}")
-
-    async def save(self, model: str, checkpoint: int) -> None:
-        """Save where `model` reached. A store too full to take it keeps the older value: the
-        next run then moves again what came since (progress is a saving, never correctness)."""
-        with contextlib.suppress(StorageFullError):
-            await self.store.save_checkpoint(f"{self.name}:{model}", checkpoint)
 
 
 @dataclass
@@ -60,11 +43,39 @@ class ReplicationResult:
     def count(self, status: str) -> int:
         return self.counts.get(status, 0)
 
+    @classmethod
+    def combined(cls, results: Iterable[ReplicationResult]) -> ReplicationResult:
+        """Several passes (e.g. one per model) as one: what `replicate` returns when it does them
+        in one call. The checkpoint is the lowest: past it, one of the passes may have more."""
+        results = list(results)
+        total = cls(checkpoint=min((r.checkpoint for r in results), default=0))
+        for result in results:
+            total.conflicts += result.conflicts
+            total.rejected += result.rejected
+            total.resynced = total.resynced or result.resynced
+            for status, n in result.counts.items():
+                total.counts[status] = total.counts.get(status, 0) + n
+        return total
+
 
 def _default_models() -> Sequence[type]:
     from . import MODELS
 
     return list(MODELS.values())
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """One direction of a `Checkpoints`: what a replication pass loads and saves per model."""
+
+    checkpoints: Checkpoints
+    direction: Direction
+
+    async def load(self, model: str) -> int | None:
+        return await self.checkpoints.load(self.direction, model)
+
+    async def save(self, model: str, checkpoint: int) -> None:
+        await self.checkpoints.save(self.direction, model, checkpoint)
 
 
 async def _report(on_progress: Progress | None, done: int, total: int) -> None:
@@ -84,12 +95,14 @@ async def replicate(
     on_progress: Progress | None = None,
     prune_unseen: bool = False,
     skip_synced: bool = False,
-    saved: SavedCheckpoints | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> ReplicationResult:
     """Copy every change of `source` after checkpoint `since` into `target`.
 
-    `saved`: each model starts from the checkpoint saved there (`since` only for a model with
-    none saved yet), and the checkpoint reached is saved after every page, so a retry after an
+    `checkpoints`: the source's or the target's record of its replication with the other
+    (`Checkpoints(local, peer)`; pushing when it is the source's, pulling when the target's).
+    Each model starts from the checkpoint saved there (`since` only for a model with none saved
+    yet), and the checkpoint reached is saved after every page, so a retry after an
     interruption re-sends at most the page that was cut off. A full resync saves only at its end:
     resumed halfway it could not tell purged documents from unseen ones, so it starts again.
     `prune_unseen`: the source is the target's one peer (a client pulling from its server), so
@@ -103,6 +116,8 @@ async def replicate(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    saved = None if checkpoints is None else _Progress(checkpoints,
+                                                         checkpoints.direction(source, target))
     ceiling = await source.checkpoint()  # every change at or below it is read by the passes
     result = ReplicationResult(checkpoint=since or 0)
     reached_per_model = []
@@ -147,7 +162,7 @@ async def replicate(
 async def _replicate_model(
     source: Store, target: Store, since: int, model: type, batch_size: int,
     on_progress: Progress | None, result: ReplicationResult, seen: set[str] | None = None,
-    *, skip_synced: bool = False, saved: SavedCheckpoints | None = None, one_peer: bool = False,
+    *, skip_synced: bool = False, saved: _Progress | None = None, one_peer: bool = False,
 ) -> int:
     """One model's pass; with `seen` it is a full resync and collects the ids it met. With
     `saved`, the last doc's checkpoint of each page is saved once the page is acknowledged: the
@@ -268,7 +283,7 @@ async def sync(
     (source = remote, target = local) and are recorded locally, so they can be resolved offline.
 
     With `peer` (a name for `remote`, e.g. "server"), `local` keeps the progress of both
-    directions page by page (`<peer>:push:<model>`, `<peer>:pull:<model>`): the next sync, or a
+    directions page by page in its `Checkpoints(local, peer)`: the next sync, or a
     retry after a failure halfway, starts where the last acknowledged page ended. `checkpoints`
     are then only where to start for a model with nothing saved yet. Without `peer`, the caller
     keeps `result.checkpoints` and passes them next time."""
@@ -279,15 +294,13 @@ async def sync(
             return None
         return lambda done, total: on_progress(name, done, total)
 
-    def saved(direction: str) -> SavedCheckpoints | None:
-        return None if peer is None else SavedCheckpoints(local, f"{peer}:{direction}")
-
+    kept = None if peer is None else Checkpoints(local, peer)
     push = await replicate(local, remote, checkpoints.get("push"), models=models,
                            batch_size=batch_size, on_progress=phase("push"), skip_synced=True,
-                           saved=saved("push"))
+                           checkpoints=kept)
     pull = await replicate(remote, local, checkpoints.get("pull"), models=models,
                            batch_size=batch_size, on_progress=phase("pull"), prune_unseen=True,
-                           saved=saved("pull"))
+                           checkpoints=kept)
     found: dict[tuple[str, str], Conflict] = {
         (c.model.collection, c.id): c for c in pull.conflicts
     }

@@ -27,30 +27,13 @@ from .csrf import CSRFMiddleware
 from .errors import EXCEPTION_HANDLERS
 from .ratelimit import RateLimiter
 from .sessions import DEFAULT_TTL_SECONDS, SessionMiddleware, Sessions
+from .stores import parse_database_url
 from .url_check import URLCheckMiddleware
 
 DEFAULT_DATABASE_URL = "sqlite:///data/offsync.db"
 # A person registers once or twice; a script creating accounts by the thousand meets this.
 DEFAULT_REGISTER_ATTEMPTS = 10
 DEFAULT_REGISTER_WINDOW_SECONDS = 3600
-
-
-def parse_database_url(url: str) -> str:
-    """The SQLite path in `url`: `sqlite:///relative.db`, `sqlite:////absolute.db` or
-    `sqlite:///:memory:`."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        scheme = url.split(":", 1)[0] if ":" in url else url
-        raise ValueError(
-            f"unsupported database URL {url!r} (scheme {scheme!r}): use sqlite:///path/to/file.db "
-            "(relative), sqlite:////absolute/path.db or sqlite:///:memory:"
-        )
-    path = url[len(prefix):]
-    if not path or path.endswith("/"):
-        raise ValueError(f"database URL {url!r} names no file: use sqlite:///data/offsync.db")
-    if "?" in path or "#" in path:
-        raise ValueError(f"database URL {url!r}: query strings and fragments are not supported")
-    return path
 
 
 def create_app(

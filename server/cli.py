@@ -1,10 +1,19 @@
-"""`offsync`: the command line, mirroring the Python API.
+"""`offsync`: the command line. Each command is one call of the Python API, and its arguments are
+that call's (URLs are opened with `server.stores.open_store`):
 
-    offsync serve [--db URL] [--port N] [--forwarded-allow-ips IPS] [--register-attempts N]
-                                                     the server
-    offsync replicate SOURCE TARGET [--since N] [--user NAME]
-                                                     `replicate(source, target, saved=...)`
-    offsync purge-tombstones [--db URL] --keep N     `store.purge_tombstones(model, through)`
+    offsync serve [--db URL] [--host H] [--port N] [--log-level L] [--forwarded-allow-ips IPS]
+                  [--register-attempts N] [--register-window SECONDS]
+        create_app(database_url, register_attempts=N, register_window_seconds=SECONDS), run by
+        uvicorn_config(app, host=H, port=N, log_level=L, forwarded_allow_ips=IPS); the other
+        arguments of create_app keep their defaults
+    offsync replicate SOURCE TARGET [--since N] [--batch-size N] [--model M ...] [--user NAME]
+        replicate(open_store(SOURCE), open_store(TARGET), since=N, batch_size=N, models=[M],
+                  checkpoints=Checkpoints(...)): one call per model; the progress is kept by
+        the target when it is a database (its peer: SOURCE), else by the source (its peer:
+        TARGET); --user NAME (and $OFFSYNC_PASSWORD) sign in to a server
+    offsync purge-tombstones MODEL [--db URL] (--through CHECKPOINT | --keep N)
+        open_store(URL).purge_tombstones(MODEL, through=CHECKPOINT); --keep N is derived:
+        through = the database's checkpoint - N
 
 Exit codes: 0 success; 1 an error (unreachable server, expired checkpoint...; the message says
 what to do); 2 a usage error, or `replicate` finished but left conflicts or rejected documents.
@@ -25,8 +34,9 @@ from collections.abc import AsyncIterator, Sequence
 import uvicorn
 
 import models
+from models.checkpoints import Checkpoints
 from models.errors import AuthenticationError, OffsyncError
-from models.replication import DEFAULT_BATCH_SIZE, SavedCheckpoints, replicate
+from models.replication import DEFAULT_BATCH_SIZE, ReplicationResult, replicate
 from models.stores import Store
 
 from .app import (
@@ -34,8 +44,8 @@ from .app import (
     DEFAULT_REGISTER_ATTEMPTS,
     DEFAULT_REGISTER_WINDOW_SECONDS,
     create_app,
-    parse_database_url,
 )
+from .stores import open_store, scheme_of
 
 
 class AnnouncingServer(uvicorn.Server):
@@ -77,10 +87,6 @@ def serve(args: argparse.Namespace) -> int:
 
 # ---- replicate --------------------------------------------------------------------------------
 
-def _is_http(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
-
-
 PASSWORD_ENV = "OFFSYNC_PASSWORD"
 
 
@@ -89,110 +95,80 @@ def read_password(user: str) -> str:
     return os.environ.get(PASSWORD_ENV) or getpass.getpass(f"password for {user}: ")
 
 
-async def log_in(client, url: str, user: str | None) -> dict[str, str]:
-    """Log `client` in as `user`; the headers every later request needs (the CSRF token)."""
-    if user is None:
-        raise AuthenticationError(f"{url} needs an account: pass --user NAME (the password is "
-                                  f"read from ${PASSWORD_ENV} or asked for)")
-    response = await client.post("/api/auth/login",
-                                 json={"username": user, "password": read_password(user)})
-    if response.status_code != 200:
-        try:
-            message = response.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = f"HTTP {response.status_code}"
-        raise AuthenticationError(f"logging in to {url} as {user} failed: {message}")
-    return {"X-CSRF-Token": response.json()["csrf"]}
-
-
-@contextlib.asynccontextmanager
-async def open_store(url: str, *, must_exist: bool,
-                     user: str | None = None) -> AsyncIterator[Store]:
-    """A store for a database URL (`sqlite:///a.db`) or an offsync server (`http(s)://...`,
-    signed in as `user`: a server replicates only that user's documents)."""
-    if _is_http(url):
-        import httpx
-
-        from models.stores.remote import RemoteStore
-
-        from .transport import HttpxTransport
-
-        async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60.0) as client:
-            try:
-                headers = await log_in(client, url, user)
-            except httpx.HTTPError as exc:
-                raise OSError(f"cannot reach {url}: {exc}") from None
-            yield RemoteStore(HttpxTransport(client, headers))
-        return
-    from models.stores.sqlite import SQLiteStore
-
-    path = parse_database_url(url)
-    if must_exist and path != ":memory:" and not os.path.isfile(path):
-        raise FileNotFoundError(f"{url}: there is no database file {path!r}")
-    store = SQLiteStore(path)
-    try:
-        yield store
-    finally:
-        store.close()
+def _is_server(url: str) -> bool:
+    return not scheme_of(url).database
 
 
 def progress_record(args: argparse.Namespace, source: Store, target: Store
-                    ) -> SavedCheckpoints | None:
-    """Where `replicate` keeps its progress: in the target when it is a database file (named by
-    the source), else in the source (named by the target); nowhere between two servers."""
+                    ) -> Checkpoints | None:
+    """Which store keeps the progress of `replicate`: the target when it is a database (its
+    peer is the source, named by its URL), else the source (its peer the target); neither
+    between two servers."""
     who = f" as {args.user}" if args.user else ""
-    if not _is_http(args.target):
-        return SavedCheckpoints(target, f"replicate:{args.source}{who}")
-    if not _is_http(args.source):
-        return SavedCheckpoints(source, f"replicate:{args.target}{who}")
+    if not _is_server(args.target):
+        return Checkpoints(target, f"{args.source}{who}")
+    if not _is_server(args.source):
+        return Checkpoints(source, f"{args.target}{who}")
     return None
 
 
-async def run_replicate(args: argparse.Namespace) -> int:
-    statuses = ("applied", "unchanged", "merged", "conflict", "rejected")
-    async with open_store(args.source, must_exist=True, user=args.user) as source, \
-            open_store(args.target, must_exist=False, user=args.user) as target:
-        start = await source.checkpoint()
-        saved = progress_record(args, source, target)
-        reached, conflicts, rejected, resynced = [], 0, 0, []
-        totals = dict.fromkeys(statuses, 0)
-        for model in models.MODELS.values():
-            name = model.collection
-            if saved is not None and args.since is not None:
-                await saved.save(name, args.since)  # --since overrides where the last run reached
+def chosen_models(names: Sequence[str] | None) -> list[type]:
+    return [models.MODELS[name] for name in names] if names else list(models.MODELS.values())
 
-            def progress(done: int, total: int, name: str = name) -> None:
+
+@contextlib.asynccontextmanager
+async def opened(url: str, args: argparse.Namespace, *, must_exist: bool
+                 ) -> AsyncIterator[Store]:
+    """`open_store(url)` with the command's account: the password is asked for only when a
+    server wants it."""
+    if _is_server(url) and args.user is None:
+        raise AuthenticationError(f"{url} needs an account: pass --user NAME (the password is "
+                                  f"read from ${PASSWORD_ENV} or asked for)")
+    async with open_store(url, must_exist=must_exist, user=args.user,
+                          password=lambda: read_password(args.user)) as store:
+        yield store
+
+
+async def run_replicate(args: argparse.Namespace) -> int:
+    """One `replicate()` per model, so that progress and counts are told per model; together
+    they are one replication (`ReplicationResult.combined`)."""
+    statuses = ("applied", "unchanged", "merged", "conflict", "rejected")
+    results = []
+    async with opened(args.source, args, must_exist=True) as source, \
+            opened(args.target, args, must_exist=False) as target:
+        progress = progress_record(args, source, target)
+        for model in chosen_models(args.model):
+            name = model.collection
+            if progress is not None and args.since is not None:
+                # --since overrides where the last run reached
+                await progress.save(progress.direction(source, target), name, args.since)
+
+            def report(done: int, total: int, name: str = name) -> None:
                 print(f"{name}: {done}/{total}", flush=True)
 
             result = await replicate(source, target, args.since, models=[model],
-                                     batch_size=args.batch_size, on_progress=progress,
-                                     saved=saved)
+                                     batch_size=args.batch_size, on_progress=report,
+                                     checkpoints=progress)
             counts = ", ".join(f"{status} {result.count(status)}" for status in statuses)
             extra = f", purged {result.count('purged')}" if result.count("purged") else ""
             print(f"{name}: {counts}{extra}", flush=True)
-            for status in statuses:
-                totals[status] += result.count(status)
-            conflicts += len(result.conflicts)
-            rejected += len(result.rejected)
             for problem in result.rejected:
                 print(f"  rejected {problem['id']} {problem['rev']}: "
                       f"{(problem['error'] or {}).get('message', '')}")
             for conflict in result.conflicts:
                 print(f"  conflict {conflict.id} ({conflict.type()})")
-            if result.resynced:
-                resynced.append(name)
-            reached.append(result.checkpoint)
-    # Every model was read past `start`, and each up to its own checkpoint: nothing at or below
-    # this one is left unread, whatever was written meanwhile.
-    checkpoint = max([start, min(reached)]) if reached else start
-    total = sum(totals.values())
-    print(f"done: {total} changes ({', '.join(f'{s} {n}' for s, n in totals.items())}); "
-          f"{conflicts} conflicts")
+            results.append((name, result))
+    total = ReplicationResult.combined(result for _, result in results)
+    changes = sum(total.count(status) for status in statuses)
+    print(f"done: {changes} changes "
+          f"({', '.join(f'{s} {total.count(s)}' for s in statuses)}); "
+          f"{len(total.conflicts)} conflicts")
+    resynced = [name for name, result in results if result.resynced]
     if resynced:
         print(f"full resync of {', '.join(resynced)}: --since was older than the source's "
               "tombstone purge horizon")
-    print(f"checkpoint: {checkpoint} (next time: --since {checkpoint})")
-    return 2 if conflicts or rejected else 0
+    print(f"checkpoint: {total.checkpoint} (next time: --since {total.checkpoint})")
+    return 2 if total.conflicts or total.rejected else 0
 
 
 def replicate_command(args: argparse.Namespace) -> int:
@@ -208,17 +184,18 @@ def replicate_command(args: argparse.Namespace) -> int:
 async def run_purge(args: argparse.Namespace) -> int:
     async with open_store(args.db, must_exist=True) as store:
         last = await store.checkpoint()
-        through = last - args.keep
+        through = args.through if args.keep is None else last - args.keep
+        if through > last:
+            raise ValueError(f"--through {through} is past the database's last checkpoint "
+                             f"{last}: a replica that is up to date would have to resync")
         if through <= 0:
-            print(f"nothing to purge: the database is at checkpoint {last}, "
-                  f"and the last {args.keep} checkpoints are kept")
+            kept = "" if args.keep is None else f", and the last {args.keep} checkpoints are kept"
+            print(f"nothing to purge: the database is at checkpoint {last}{kept}")
             return 0
-        for model in models.MODELS.values():
-            gone = await store.purge_tombstones(model.collection, through)
-            print(f"{model.collection}: purged {gone} tombstones written at or before "
-                  f"checkpoint {through}")
-    print(f"purge horizon: {through}. A replica that last synced before checkpoint {through} "
-          "gets CHECKPOINT_EXPIRED and resyncs fully.")
+        gone = await store.purge_tombstones(args.model, through)
+    print(f"{args.model}: purged {gone} tombstones written at or before checkpoint {through}")
+    print(f"purge horizon of {args.model}: {through}. A replica that last synced before "
+          f"checkpoint {through} gets CHECKPOINT_EXPIRED and resyncs fully.")
     return 0
 
 
@@ -311,20 +288,31 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
                      help=f"documents per batch (default {DEFAULT_BATCH_SIZE}; a server takes "
                           "at most 5000)")
+    rep.add_argument("--model", action="append", choices=sorted(models.MODELS), metavar="MODEL",
+                     help="replicate only this model (repeat for more; default every model: "
+                          f"{', '.join(sorted(models.MODELS))})")
     rep.add_argument("--user", metavar="NAME",
                      help="the account to log in to a server with (password from "
                           f"${PASSWORD_ENV}, or asked for); only its documents replicate")
     rep.set_defaults(handler=replicate_command)
 
     purge = commands.add_parser(
-        "purge-tombstones", help="forget old deletes (see docs/PROTOCOL.md)",
-        description="Drop the tombstones of deleted documents, except those written within the "
-                    "last N checkpoints. A replica that last synced before that gets "
-                    "CHECKPOINT_EXPIRED and resyncs fully (docs/PROTOCOL.md).")
+        "purge-tombstones", help="forget old deletes of one model (see docs/PROTOCOL.md)",
+        description="store.purge_tombstones(MODEL, through): drop the tombstones of MODEL's "
+                    "deleted documents written at or before checkpoint --through. --keep N is "
+                    "a shorthand for --through (the database's checkpoint - N). A replica that "
+                    "last synced before that gets CHECKPOINT_EXPIRED and resyncs fully "
+                    "(docs/PROTOCOL.md).")
+    purge.add_argument("model", metavar="MODEL", choices=sorted(models.MODELS),
+                       help=f"the model ({', '.join(sorted(models.MODELS))})")
     purge.add_argument("--db", default=DEFAULT_DATABASE_URL,
                        help=f"database URL (default {DEFAULT_DATABASE_URL})")
-    purge.add_argument("--keep", type=_not_negative, required=True,
-                       help="keep the tombstones written within the last N checkpoints")
+    horizon = purge.add_mutually_exclusive_group(required=True)
+    horizon.add_argument("--through", type=_not_negative, metavar="CHECKPOINT",
+                         help="drop the tombstones written at or before this checkpoint")
+    horizon.add_argument("--keep", type=_not_negative, metavar="N",
+                         help="derived: --through (the database's checkpoint - N), keeping the "
+                              "tombstones written within the last N checkpoints")
     purge.set_defaults(handler=purge_command)
     return parser
 
@@ -335,13 +323,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    # refuse a bad URL before doing anything
     if args.command == "replicate":
-        urls = [url for url in (args.source, args.target) if not _is_http(url)]
+        checks = [(args.source, False), (args.target, False)]
     else:
-        urls = [args.db]  # serve, purge-tombstones: a database, never a server
-    for url in urls:
+        checks = [(args.db, True)]  # serve, purge-tombstones: a database, never a server
+    for url, database in checks:
         try:
-            parse_database_url(url)  # refuse a bad URL before doing anything
+            scheme_of(url, database=database)
         except ValueError as exc:
             parser.error(str(exc))
     return args.handler(args)

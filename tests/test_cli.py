@@ -1,6 +1,7 @@
 """`offsync serve` as a real process on a port the OS picks: it prints its URL, serves the API,
 stops on SIGTERM, and leaves its database file behind. `offsync replicate` between database files
-and a live server, and `offsync purge-tombstones`."""
+and a live server, and `offsync purge-tombstones`: each command takes the arguments of the call
+it mirrors."""
 
 from __future__ import annotations
 
@@ -204,6 +205,13 @@ def test_replicate_errors_say_what_to_do(tmp_path: Path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["replicate", "postgresql://x/y", f"sqlite:///{tmp_path}/b.db"])
     assert info.value.code == 2 and "sqlite:///" in capsys.readouterr().err
+    for argv in (["sqlite:///a.db", "http://"],  # a server URL without a host
+                 [f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db", "--model", "x"]):
+        with pytest.raises(SystemExit) as info:
+            main(["replicate", *argv])
+        assert info.value.code == 2, argv
+    assert "names no host" in capsys.readouterr().err
+    assert not (tmp_path / "b.db").exists(), "a refused command opened nothing"
 
 
 def test_replicate_to_and_from_a_live_server(tmp_path: Path):
@@ -258,26 +266,59 @@ def test_replicate_to_and_from_a_live_server(tmp_path: Path):
             process.stdout.close()
 
 
-def test_purge_tombstones_keeps_the_last_n_checkpoints(tmp_path: Path, capsys):
-    db = tmp_path / "p.db"
-    fill(db, [f"todo {i}" for i in range(4)], delete=3)  # deletes at checkpoints 5, 6, 7
-    assert main(["purge-tombstones", "--db", f"sqlite:///{db}", "--keep", "100"]) == 0
-    assert "nothing to purge" in capsys.readouterr().out
-    assert main(["purge-tombstones", "--db", f"sqlite:///{db}", "--keep", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "todos: purged 2 tombstones written at or before checkpoint 6" in out
-    left = contents(db)
-    assert sum(deleted for _, deleted, _ in left.values()) == 1 and len(left) == 2
-
-    async def read_after(since: int) -> None:
+def read_after(db: Path, since: int) -> None:
+    async def run() -> None:
         store = SQLiteStore(str(db))
         try:
             await store.feed("todos", since)
         finally:
             store.close()
 
+    asyncio.run(run())
+
+
+def test_purge_tombstones_through_a_checkpoint(tmp_path: Path, capsys):
+    """`purge-tombstones MODEL --through C` is `store.purge_tombstones(MODEL, C)`."""
+    db = tmp_path / "p.db"
+    fill(db, [f"todo {i}" for i in range(4)], delete=3)  # deletes at checkpoints 5, 6, 7
+    assert main(["purge-tombstones", "todos", "--db", f"sqlite:///{db}", "--through", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "todos: purged 2 tombstones written at or before checkpoint 6" in out, out
+    left = contents(db)
+    assert sum(deleted for _, deleted, _ in left.values()) == 1 and len(left) == 2
     with pytest.raises(CheckpointExpiredError):
-        asyncio.run(read_after(3))
-    asyncio.run(read_after(6))
-    with pytest.raises(SystemExit):
-        main(["purge-tombstones", "--db", f"sqlite:///{db}"])  # --keep is required
+        read_after(db, 3)
+    read_after(db, 6)
+
+
+def test_purge_tombstones_keep_is_through_the_checkpoint_minus_n(tmp_path: Path, capsys):
+    db = tmp_path / "p.db"
+    fill(db, [f"todo {i}" for i in range(4)], delete=3)  # deletes at checkpoints 5, 6, 7
+    assert main(["purge-tombstones", "todos", "--db", f"sqlite:///{db}", "--keep", "100"]) == 0
+    assert "nothing to purge" in capsys.readouterr().out
+    assert main(["purge-tombstones", "todos", "--db", f"sqlite:///{db}", "--keep", "1"]) == 0
+    assert "todos: purged 2 tombstones written at or before checkpoint 6" in \
+        capsys.readouterr().out
+    with pytest.raises(CheckpointExpiredError):
+        read_after(db, 3)
+
+
+def test_purge_tombstones_refuses_what_the_call_would_not_mean(tmp_path: Path, capsys):
+    db = tmp_path / "p.db"
+    fill(db, ["a", "b"], delete=1)  # the database is at checkpoint 3
+    for argv in (["--through", "1"],  # no model
+                 ["todos"],  # neither --through nor --keep
+                 ["todos", "--through", "1", "--keep", "1"],  # both
+                 ["notes", "--through", "1"],  # no such model
+                 ["todos", "--through", "-1"]):
+        with pytest.raises(SystemExit) as info:
+            main(["purge-tombstones", "--db", f"sqlite:///{db}", *argv])
+        assert info.value.code == 2, argv
+    capsys.readouterr()
+    assert main(["purge-tombstones", "todos", "--db", f"sqlite:///{db}", "--through", "4"]) == 1
+    assert "past the database's last checkpoint 3" in capsys.readouterr().err
+    assert main(["purge-tombstones", "todos", "--db", f"sqlite:///{tmp_path}/none.db",
+                 "--through", "1"]) == 1
+    assert "no database file" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+    assert len(contents(db)) == 2, "a refused purge dropped nothing"

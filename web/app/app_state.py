@@ -17,7 +17,14 @@ from dataclasses import asdict, dataclass, field
 import js
 from fetch_transport import FetchTransport, csrf_token
 
-from models import AuthenticationError, RemoteStore, Todo, TransportError, WebStorageStore
+from models import (
+    AuthenticationError,
+    Checkpoints,
+    RemoteStore,
+    Todo,
+    TransportError,
+    WebStorageStore,
+)
 from models.fields import utc_now
 
 APP = "todo"
@@ -120,6 +127,7 @@ class UserData:
         self.namespace = f"{APP}:{user.id}"
         self.local = WebStorageStore(storage, app=self.namespace)
         self.Todo = Todo.using(self.local).as_user(user.id)
+        self.progress = Checkpoints(self.local, PEER)  # what `sync(..., peer=PEER)` keeps
         self.state_key = f"offsync:{self.namespace}:sync:state"
 
     def load_state(self) -> SyncState:
@@ -129,11 +137,8 @@ class UserData:
         """Through which checkpoint every change was pushed (`push`, a local checkpoint) or
         pulled (`pull`, a server one): the lowest over the models, as the store saved it after
         the last acknowledged page (the older sync state's value until the first sync)."""
-        reached = []
-        for model in MODELS:
-            saved = await self.local.saved_checkpoint(f"{PEER}:{direction}:{model.collection}")
-            reached.append(state.checkpoints.get(direction, 0) if saved is None else saved)
-        return min(reached, default=0)
+        return await self.progress.reached(direction, [model.collection for model in MODELS],
+                                           default=state.checkpoints.get(direction, 0))
 
     async def pending_docs(self, state: SyncState) -> list:
         """Local documents with changes the server has not acknowledged yet."""

@@ -44,6 +44,7 @@ class TodoPage:
             link.classList.toggle("selected", name == self.filter_name)
         by_testid("main").classList.toggle("empty", not todos)
         self.refresh_footer()
+        await self.refresh_counts()
 
     def item(self, todo: Todo):
         cls = "todo" + (" completed" if todo.completed else "")
@@ -141,6 +142,8 @@ class TodoPage:
 
     # ---- the sync footer ----------------------------------------------------------------------
     def refresh_footer(self) -> None:
+        """What the sync controller calls on every change: the footer now, and the figures
+        that need the local store (`refresh_counts`) a moment later."""
         sync = self.sync
         by_testid("network-status").textContent = sync.network_text()
         by_testid("network-status").className = "badge " + ("on" if sync.online and sync.reachable
@@ -155,7 +158,7 @@ class TodoPage:
         by_testid("go-online").disabled = sync.state.online
         by_testid("go-offline").disabled = not sync.state.online
         by_testid("sync-button").disabled = not sync.online or sync.status == "syncing"
-        asyncio.ensure_future(self.refresh_counts())
+        self.spawn_plain(self.refresh_counts())
 
     async def refresh_counts(self) -> None:
         """The footer's figures that need the local store."""
@@ -188,6 +191,7 @@ class TodoPage:
             self.sync.cancel()
         self.show_user()
         self.refresh_footer()
+        await self.refresh_counts()
 
     async def log_out(self) -> None:
         pending = len(await self.data.pending_docs(self.sync.state))
