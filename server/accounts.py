@@ -1,9 +1,7 @@
 """User accounts: a `users` table beside the documents, and passwords hashed with scrypt.
 
-The table lives in the same SQLite database as the documents and uses the store's own connection
-(`SQLiteStore.db`): one file to back up, and `sqlite:///:memory:` works too (a second connection
-to `:memory:` would open another, empty database). Every statement here is short and runs on the
-event loop like the store's, so they never interleave with a store transaction.
+The table lives in the same database as the documents (SQLite or PostgreSQL, through
+`server/database.py`): one database to back up, and every server process sees every account.
 
 Passwords are hashed with `hashlib.scrypt` and a random salt, stored as
 `scrypt$n$r$p$salt_b64$hash_b64` so the cost can be raised later without breaking old hashes.
@@ -18,21 +16,33 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from models.errors import ValidationError
 from models.limits import text_problem
 
-SCHEMA = """
+from .database import Database, DuplicateError
+
+SCHEMA = {
+    # usernames are unique in any case (they are ASCII: `USERNAME`)
+    "sqlite": """
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
     password_hash TEXT NOT NULL,
     created_at REAL NOT NULL
+)""",
+    "postgresql": """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
 );
-"""
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_name ON users (lower(username))""",
+}
+BY_NAME = {"sqlite": "username = ?", "postgresql": "lower(username) = lower(?)"}
 
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,40}$")  # fullmatch: "$" alone lets a final "\n" in
 MIN_PASSWORD = 8
@@ -118,37 +128,47 @@ def check_credentials(username: object, password: object, *, new: bool) -> tuple
 # ---- the table --------------------------------------------------------------------------------
 
 class Accounts:
-    """The users table on a SQLite connection."""
+    """The users table."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.db.executescript(SCHEMA)
 
-    def _row(self, where: str, value: str) -> sqlite3.Row | None:
-        return self.db.execute(
-            f"SELECT id, username, password_hash FROM users WHERE {where} = ?", (value,)
-        ).fetchone()
+    async def create_schema(self) -> None:
+        await self.db.script(SCHEMA[self.db.dialect])
 
-    def get(self, user_id: str) -> User | None:
-        row = self._row("id", user_id)
+    async def _row(self, where: str, value: str) -> tuple | None:
+        return await self.db.fetchone(
+            f"SELECT id, username, password_hash, created_at FROM users WHERE {where}", (value,))
+
+    async def get(self, user_id: str) -> User | None:
+        row = await self._row("id = ?", user_id)
         return None if row is None else User(row[0], row[1])
 
-    def password_hash(self, username: str) -> tuple[User, str] | None:
+    async def password_hash(self, username: str) -> tuple[User, str] | None:
         """The user named `username` (any case) and their stored hash."""
-        row = self._row("username", username)
+        row = await self._row(BY_NAME[self.db.dialect], username)
         return None if row is None else (User(row[0], row[1]), row[2])
 
-    def exists(self, username: str) -> bool:
-        return self._row("username", username) is not None
+    async def exists(self, username: str) -> bool:
+        return await self._row(BY_NAME[self.db.dialect], username) is not None
 
-    def create(self, username: str, password_hash: str) -> User:
-        """A new user; a taken username (any case) is a 422 on `username`."""
-        user = User(secrets.token_hex(16), username)
+    async def create(self, username: str, password_hash: str, *, id: str | None = None,
+                     created_at: float | None = None) -> User:
+        """A new user; a taken username (any case) is a 422 on `username`. `id` and
+        `created_at` are given when an account moves from another database."""
+        user = User(id or secrets.token_hex(16), username)
         try:
-            self.db.execute(
+            await self.db.execute(
                 "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                (user.id, username, password_hash, time.time()),
+                (user.id, username, password_hash, time.time() if created_at is None
+                 else created_at),
             )
-        except sqlite3.IntegrityError:
+        except DuplicateError:
             raise ValidationError("User", {"username": ["is already taken"]}) from None
         return user
+
+    async def everyone(self) -> list[tuple[User, str, float]]:
+        """Every account with its hash and creation time, oldest first (to move them)."""
+        rows = await self.db.fetchall(
+            "SELECT id, username, password_hash, created_at FROM users ORDER BY created_at, id")
+        return [(User(row[0], row[1]), row[2], row[3]) for row in rows]

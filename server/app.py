@@ -24,6 +24,7 @@ from . import archive, auth, auth_pages, openapi, rest, static, sync, unknown_mo
 from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
 from .csrf import CSRFMiddleware
+from .database import SQLiteDatabase
 from .errors import EXCEPTION_HANDLERS
 from .ratelimit import RateLimiter
 from .sessions import DEFAULT_TTL_SECONDS, SessionMiddleware, Sessions
@@ -66,8 +67,16 @@ def create_app(
         app.state.store = store
         app.state.models = {name: model.using(store) for name, model in model_classes.items()}
         # users and sessions live in the same database, on the store's connection (see accounts)
-        app.state.accounts = Accounts(store.db)
-        app.state.sessions = Sessions(store.db, session_ttl_seconds)
+        db = SQLiteDatabase(store.db)
+        app.state.accounts = Accounts(db)
+        app.state.sessions = Sessions(db, session_ttl_seconds)
+        app.state.login_limiter = RateLimiter(db, "login", login_attempts, login_window_seconds,
+                                              "failed log-ins")
+        app.state.register_limiter = RateLimiter(db, "register", register_attempts,
+                                                 register_window_seconds,
+                                                 "registrations from this address")
+        for table in (app.state.accounts, app.state.sessions, app.state.login_limiter):
+            await table.create_schema()
         try:
             yield
         finally:
@@ -110,7 +119,6 @@ def create_app(
     app.state.store = None
     app.state.accounts = None
     app.state.sessions = None
-    app.state.login_limiter = RateLimiter(login_attempts, login_window_seconds, "failed log-ins")
-    app.state.register_limiter = RateLimiter(register_attempts, register_window_seconds,
-                                             "registrations from this address")
+    app.state.login_limiter = None
+    app.state.register_limiter = None
     return app

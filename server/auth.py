@@ -56,11 +56,11 @@ async def register(request: Request, username: Any, password: Any) -> User:
     name, secret = accounts.check_credentials(username, password, new=True)
     table = _accounts(request)
     limiter: RateLimiter = request.app.state.register_limiter
-    limiter.take(_client(request))  # a taken username counts too: it answers a question
-    if table.exists(name):
+    await limiter.take(_client(request))  # a taken username counts too: it answers a question
+    if await table.exists(name):
         raise ValidationError("User", {"username": ["is already taken"]})
     hashed = await run_in_threadpool(accounts.hash_password, secret)
-    return table.create(name, hashed)
+    return await table.create(name, hashed)
 
 
 async def log_in(request: Request, username: Any, password: Any) -> User:
@@ -69,23 +69,23 @@ async def log_in(request: Request, username: Any, password: Any) -> User:
     table = _accounts(request)
     limiter: RateLimiter = request.app.state.login_limiter
     key = login_key(name, _client(request))
-    limiter.take(key)  # counted as failed until the password proves right
-    found = table.password_hash(name)
+    await limiter.take(key)  # counted as failed until the password proves right
+    found = await table.password_hash(name)
     stored = found[1] if found else accounts.DUMMY_HASH
     ok = await run_in_threadpool(accounts.verify_password, secret, stored)
     if not (ok and found):
         raise InvalidCredentialsError("wrong username or password")
-    limiter.clear(key)
+    await limiter.clear(key)
     return found[0]
 
 
-def start_session(request: Request, user: User) -> tuple[str, sessions.Session]:
+async def start_session(request: Request, user: User) -> tuple[str, sessions.Session]:
     """A new session for `user` (the request's old one, if any, ends): its cookie token and it."""
     table: sessions.Sessions = request.app.state.sessions
     old = sessions.current_session(request)
     if old is not None:
-        table.delete(old)
-    return table.create(user.id)
+        await table.delete(old)
+    return await table.create(user.id)
 
 
 def with_cookies(request: Request, response: Response, token: str,
@@ -104,7 +104,7 @@ def session_body(user: User, session: sessions.Session) -> dict[str, Any]:
 async def api_register(request: Request) -> Response:
     body = await read_json_object(request, MAX_AUTH_BODY_BYTES)
     user = await register(request, body.get("username"), body.get("password"))
-    token, session = start_session(request, user)
+    token, session = await start_session(request, user)
     return with_cookies(request, JSONResponse(session_body(user, session), status_code=201),
                         token, session)
 
@@ -112,7 +112,7 @@ async def api_register(request: Request) -> Response:
 async def api_login(request: Request) -> Response:
     body = await read_json_object(request, MAX_AUTH_BODY_BYTES)
     user = await log_in(request, body.get("username"), body.get("password"))
-    token, session = start_session(request, user)
+    token, session = await start_session(request, user)
     return with_cookies(request, JSONResponse(session_body(user, session)), token, session)
 
 
@@ -122,7 +122,7 @@ async def api_logout(request: Request) -> Response:
     csrf.check_origin(request)
     session = sessions.current_session(request)
     if session is not None and getattr(request.app.state, "sessions", None) is not None:
-        request.app.state.sessions.delete(session)
+        await request.app.state.sessions.delete(session)
     response = Response(status_code=204)
     sessions.clear_cookies(response, sessions.is_secure(request))
     return response
@@ -131,7 +131,7 @@ async def api_logout(request: Request) -> Response:
 async def api_session(request: Request) -> JSONResponse:
     table = _accounts(request)
     user_id = sessions.require_user(request)
-    user = table.get(user_id)
+    user = await table.get(user_id)
     session = sessions.current_session(request)
     if user is None or session is None:  # the account is gone
         raise sessions.NotAuthenticatedError("this session's user no longer exists: log in")

@@ -95,7 +95,7 @@ def form_route(kind: str):
                 raise
             return page(kind, exc.status, error=error_text(exc), username=username,
                         headers=getattr(exc, "headers", None))
-        token, session = start_session(request, user)
+        token, session = await start_session(request, user)
         return with_cookies(request, RedirectResponse("/", status_code=303), token, session)
 
     return show, submit

@@ -9,24 +9,36 @@ The server keeps two (`server/auth.py`, docs/AUTH.md):
   that address is refused until the oldest leaves the window.
 
 A refusal is 429 TOO_MANY_ATTEMPTS with `Retry-After` (and `details.retry_after`) in seconds.
-An event is recorded *before* the slow part of the request (password hashing) and with no
-`await` between the check and the record, so requests sent all at once cannot all pass the
-check before any of them is counted.
-
-The counts live in this process's memory: a restart forgets them, and several server processes
-each count on their own (a multi-process deployment needs a shared store for them, e.g. a table
-in the shared database). Memory is bounded: at most `max_keys` keys are tracked, the stalest
-forgotten first.
+The events are rows of `rate_events` in the documents' database, so every server process
+counts the same attempts and a restart forgets nothing. An attempt is recorded *before* the slow
+part of the request (password hashing) and *then* counted: requests sent all at once, to one
+process or to several, each see the others' rows, so they cannot all pass (under a race more
+are refused, never more let through). A refused attempt removes its row again. Rows older than
+the window are deleted as new ones arrive, so the table stays as small as the traffic of one
+window. Times are wall-clock seconds (`time.time`), the one clock all processes share.
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from models.errors import OffsyncError
+
+from .database import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rate_events (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at {real} NOT NULL,
+    nonce TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rate_events_by_key ON rate_events (kind, key, at);
+CREATE INDEX IF NOT EXISTS rate_events_by_age ON rate_events (kind, at)
+"""
 
 
 class TooManyAttemptsError(OffsyncError):
@@ -39,59 +51,78 @@ class TooManyAttemptsError(OffsyncError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-class RateLimiter:
-    """At most `attempts` events per key within any `window` seconds. `what` names the events
-    in the 429 message ("failed log-ins")."""
+def _text(key: str | tuple[str, ...]) -> str:
+    return key if isinstance(key, str) else "\x1f".join(key)
 
-    def __init__(self, attempts: int, window: float, what: str, *,
-                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+
+class RateLimiter:
+    """At most `attempts` events per key within any `window` seconds. `kind` names the limit
+    in the table; `what` names the events in the 429 message ("failed log-ins")."""
+
+    def __init__(self, db: Database, kind: str, attempts: int, window: float, what: str, *,
+                 clock: Callable[[], float] = time.time) -> None:
         if attempts < 1 or window <= 0:
             raise ValueError(f"a rate limit needs attempts >= 1 and window > 0, got "
                              f"{attempts} per {window} s")
+        self.db = db
+        self.kind = kind
         self.attempts = attempts
         self.window = window
         self.what = what
         self.clock = clock
-        self.max_keys = max_keys
-        self.events: OrderedDict[Hashable, deque[float]] = OrderedDict()
 
-    def _recent(self, key: Hashable) -> deque[float] | None:
-        times = self.events.get(key)
-        if times is None:
-            return None
-        cutoff = self.clock() - self.window
-        while times and times[0] <= cutoff:
-            times.popleft()
-        if not times:
-            del self.events[key]
-            return None
-        return times
+    async def create_schema(self) -> None:
+        real = "REAL" if self.db.dialect == "sqlite" else "DOUBLE PRECISION"
+        await self.db.script(SCHEMA.format(real=real))
 
-    def check(self, key: Hashable) -> None:
+    async def _refusal(self, key: str, now: float, extra: int = 0) -> TooManyAttemptsError | None:
+        """The error when `key` has `attempts` (+ `extra`, its own new row) events in the window."""
+        row = await self.db.fetchone(
+            "SELECT at FROM rate_events WHERE kind = ? AND key = ? AND at > ?"
+            " ORDER BY at DESC LIMIT 1 OFFSET ?",
+            (self.kind, key, now - self.window, self.attempts - 1 + extra))
+        if row is None:
+            return None
+        return TooManyAttemptsError(self.what, max(1, math.ceil(row[0] + self.window - now)))
+
+    async def check(self, key: str | tuple[str, ...]) -> None:
         """Raise TooManyAttemptsError while `key` has used up its attempts."""
-        times = self._recent(key)
-        if times is not None and len(times) >= self.attempts:
-            wait = times[-self.attempts] + self.window - self.clock()
-            raise TooManyAttemptsError(self.what, max(1, math.ceil(wait)))
+        refusal = await self._refusal(_text(key), self.clock())
+        if refusal is not None:
+            raise refusal
 
-    def record(self, key: Hashable) -> None:
-        """Count one event for `key` now."""
-        times = self._recent(key)
-        if times is None:
-            times = self.events[key] = deque(maxlen=self.attempts)
-        times.append(self.clock())
-        self.events.move_to_end(key)
-        while len(self.events) > self.max_keys:
-            self.events.popitem(last=False)
+    async def record(self, key: str | tuple[str, ...]) -> str:
+        """Count one event for `key` now; the row's nonce (to take it back)."""
+        now = self.clock()
+        nonce = secrets.token_hex(8)
+        await self.db.execute("DELETE FROM rate_events WHERE kind = ? AND at <= ?",
+                              (self.kind, now - self.window))
+        await self.db.execute(
+            "INSERT INTO rate_events (kind, key, at, nonce) VALUES (?, ?, ?, ?)",
+            (self.kind, _text(key), now, nonce))
+        return nonce
 
-    def take(self, key: Hashable) -> None:
-        """`check`, then `record`: one attempt for `key`, or TooManyAttemptsError."""
-        self.check(key)
-        self.record(key)
+    async def take(self, key: str | tuple[str, ...]) -> None:
+        """One attempt for `key`, or TooManyAttemptsError (and the attempt is not counted)."""
+        text = _text(key)
+        nonce = await self.record(text)
+        refusal = await self._refusal(text, self.clock(), extra=1)
+        if refusal is not None:
+            await self.db.execute("DELETE FROM rate_events WHERE kind = ? AND nonce = ?",
+                                  (self.kind, nonce))
+            raise refusal
 
-    def clear(self, key: Hashable) -> None:
+    async def clear(self, key: str | tuple[str, ...]) -> None:
         """Forget `key`'s events (a successful log-in clears its failures)."""
-        self.events.pop(key, None)
+        await self.db.execute("DELETE FROM rate_events WHERE kind = ? AND key = ?",
+                              (self.kind, _text(key)))
+
+    async def count(self, key: str | tuple[str, ...]) -> int:
+        """How many of `key`'s events are in the window (for tests and the debug log)."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM rate_events WHERE kind = ? AND key = ? AND at > ?",
+            (self.kind, _text(key), self.clock() - self.window))
+        return row[0] if row else 0
 
 
 def login_key(username: str, client: str) -> tuple[str, str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models.errors import AuthenticationError
+
+from .database import Database
 
 SESSION_COOKIE = "offsync_session"
 CSRF_COOKIE = "offsync_csrf"
@@ -36,9 +37,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
     csrf TEXT NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at {real} NOT NULL
 );
-CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at)
 """
 
 
@@ -65,39 +66,43 @@ def token_hash(token: str) -> str:
 
 
 class Sessions:
-    """The sessions table on a SQLite connection (the store's; see `server/accounts.py`)."""
+    """The sessions table, in the documents' database (every server process sees them)."""
 
-    def __init__(self, db: sqlite3.Connection, ttl: float = DEFAULT_TTL_SECONDS,
+    def __init__(self, db: Database, ttl: float = DEFAULT_TTL_SECONDS,
                  clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.ttl = ttl
         self.clock = clock
-        self.db.executescript(SCHEMA)
 
-    def create(self, user_id: str) -> tuple[str, Session]:
+    async def create_schema(self) -> None:
+        real = "REAL" if self.db.dialect == "sqlite" else "DOUBLE PRECISION"
+        await self.db.script(SCHEMA.format(real=real))
+
+    async def create(self, user_id: str) -> tuple[str, Session]:
         """A new session: the token for the cookie (never stored) and the session."""
         now = self.clock()
-        self.db.execute("DELETE FROM sessions WHERE expires_at < ?", (now - EXPIRED_KEPT_SECONDS,))
+        await self.db.execute("DELETE FROM sessions WHERE expires_at < ?",
+                              (now - EXPIRED_KEPT_SECONDS,))
         token = secrets.token_urlsafe(32)
         session = Session(token_hash(token), user_id, secrets.token_urlsafe(32), now + self.ttl)
-        self.db.execute(
+        await self.db.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?, ?, ?, ?)",
             (session.token_hash, session.user_id, session.csrf, session.expires_at),
         )
         return token, session
 
-    def lookup(self, token: str) -> Session | None:
-        row = self.db.execute(
+    async def lookup(self, token: str) -> Session | None:
+        row = await self.db.fetchone(
             "SELECT token_hash, user_id, csrf, expires_at FROM sessions WHERE token_hash = ?",
             (token_hash(token),),
-        ).fetchone()
+        )
         return None if row is None else Session(row[0], row[1], row[2], row[3])
 
     def is_expired(self, session: Session) -> bool:
         return session.expires_at <= self.clock()
 
-    def delete(self, session: Session) -> None:
-        self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (session.token_hash,))
+    async def delete(self, session: Session) -> None:
+        await self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (session.token_hash,))
 
 
 # ---- cookies ----------------------------------------------------------------------------------
@@ -151,7 +156,7 @@ class SessionMiddleware:
             state.update(user_id=None, session=None, auth_problem="NOT_AUTHENTICATED",
                          has_session_cookie=token is not None)
             if token is not None and sessions is not None:
-                session = sessions.lookup(token)
+                session = await sessions.lookup(token)
                 if session is not None and sessions.is_expired(session):
                     state["auth_problem"] = "SESSION_EXPIRED"
                 elif session is not None:

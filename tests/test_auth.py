@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,8 +22,6 @@ from models.protocol import doc_to_wire
 from models.revisions import next_revision
 from server import create_app
 from server.accounts import SCRYPT_N, SCRYPT_P, SCRYPT_R, verify_password
-from server.ratelimit import RateLimiter, TooManyAttemptsError, login_key
-from server.sessions import Sessions
 from server.transport import HttpxTransport
 from tests.auth_helpers import PASSWORD, assert_error, client_of, log_in, query, sign_up
 
@@ -319,23 +316,6 @@ async def test_session_ttl_sets_the_cookie_and_the_expiry(tmp_path):
         assert cookies_set(response)["offsync_session"]["max-age"] == "1234"
         ((expires_at,),) = query(app, "SELECT expires_at FROM sessions")
         assert before + 1234 <= expires_at <= after + 1234
-
-
-def test_sessions_expire_after_their_ttl():
-    now = [1000.0]
-    db = sqlite3.connect(":memory:", isolation_level=None)
-    sessions = Sessions(db, ttl=60, clock=lambda: now[0])
-    token, session = sessions.create("u1")
-    assert sessions.lookup(token) == session and session.expires_at == 1060
-    assert sessions.lookup("other") is None
-    now[0] = 1059.9
-    assert not sessions.is_expired(session)
-    now[0] = 1060
-    assert sessions.is_expired(session)
-    # an expired session is kept a week (to say "expired"), then a new log-in sweeps it away
-    now[0] = 1060 + 7 * 24 * 3600 + 1
-    sessions.create("u2")
-    assert sessions.lookup(token) is None
 
 
 async def test_every_model_route_needs_a_session(started, anon):
@@ -839,48 +819,6 @@ async def test_login_form_is_rate_limited(ada, anon):
     response = await anon.post("/login", data={"username": "ada", "password": PASSWORD})
     assert response.status_code == 429 and int(response.headers["retry-after"]) >= 1
     assert "Too many failed log-ins" in response.text and "set-cookie" not in response.headers
-
-
-def test_rate_limiter_window_with_an_injected_clock():
-    now = [100.0]
-    limiter = RateLimiter(3, 60, "failed log-ins", clock=lambda: now[0])
-    key = login_key(" Ada ", "1.2.3.4")
-    assert key == ("ada", "1.2.3.4")
-    for t in (100, 110, 120):
-        now[0] = t
-        limiter.take(key)
-    with pytest.raises(TooManyAttemptsError) as locked:
-        limiter.check(key)
-    assert locked.value.headers == {"Retry-After": "40"}  # the first failure leaves at 160
-    assert locked.value.details == {"retry_after": 40}
-    limiter.check(login_key("ada", "5.6.7.8"))  # another address: its own count
-    limiter.check(login_key("bob", "1.2.3.4"))  # another username: its own count
-    now[0] = 159.5
-    with pytest.raises(TooManyAttemptsError) as locked:
-        limiter.check(key)
-    assert locked.value.headers == {"Retry-After": "1"}
-    now[0] = 160
-    limiter.take(key)  # the oldest failure left the window: 110, 120, 160
-    with pytest.raises(TooManyAttemptsError) as locked:
-        limiter.check(key)
-    assert locked.value.headers == {"Retry-After": "10"}
-    now[0] = 400  # every failure left the window: the pair is forgotten
-    limiter.check(key)
-    assert key not in limiter.events
-
-
-def test_rate_limiter_success_clears_and_memory_is_bounded():
-    now = [0.0]
-    limiter = RateLimiter(2, 60, "failed log-ins", clock=lambda: now[0], max_keys=2)
-    a, b, c = (login_key(n, "ip") for n in ("a", "b", "c"))
-    limiter.record(a)
-    limiter.clear(a)
-    limiter.record(a)
-    limiter.check(a)  # one failure since the success
-    for key in (a, a, b, c):
-        limiter.record(key)
-    assert list(limiter.events) == [b, c]  # the stalest pair was forgotten
-    limiter.check(a)
 
 
 # ---- OpenAPI ----------------------------------------------------------------------------------
