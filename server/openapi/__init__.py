@@ -3,7 +3,7 @@
 One convention: every endpoint module of `server/` has its description here, in the module of
 the same name (`rest.py`, `sync.py`, `auth.py`; `page.py` for the docs page itself), exporting
 its `paths` and its schemas; `build_spec` assembles them. Endpoint modules hold no OpenAPI.
-Model schemas come from the models' fields (`schemas.py`). `tests/test_api.py` checks every
+Model schemas come from the models' fields (`schemas.py`). `tests/test_rest.py` checks every
 route under `/api` appears here, so a route added without documentation fails the tests.
 """
 
