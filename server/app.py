@@ -8,6 +8,7 @@ connection.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -122,3 +123,30 @@ def create_app(
     app.state.login_limiter = None
     app.state.register_limiter = None
     return app
+
+
+ENVIRONMENT = {"database_url": "OFFSYNC_DATABASE_URL",
+               "register_attempts": "OFFSYNC_REGISTER_ATTEMPTS",
+               "register_window_seconds": "OFFSYNC_REGISTER_WINDOW_SECONDS"}
+
+
+def app_environment(database_url: str, register_attempts: int,
+                    register_window_seconds: float) -> dict[str, str]:
+    """The environment `app_from_environment` reads: how `offsync serve --workers N` hands its
+    arguments to processes that import the app by name."""
+    return {ENVIRONMENT["database_url"]: database_url,
+            ENVIRONMENT["register_attempts"]: str(register_attempts),
+            ENVIRONMENT["register_window_seconds"]: str(register_window_seconds)}
+
+
+def app_from_environment() -> Starlette:
+    """`create_app` with the arguments in the environment (`app_environment`), for uvicorn's
+    `factory=True` in each worker process, or any ASGI server started by name."""
+    env = os.environ
+    return create_app(
+        env.get(ENVIRONMENT["database_url"], DEFAULT_DATABASE_URL),
+        register_attempts=int(env.get(ENVIRONMENT["register_attempts"],
+                                      DEFAULT_REGISTER_ATTEMPTS)),
+        register_window_seconds=float(env.get(ENVIRONMENT["register_window_seconds"],
+                                              DEFAULT_REGISTER_WINDOW_SECONDS)))
+

@@ -1,11 +1,13 @@
 """`offsync`: the command line. Each command is one call of the Python API, and its arguments are
 that call's (URLs are opened with `server.stores.open_store`):
 
-    offsync serve [--db URL] [--host H] [--port N] [--log-level L] [--forwarded-allow-ips IPS]
-                  [--register-attempts N] [--register-window SECONDS]
+    offsync serve [--db URL] [--host H] [--port N] [--workers N] [--log-level L]
+                  [--forwarded-allow-ips IPS] [--register-attempts N] [--register-window SECONDS]
         create_app(database_url, register_attempts=N, register_window_seconds=SECONDS), run by
         uvicorn_config(app, host=H, port=N, log_level=L, forwarded_allow_ips=IPS); the other
-        arguments of create_app keep their defaults
+        arguments of create_app keep their defaults. --workers N runs N such processes on one
+        listening socket (uvicorn's supervisor; each builds its app with
+        `server.app.app_from_environment`), for a database several processes share
     offsync replicate SOURCE TARGET [--since N] [--batch-size N] [--model M ...] [--user NAME]
         replicate(open_store(SOURCE), open_store(TARGET), since=N, batch_size=N, models=[M],
                   checkpoints=Checkpoints(...)): one call per model; the progress is kept by
@@ -32,6 +34,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 import models
 from models.checkpoints import Checkpoints
@@ -43,6 +46,7 @@ from .app import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REGISTER_ATTEMPTS,
     DEFAULT_REGISTER_WINDOW_SECONDS,
+    app_environment,
     create_app,
 )
 from .stores import open_store, scheme_of
@@ -66,22 +70,45 @@ class AnnouncingServer(uvicorn.Server):
 
 
 def uvicorn_config(app, *, host: str, port: int, log_level: str = "info",
-                   forwarded_allow_ips: str | None = None) -> uvicorn.Config:
+                   forwarded_allow_ips: str | None = None, **more: object) -> uvicorn.Config:
     """How offsync runs under uvicorn. Proxy headers (`X-Forwarded-For`, `X-Forwarded-Proto`)
     are trusted only from the addresses in `forwarded_allow_ips`, and only when it is given:
     uvicorn's own default trusts them from loopback, which would let any local client pick
     the address the rate limits count (docs/AUTH.md)."""
     return uvicorn.Config(app, host=host, port=port, log_level=log_level,
                           proxy_headers=forwarded_allow_ips is not None,
-                          forwarded_allow_ips=forwarded_allow_ips)
+                          forwarded_allow_ips=forwarded_allow_ips, **more)
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.workers > 1:
+        return serve_workers(args)
     app = create_app(args.db, register_attempts=args.register_attempts,
                      register_window_seconds=args.register_window)
     config = uvicorn_config(app, host=args.host, port=args.port, log_level=args.log_level,
                             forwarded_allow_ips=args.forwarded_allow_ips)
     AnnouncingServer(config, args.db).run()
+    return 0
+
+
+def serve_workers(args: argparse.Namespace) -> int:
+    """`--workers N`: one socket, N processes. Every piece of server state lives in the
+    database, so any process can answer any request; SQLite is refused, since it is one file on
+    one machine and the server's live notices (and its design) assume one process on it."""
+    if not scheme_of(args.db, database=True).shared:
+        print(f"offsync serve: --workers {args.workers} needs a database several processes "
+              f"share (postgresql://...); {args.db} serves one process", file=sys.stderr)
+        return 2
+    os.environ.update(app_environment(args.db, args.register_attempts, args.register_window))
+    config = uvicorn_config("server.app:app_from_environment", host=args.host, port=args.port,
+                            log_level=args.log_level, forwarded_allow_ips=args.forwarded_allow_ips,
+                            factory=True, workers=args.workers)
+    sock = config.bind_socket()
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"offsync serving http://{shown}:{port} (database: {args.db}, {args.workers} "
+          "processes)", flush=True)
+    Multiprocess(config, sockets=[sock]).run()
     return 0
 
 
@@ -257,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"database URL (default {DEFAULT_DATABASE_URL})")
     run.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     run.add_argument("--port", type=int, default=8000, help="port; 0 lets the OS pick a free one")
+    run.add_argument("--workers", type=_positive, default=1, metavar="N",
+                     help="server processes on one socket (default 1; more need PostgreSQL)")
     run.add_argument("--log-level", default="info",
                      choices=["critical", "error", "warning", "info", "debug"])
     run.add_argument("--forwarded-allow-ips", type=_allow_ips, default=None, metavar="IPS",

@@ -42,6 +42,7 @@ class Scheme:
     check: Callable[[str], object]  # raises ValueError, saying what is wrong, for a bad URL
     database: bool  # a database a server can run on (`serve`), not an offsync server
     example: str  # shown in the error for a URL no scheme takes
+    shared: bool = False  # several server processes may run on one such database (`--workers`)
 
 
 SCHEMES: dict[str, Scheme] = {}
@@ -50,13 +51,13 @@ _loaded: set[str] = set()
 
 
 def register_scheme(name: str, opener: Opener, *, check: Callable[[str], object],
-                    database: bool, example: str) -> None:
+                    database: bool, example: str, shared: bool = False) -> None:
     """Let `open_store` open URLs of scheme `name` (lower case, as `urlsplit` gives it)."""
     if name != name.lower() or not name.isascii() or not name.replace("+", "").isalnum():
         raise ValueError(f"{name!r} is not a URL scheme")
     if name in SCHEMES:
         raise ValueError(f"the URL scheme {name!r} is registered already")
-    SCHEMES[name] = Scheme(name, opener, check, database, example)
+    SCHEMES[name] = Scheme(name, opener, check, database, example, shared)
 
 
 def _schemes() -> dict[str, Scheme]:
