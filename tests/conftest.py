@@ -1,5 +1,13 @@
-"""Shared fixtures. Browser tests run Debian's Chromium through Playwright; if it cannot start,
-the test fails (never skips)."""
+"""Shared fixtures. Browser tests run Debian's Chromium through Playwright, PostgreSQL tests a
+throwaway cluster (tests/postgres_cluster.py); if either cannot start, the test fails (never
+skips).
+
+PostgreSQL, for any suite that wants to run on it:
+    postgres_cluster  (session) the running `PostgresCluster`; `.create_database()` for more
+    postgres_url      a database of the session whose tables are emptied before each test
+                      (cheap: a TRUNCATE; the schema stays, so `PostgresStore.open` is quick)
+    postgres_fresh_url  a new, empty database of its own (about 0.2 s), dropped afterwards
+"""
 
 from __future__ import annotations
 
@@ -10,9 +18,36 @@ import pytest
 
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.live_server import LiveServer
+from tests.postgres_cluster import PostgresCluster
 
 pytest_plugins = ["tests.hypothesis_profiles"]  # so --hypothesis-profile=long works
 
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    cluster = PostgresCluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def _postgres_shared_url(postgres_cluster):
+    return postgres_cluster.create_database("offsync_shared")
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster, _postgres_shared_url):
+    postgres_cluster.empty_tables(_postgres_shared_url)
+    return _postgres_shared_url
+
+
+@pytest.fixture
+def postgres_fresh_url(postgres_cluster):
+    url = postgres_cluster.create_database()
+    yield url
+    postgres_cluster.drop_database(url)
 
 
 @pytest.fixture(scope="module")
