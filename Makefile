@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sqlite:///data/offsync.db
 
-.PHONY: chromium run test test-fast faults bench bench-deps lint install runtime test-deps clean
+.PHONY: chromium postgres run test test-fast faults bench bench-deps lint install runtime test-deps clean
 
 run: install runtime
 	$(BIN)/offsync serve --db $(DB) --host $(HOST) --port $(PORT)
@@ -40,10 +40,17 @@ chromium:
 	  else echo "chromium is missing: install Debian's chromium package (apt-get install chromium)"; exit 1; fi; \
 	fi
 
-test: install runtime test-deps bench-deps chromium
+# Debian's PostgreSQL server binaries, for the tests' throwaway clusters (tests/postgres_cluster.py).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q postgresql; \
+	  else echo "PostgreSQL is missing: install Debian's postgresql package (apt-get install postgresql)"; exit 1; fi; \
+	fi
+
+test: install runtime test-deps bench-deps chromium postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: install test-deps
+test-fast: install test-deps postgres
 	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 
 # The fault suite's long mode: hundreds of server kills and dropped answers (tests/test_faults.py).

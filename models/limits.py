@@ -26,7 +26,11 @@ _ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 def text_problem(value: str) -> str | None:
-    """Why `value` cannot be stored as text, or None."""
+    """Why `value` cannot be stored as text in every store, or None: a lone surrogate is not
+    Unicode text, and PostgreSQL's text and jsonb cannot hold U+0000."""
+    if "\x00" in value:
+        return (f"contains the character U+0000 (at character {value.index(chr(0))}), which "
+                "text cannot hold; remove it")
     if value.isascii():
         return None
     found = _SURROGATE.search(value)

@@ -29,7 +29,8 @@ _KEEP = b'"[]{},'
 _STRUCTURE = bytes(b for b in range(256) if b not in _KEEP)  # what `measure` deletes
 _STRING = re.compile(rb'"[^"]*"')  # a string among the kept characters (escapes are gone)
 _OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# What may hide text no store holds: a surrogate escape, or U+0000 (only ever escaped in JSON)
+_SURROGATE_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 class JSONLimitError(ValueError):
@@ -135,7 +136,8 @@ def parse(text: str, *, max_depth: int, what: str = "the JSON") -> Any:
         raise JSONLimitError(f"{what} nests too deep", TOO_DEEP) from None
     except ValueError as exc:
         raise JSONLimitError(f"{what} is not valid JSON: {exc}", SYNTAX) from None
-    # Lone surrogates only come from \uD800-\uDFFF escapes (the text itself was strict UTF-8).
+    # Lone surrogates only come from \uD800-\uDFFF escapes (the text itself was strict UTF-8),
+    # U+0000 only from \u0000 (JSON text cannot hold it raw).
     if _SURROGATE_ESCAPE.search(text):
         found = find_bad_value(value, max_depth)
         if found is not None:

@@ -1,6 +1,16 @@
-"""Shared fixtures. Browser tests run Debian's Chromium through Playwright; if it cannot start,
-the test fails (never skips). The account fixtures (`anon`, `ada`, `bob`) need a `started` app
-fixture from the test module, which chooses the app's options."""
+"""Shared fixtures. Browser tests run Debian's Chromium through Playwright, PostgreSQL tests a
+throwaway cluster (tests/postgres_cluster.py); if either cannot start, the test fails (never
+skips).
+
+PostgreSQL, for any suite that wants to run on it:
+    postgres_cluster  (session) the running `PostgresCluster`; `.create_database()` for more
+    postgres_url      a database of the session whose tables are emptied before each test
+                      (cheap: a TRUNCATE; the schema stays, so `PostgresStore.open` is quick)
+    postgres_fresh_url  a new, empty database of its own (about 0.2 s), dropped afterwards
+
+The account fixtures (`anon`, `ada`, `bob`) need a `started` app fixture from the test module,
+which chooses the app's options.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ import pytest
 from tests.auth_helpers import client_of, sign_up
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.live_server import LiveServer
+from tests.postgres_cluster import PostgresCluster
 
 pytest_plugins = ["tests.hypothesis_profiles"]  # so --hypothesis-profile=long works
 
@@ -43,6 +54,32 @@ async def bob(started) -> AsyncIterator[httpx.AsyncClient]:
     async with client_of(started, BOB_ADDRESS) as client:
         client.account = await sign_up(client, "bob")
         yield client
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    cluster = PostgresCluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def _postgres_shared_url(postgres_cluster):
+    return postgres_cluster.create_database("offsync_shared")
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster, _postgres_shared_url):
+    postgres_cluster.empty_tables(_postgres_shared_url)
+    return _postgres_shared_url
+
+
+@pytest.fixture
+def postgres_fresh_url(postgres_cluster):
+    url = postgres_cluster.create_database()
+    yield url
+    postgres_cluster.drop_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -209,6 +209,15 @@ async def test_lone_surrogates_in_any_body_are_refused(client, db_path, variant)
         assert error["code"] in ("INVALID_BODY", "MALFORMED_JSON"), (url, template, error)
 
 
+async def test_u0000_in_any_body_is_refused(client, db_path):
+    """`\\u0000` is valid JSON but no text PostgreSQL stores can hold it: every store refuses it
+    the same way, with the usual body, and nothing is written."""
+    for method, url, template in body_templates(client):
+        error = await refused(client, db_path, method, url, content=body(template, b"a\\u0000b"))
+        assert error["code"] in ("INVALID_BODY", "VALIDATION_FAILED", "INVALID_CHANGE"), (
+            url, template, error)
+
+
 async def test_a_surrogate_pair_is_text_and_is_stored(client, db_path):
     """The legitimate neighbour: an escaped pair is one character (U+1F600) and is kept."""
     response = await client.post(TODOS, content=b'{"title": "smile \\ud83d\\ude00"}',

@@ -1,5 +1,6 @@
-"""Every shared model case (tests/model_cases/) on CPython: each store case once per store kind,
-each store-independent case once.
+"""Every shared model case (tests/model_cases/) on CPython: each store case once per store kind
+(PostgreSQL in the throwaway cluster of tests/postgres_cluster.py), each store-independent case
+once.
 
 The cases come from the registry the `@case` decorator fills, so a case's test id is its function
 name (`test_store_case[create_then_find_by_id-sqlite]`) and `pytest -k <case>` runs one case on
@@ -15,19 +16,27 @@ import pytest
 
 from models import DictStorage, MemoryStore, WebStorageStore
 from models.stores.sqlite import SQLiteStore
+from server.postgres import PostgresStore
 
 from .model_cases import CASES, store_cases, store_independent_cases
 
-STORE_KINDS = ("memory", "webstorage", "sqlite")
+STORE_KINDS = ("memory", "webstorage", "sqlite", "postgresql")
 HELPER_MODULES = {"__init__", "registry", "helpers", "storages", "peers"}
 
 
 @pytest.fixture
-def store(kind, tmp_path):
+async def store(kind, tmp_path, request):
     if kind == "memory":
         yield MemoryStore()
     elif kind == "webstorage":
         yield WebStorageStore(DictStorage())
+    elif kind == "postgresql":  # the session's database, its tables emptied for each case
+        opened = await PostgresStore.open(request.getfixturevalue("postgres_url"),
+                                          min_size=1, max_size=4)
+        try:
+            yield opened
+        finally:
+            await opened.close()
     else:
         sqlite_store = SQLiteStore(str(tmp_path / "offsync.db"))
         try:

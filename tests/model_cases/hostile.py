@@ -13,10 +13,12 @@ from .registry import case
 
 @case
 async def hostile_values_no_store_can_hold_are_refused(store):
-    """Lone surrogates, integers past 64 bits, infinities, dates past year 9999 in UTC and ids
-    with a trailing newline are refused by the model, whatever the store; nothing is written."""
+    """Lone surrogates, U+0000 (PostgreSQL's text cannot hold it), integers past 64 bits,
+    infinities, dates past year 9999 in UTC and ids with a trailing newline are refused by the
+    model, whatever the store; nothing is written."""
     T = Todo.using(store).as_user("u1")
-    for values in ({"title": "a\ud800"}, {"title": "ok", "order": 2**63},
+    for values in ({"title": "a\ud800"}, {"title": "nul \x00 inside"},
+                   {"title": "ok", "order": 2**63},
                    {"title": "ok", "order": float("inf")},
                    {"title": "ok", "created_at": "9999-12-31T23:59:59-14:00"},
                    {"title": "ok", "id": "abc\n"}):
