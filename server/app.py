@@ -19,17 +19,17 @@ from starlette.routing import BaseRoute, Route
 import models
 from models.model import Model
 from models.protocol import DEFAULT_MAX_SYNC_BODY_BYTES
-from models.stores.sqlite import SQLiteStore
+from models.stores import Store
 
 from . import archive, auth, auth_pages, openapi, rest, static, sync, unknown_model
 from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
 from .csrf import CSRFMiddleware
-from .database import SQLiteDatabase
+from .database import database_of
 from .errors import EXCEPTION_HANDLERS
 from .ratelimit import RateLimiter
 from .sessions import DEFAULT_TTL_SECONDS, SessionMiddleware, Sessions
-from .stores import parse_database_url
+from .stores import open_store, parse_database_url, scheme_of
 from .url_check import URLCheckMiddleware
 
 DEFAULT_DATABASE_URL = "sqlite:///data/offsync.db"
@@ -59,16 +59,27 @@ def create_app(
     one address within `login_window_seconds` lock that pair out until the window passes;
     one client address may attempt `register_attempts` registrations within
     `register_window_seconds` (docs/AUTH.md)."""
-    path = parse_database_url(database_url)
+    scheme = scheme_of(database_url, database=True)  # a bad URL fails here, before serving
+    path = parse_database_url(database_url) if scheme.name == "sqlite" else None
     model_classes = dict(models.MODELS if models_map is None else models_map)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = SQLiteStore(path)
-        app.state.store = store
+        async with open_store(database_url) as store:
+            app.state.store = store
+            try:
+                await serve_with(app, store)
+                yield
+            finally:
+                app.state.store = None
+                app.state.models = {}
+                app.state.accounts = None
+                app.state.sessions = None
+
+    async def serve_with(app: Starlette, store: Store) -> None:
         app.state.models = {name: model.using(store) for name, model in model_classes.items()}
-        # users and sessions live in the same database, on the store's connection (see accounts)
-        db = SQLiteDatabase(store.db)
+        # users, sessions and the limiters live in the same database (server/database.py)
+        db = database_of(store)
         app.state.accounts = Accounts(db)
         app.state.sessions = Sessions(db, session_ttl_seconds)
         app.state.login_limiter = RateLimiter(db, "login", login_attempts, login_window_seconds,
@@ -78,14 +89,6 @@ def create_app(
                                                  "registrations from this address")
         for table in (app.state.accounts, app.state.sessions, app.state.login_limiter):
             await table.create_schema()
-        try:
-            yield
-        finally:
-            app.state.store = None
-            app.state.models = {}
-            app.state.accounts = None
-            app.state.sessions = None
-            store.close()
 
     package = archive.build_archive(Path(models.__file__).resolve().parent)
     spec = openapi.build_spec(model_classes)

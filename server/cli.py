@@ -31,6 +31,10 @@ import ipaddress
 import os
 import socket
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Sequence
 
 import uvicorn
@@ -91,6 +95,21 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def announce_when_ready(url: str, what: str, timeout: float = 120.0) -> None:
+    """Print the serving line once a worker answers (as the one-process server prints it once
+    it listens), so whoever waits for it can send requests at once."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/checkpoint", timeout=2):
+                break
+        except urllib.error.HTTPError:  # an answer (401: no session) is a server that serves
+            break
+        except OSError:
+            time.sleep(0.1)
+    print(f"offsync serving {url} {what}", flush=True)
+
+
 def serve_workers(args: argparse.Namespace) -> int:
     """`--workers N`: one socket, N processes. Every piece of server state lives in the
     database, so any process can answer any request; SQLite is refused, since it is one file on
@@ -106,8 +125,8 @@ def serve_workers(args: argparse.Namespace) -> int:
     sock = config.bind_socket()
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"offsync serving http://{shown}:{port} (database: {args.db}, {args.workers} "
-          "processes)", flush=True)
+    threading.Thread(target=announce_when_ready, daemon=True, args=(
+        f"http://{shown}:{port}", f"(database: {args.db}, {args.workers} processes)")).start()
     Multiprocess(config, sockets=[sock]).run()
     return 0
 

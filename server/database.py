@@ -11,7 +11,10 @@ statement ever blocks the event loop on the network. Each call is its own transa
 from __future__ import annotations
 
 import abc
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 Params = tuple[Any, ...]
@@ -34,6 +37,12 @@ class Database(abc.ABC):
 
     @abc.abstractmethod
     async def fetchall(self, sql: str, params: Params = ()) -> list[tuple]: ...
+
+    @abc.abstractmethod
+    def locked(self, name: str) -> AbstractAsyncContextManager[Database]:
+        """A transaction holding a lock on `name`, shared by every process on the database:
+        statements on the `Database` it yields run in it, and whoever else locks `name` waits
+        until it ends (a check-then-write that concurrent requests must not interleave)."""
 
     async def script(self, statements: str) -> None:
         """Several statements separated by `;` (schemas), each run on its own."""
@@ -64,6 +73,10 @@ class SQLiteDatabase(Database):
     async def fetchall(self, sql: str, params: Params = ()) -> list[tuple]:
         return [tuple(row) for row in self.connection.execute(sql, params).fetchall()]
 
+    @contextlib.asynccontextmanager
+    async def locked(self, name: str) -> AsyncIterator[Database]:
+        yield self  # one process, and no statement here awaits: nothing can come in between
+
 
 class PostgresDatabase(Database):
     """On a `psycopg_pool.AsyncConnectionPool` (the document store's pool)."""
@@ -77,22 +90,64 @@ class PostgresDatabase(Database):
     def _sql(sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s")  # our statements hold no literal `?`
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        import psycopg
+    async def _run(self, sql: str, params: Params, fetch: str | None) -> Any:
+        async with self.pool.connection() as connection:
+            return await run_statement(connection, self._sql(sql), params, fetch)
 
-        try:
-            async with self.pool.connection() as connection:
-                cursor = await connection.execute(self._sql(sql), params)
-                return cursor.rowcount
-        except psycopg.errors.UniqueViolation as exc:
-            raise DuplicateError(str(exc)) from None
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return await self._run(sql, params, None)
 
     async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
-        async with self.pool.connection() as connection:
-            cursor = await connection.execute(self._sql(sql), params)
-            return await cursor.fetchone()
+        return await self._run(sql, params, "one")
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[tuple]:
-        async with self.pool.connection() as connection:
-            cursor = await connection.execute(self._sql(sql), params)
-            return await cursor.fetchall()
+        return await self._run(sql, params, "all")
+
+    @contextlib.asynccontextmanager
+    async def locked(self, name: str) -> AsyncIterator[Database]:
+        async with self.pool.connection() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+            yield _OnConnection(connection)
+
+
+class _OnConnection(PostgresDatabase):
+    """The statements of one `locked` transaction, on its connection."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def _run(self, sql: str, params: Params, fetch: str | None) -> Any:
+        return await run_statement(self.connection, self._sql(sql), params, fetch)
+
+    @contextlib.asynccontextmanager
+    async def locked(self, name: str) -> AsyncIterator[Database]:
+        await self.connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+        yield self
+
+
+async def run_statement(connection: Any, sql: str, params: Params, fetch: str | None) -> Any:
+    import psycopg
+    from psycopg.rows import tuple_row
+
+    try:
+        async with connection.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute(sql, params)
+            if fetch == "one":
+                return await cursor.fetchone()
+            if fetch == "all":
+                return await cursor.fetchall()
+            return cursor.rowcount
+    except psycopg.errors.UniqueViolation as exc:
+        raise DuplicateError(str(exc)) from None
+
+
+def database_of(store: Any) -> Database:
+    """The `Database` of the server's other tables, in the same database as `store`'s documents:
+    the SQLite store's connection, or the PostgreSQL store's pool."""
+    if hasattr(store, "pool"):
+        return PostgresDatabase(store.pool)
+    if hasattr(store, "db") and isinstance(store.db, sqlite3.Connection):
+        return SQLiteDatabase(store.db)
+    raise TypeError(f"{type(store).__name__} keeps no server tables: serve a database "
+                    "(sqlite:/// or postgresql://)")
+

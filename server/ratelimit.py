@@ -10,18 +10,17 @@ The server keeps two (`server/auth.py`, docs/AUTH.md):
 
 A refusal is 429 TOO_MANY_ATTEMPTS with `Retry-After` (and `details.retry_after`) in seconds.
 The events are rows of `rate_events` in the documents' database, so every server process
-counts the same attempts and a restart forgets nothing. An attempt is recorded *before* the slow
-part of the request (password hashing) and *then* counted: requests sent all at once, to one
-process or to several, each see the others' rows, so they cannot all pass (under a race more
-are refused, never more let through). A refused attempt removes its row again. Rows older than
-the window are deleted as new ones arrive, so the table stays as small as the traffic of one
-window. Times are wall-clock seconds (`time.time`), the one clock all processes share.
+counts the same attempts and a restart forgets nothing. An attempt is checked and recorded
+*before* the slow part of the request (password hashing), under a lock on its key that every
+process shares (`Database.locked`: PostgreSQL's advisory locks), so requests sent all at once,
+to one process or to several, pass one at a time and no more than the limit get through. Rows
+older than the window are deleted as new ones arrive, so the table stays as small as the traffic
+of one window. Times are wall-clock seconds (`time.time`), the one clock all processes share.
 """
 
 from __future__ import annotations
 
 import math
-import secrets
 import time
 from collections.abc import Callable
 
@@ -33,8 +32,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS rate_events (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
-    at {real} NOT NULL,
-    nonce TEXT NOT NULL
+    at {real} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rate_events_by_key ON rate_events (kind, key, at);
 CREATE INDEX IF NOT EXISTS rate_events_by_age ON rate_events (kind, at)
@@ -75,42 +73,47 @@ class RateLimiter:
         real = "REAL" if self.db.dialect == "sqlite" else "DOUBLE PRECISION"
         await self.db.script(SCHEMA.format(real=real))
 
-    async def _refusal(self, key: str, now: float, extra: int = 0) -> TooManyAttemptsError | None:
-        """The error when `key` has `attempts` (+ `extra`, its own new row) events in the window."""
-        row = await self.db.fetchone(
+    @staticmethod
+    def _lock(kind: str, key: str) -> str:
+        return f"rate:{kind}:{key}"
+
+    async def _refusal(self, db: Database, key: str, now: float) -> TooManyAttemptsError | None:
+        """The error while `key` has `attempts` events in the window."""
+        row = await db.fetchone(
             "SELECT at FROM rate_events WHERE kind = ? AND key = ? AND at > ?"
             " ORDER BY at DESC LIMIT 1 OFFSET ?",
-            (self.kind, key, now - self.window, self.attempts - 1 + extra))
+            (self.kind, key, now - self.window, self.attempts - 1))
         if row is None:
             return None
         return TooManyAttemptsError(self.what, max(1, math.ceil(row[0] + self.window - now)))
 
+    async def _record(self, db: Database, key: str, now: float) -> None:
+        await db.execute("DELETE FROM rate_events WHERE kind = ? AND at <= ?",
+                         (self.kind, now - self.window))
+        await db.execute("INSERT INTO rate_events (kind, key, at) VALUES (?, ?, ?)",
+                         (self.kind, key, now))
+
     async def check(self, key: str | tuple[str, ...]) -> None:
         """Raise TooManyAttemptsError while `key` has used up its attempts."""
-        refusal = await self._refusal(_text(key), self.clock())
+        refusal = await self._refusal(self.db, _text(key), self.clock())
         if refusal is not None:
             raise refusal
 
-    async def record(self, key: str | tuple[str, ...]) -> str:
-        """Count one event for `key` now; the row's nonce (to take it back)."""
-        now = self.clock()
-        nonce = secrets.token_hex(8)
-        await self.db.execute("DELETE FROM rate_events WHERE kind = ? AND at <= ?",
-                              (self.kind, now - self.window))
-        await self.db.execute(
-            "INSERT INTO rate_events (kind, key, at, nonce) VALUES (?, ?, ?, ?)",
-            (self.kind, _text(key), now, nonce))
-        return nonce
+    async def record(self, key: str | tuple[str, ...]) -> None:
+        """Count one event for `key` now."""
+        async with self.db.locked(self._lock(self.kind, _text(key))) as db:
+            await self._record(db, _text(key), self.clock())
 
     async def take(self, key: str | tuple[str, ...]) -> None:
-        """One attempt for `key`, or TooManyAttemptsError (and the attempt is not counted)."""
+        """`check`, then `record`, with no other attempt for `key` in between (in any process):
+        one attempt, or TooManyAttemptsError (and the attempt is not counted)."""
         text = _text(key)
-        nonce = await self.record(text)
-        refusal = await self._refusal(text, self.clock(), extra=1)
-        if refusal is not None:
-            await self.db.execute("DELETE FROM rate_events WHERE kind = ? AND nonce = ?",
-                                  (self.kind, nonce))
-            raise refusal
+        async with self.db.locked(self._lock(self.kind, text)) as db:
+            now = self.clock()
+            refusal = await self._refusal(db, text, now)
+            if refusal is not None:
+                raise refusal
+            await self._record(db, text, now)
 
     async def clear(self, key: str | tuple[str, ...]) -> None:
         """Forget `key`'s events (a successful log-in clears its failures)."""

@@ -46,7 +46,7 @@ class Scheme:
 
 
 SCHEMES: dict[str, Scheme] = {}
-ADAPTER_MODULES: tuple[str, ...] = ()  # modules that register their schemes when imported
+ADAPTER_MODULES: tuple[str, ...] = ("server.postgres.scheme",)  # register schemes on import
 _loaded: set[str] = set()
 
 
