@@ -7,6 +7,7 @@ PostgreSQL, for any suite that wants to run on it:
     postgres_url      a database of the session whose tables are emptied before each test
                       (cheap: a TRUNCATE; the schema stays, so `PostgresStore.open` is quick)
     postgres_fresh_url  a new, empty database of its own (about 0.2 s), dropped afterwards
+    database_url      parametrized: a SQLite file, then the `postgres_url` database
 
 The account fixtures (`anon`, `ada`, `bob`) need a `started` app fixture from the test module,
 which chooses the app's options.
@@ -73,6 +74,15 @@ def _postgres_shared_url(postgres_cluster):
 def postgres_url(postgres_cluster, _postgres_shared_url):
     postgres_cluster.empty_tables(_postgres_shared_url)
     return _postgres_shared_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each test that takes it runs twice: on a SQLite file, and on PostgreSQL (the session's
+    database, emptied): the server behaves the same on both."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path}/offsync.db"
 
 
 @pytest.fixture

@@ -23,9 +23,12 @@ TEST_OPTIONS = ("--register-attempts", "100000")
 class LiveServer:
     name = "offsync serve"
 
-    def __init__(self, db_path: Path, port: int = 0, *,
+    def __init__(self, db_path: Path | str, port: int = 0, *,
                  options: tuple[str, ...] = TEST_OPTIONS) -> None:
+        """`db_path`: a SQLite file, or a database URL (`postgresql://...`)."""
         self.db_path = db_path
+        self.database_url = db_path if isinstance(db_path, str) and "://" in db_path \
+            else f"sqlite:///{db_path}"
         self.port = port
         self.options = options  # more `offsync serve` arguments
         self.url = ""
@@ -33,7 +36,7 @@ class LiveServer:
         self.output: list[str] = []
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "server.cli", "serve", "--db", f"sqlite:///{self.db_path}",
+        return [sys.executable, "-m", "server.cli", "serve", "--db", self.database_url,
                 "--host", "127.0.0.1", "--port", str(self.port), *self.options]
 
     def start(self, timeout: float = 30.0) -> LiveServer:

@@ -89,7 +89,7 @@ def test_serve_on_a_port_the_os_picks(tmp_path: Path):
 def test_bad_database_url_is_refused_before_serving(capsys):
     started = time.monotonic()
     try:
-        main(["serve", "--db", "postgresql://localhost/x", "--port", "0"])
+        main(["serve", "--db", "mysql://localhost/x", "--port", "0"])
     except SystemExit as exc:
         assert exc.code == 2
     else:
@@ -202,8 +202,10 @@ def test_replicate_errors_say_what_to_do(tmp_path: Path, capsys):
     fill(tmp_path / "a.db", ["x"])
     down = offsync("replicate", f"sqlite:///{tmp_path}/a.db", "http://127.0.0.1:9")
     assert down.returncode == 1 and "offsync replicate: error:" in down.stderr
+    no_db = offsync("replicate", f"sqlite:///{tmp_path}/a.db", "postgresql://127.0.0.1:9/none")
+    assert no_db.returncode == 1 and "cannot open postgresql://" in no_db.stderr, no_db.stderr
     with pytest.raises(SystemExit) as info:
-        main(["replicate", "postgresql://x/y", f"sqlite:///{tmp_path}/b.db"])
+        main(["replicate", "mysql://x/y", f"sqlite:///{tmp_path}/b.db"])
     assert info.value.code == 2 and "sqlite:///" in capsys.readouterr().err
     for argv in (["sqlite:///a.db", "http://"],  # a server URL without a host
                  [f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db", "--model", "x"]):

@@ -43,7 +43,7 @@ async def test_must_exist_refuses_a_missing_file_and_creates_nothing(tmp_path: P
 
 
 @pytest.mark.parametrize(("url", "says"), [
-    ("postgresql://localhost/x", "scheme 'postgresql'"),
+    ("mysql://localhost/x", "scheme 'mysql'"),
     ("ftp://host/a.db", "scheme 'ftp'"),
     ("data/offsync.db", "no scheme"),
     ("", "no scheme"),

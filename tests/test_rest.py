@@ -25,8 +25,8 @@ from tests.auth_helpers import assert_error, sign_up
 
 
 @pytest.fixture
-def app(tmp_path: Path):
-    return create_app(f"sqlite:///{tmp_path}/t.db", max_body_bytes=4096, web_dir=tmp_path / "web")
+def app(tmp_path: Path, database_url: str):
+    return create_app(database_url, max_body_bytes=4096, web_dir=tmp_path / "web")
 
 
 @pytest.fixture
@@ -311,7 +311,8 @@ async def test_starlette_404_and_405_use_the_error_format(client):
     assert_error(await client.get("/api/todos/a/b"), 404, "NOT_FOUND")
 
 
-async def test_unexpected_error_is_500_without_traceback(app, tmp_path):
+async def test_unexpected_error_is_500_without_traceback(tmp_path):
+    app = create_app(f"sqlite:///{tmp_path}/t.db", web_dir=tmp_path / "web")
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -339,9 +340,11 @@ def test_database_urls(tmp_path):
     assert parse_database_url("sqlite:///data/x.db") == "data/x.db"
     assert parse_database_url("sqlite:////abs/x.db") == "/abs/x.db"
     assert parse_database_url("sqlite:///:memory:") == ":memory:"
-    for bad in ("postgresql://localhost/db", "data.db", "sqlite://host/x.db", "sqlite:///"):
+    for bad in ("mysql://localhost/db", "data.db", "sqlite://host/x.db", "sqlite:///"):
         with pytest.raises(ValueError, match="sqlite:///"):
             create_app(bad)
+    with pytest.raises(ValueError, match="names no database"):
+        create_app("postgresql://localhost")
 
 
 async def test_memory_database(tmp_path):

@@ -39,9 +39,8 @@ CONFLICTS = "/api/todos/sync/conflicts"
 
 
 @pytest.fixture
-def app(tmp_path: Path):
-    return create_app(f"sqlite:///{tmp_path}/sync.db", max_body_bytes=4096,
-                      web_dir=tmp_path / "web")
+def app(tmp_path: Path, database_url: str):
+    return create_app(database_url, max_body_bytes=4096, web_dir=tmp_path / "web")
 
 
 @pytest.fixture

@@ -30,9 +30,14 @@ async def open_postgres(url: str, *, must_exist: bool, user: str | None,
     """The database (its tables are created if missing; the database itself must exist, as
     PostgreSQL's `createdb` makes it). A database holds every user's documents: `user` does
     not apply."""
+    import psycopg
+
     from .adapter import PostgresStore
 
-    store = await PostgresStore.open(url)
+    try:
+        store = await PostgresStore.open(url)
+    except psycopg.OperationalError as exc:  # unreachable, refused, no such database or role
+        raise OSError(f"cannot open {url}: {str(exc).strip()}") from None
     try:
         yield store
     finally:
