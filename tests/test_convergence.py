@@ -73,6 +73,7 @@ from models import (
     sync,
 )
 from models.stores.sqlite import SQLiteStore
+from server.postgres import PostgresStore
 
 from . import hypothesis_profiles
 from .clock import Clock
@@ -386,8 +387,9 @@ def fields_of(doc) -> dict[str, object]:
 
 # ---- servers ----------------------------------------------------------------------------------
 
-class FlakySQLiteStore(SQLiteStore):
-    """The server's store, whose n-th page answer from now is lost after the work was done."""
+class LosingAnswers:
+    """Mixed into the server's store: its n-th page answer from now is lost after the work was
+    done."""
 
     lose_at: int | None = None
 
@@ -414,6 +416,14 @@ class FlakySQLiteStore(SQLiteStore):
         return docs
 
 
+class FlakySQLiteStore(LosingAnswers, SQLiteStore):
+    pass
+
+
+class FlakyPostgresStore(LosingAnswers, PostgresStore):
+    pass
+
+
 class SQLiteServer:
     """The server's store itself: a restart closes the file and opens it again."""
 
@@ -427,6 +437,25 @@ class SQLiteServer:
     async def restart(self) -> None:
         self.store.close()
         self.store = FlakySQLiteStore(self.path)
+        FAULTS["restarts"] += 1
+
+    async def purge(self) -> None:
+        await self.store.purge_tombstones("todos", await self.store.checkpoint())
+
+
+class PostgresServer:
+    """The server's store on PostgreSQL: a restart closes the pool and opens a new one."""
+
+    def __init__(self, store: FlakyPostgresStore) -> None:
+        self.store = store
+
+    def lose_page_at(self, n: int | None) -> None:
+        self.store.lose_at = n
+
+    async def restart(self) -> None:
+        url = self.store.url
+        await self.store.close()
+        self.store = await FlakyPostgresStore.open(url, max_size=2)
         FAULTS["restarts"] += 1
 
     async def purge(self) -> None:
@@ -475,7 +504,21 @@ async def http_server(tmp: str) -> AsyncIterator[tuple[object, str]]:
         yield HTTPServer(app, remote), account.id
 
 
-SERVERS = {"sqlite": sqlite_server, "http": http_server}
+POSTGRES: dict[str, object] = {}  # the cluster and database of the PostgreSQL property
+
+
+@contextlib.asynccontextmanager
+async def postgres_server(tmp: str) -> AsyncIterator[tuple[object, str]]:
+    """The server's store on the session's PostgreSQL database, emptied for each example."""
+    POSTGRES["cluster"].empty_tables(POSTGRES["url"])  # type: ignore[attr-defined]
+    server = PostgresServer(await FlakyPostgresStore.open(POSTGRES["url"], max_size=2))
+    try:
+        yield server, "the-user"
+    finally:
+        await server.store.close()
+
+
+SERVERS = {"sqlite": sqlite_server, "http": http_server, "postgresql": postgres_server}
 
 
 # ---- the property -----------------------------------------------------------------------------
@@ -625,6 +668,18 @@ CRISS_CROSS_RESOLUTIONS_AGREE = (
 @settings(max_examples=EXAMPLES)
 def test_converge_with_sqlite_server(tmp_path_factory, run, picks):
     run_property("sqlite", tmp_path_factory, run, picks)
+
+
+@given(run=RUNS, picks=PICKS)
+@example(run=FIRST_PULL_AFTER_PURGE, picks=[0])
+@example(run=LOST_PUSH_ANSWER_THEN_OTHER_FIELD, picks=[0])
+@example(run=RESOLUTION_VS_LATER_EDIT, picks=[1])
+@settings(max_examples=max(1, EXAMPLES // 4))
+def test_converge_with_postgres_server(tmp_path_factory, postgres_cluster, _postgres_shared_url,
+                                       run, picks):
+    """The server's store on PostgreSQL (the throwaway cluster), with the same faults."""
+    POSTGRES.update(cluster=postgres_cluster, url=_postgres_shared_url)
+    run_property("postgresql", tmp_path_factory, run, picks)
 
 
 @given(run=RUNS, picks=PICKS)
