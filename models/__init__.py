@@ -37,12 +37,11 @@ from .fields import Boolean, DateTime, Field, Integer, Number, String
 from .model import Model
 from .outcome import Outcome
 from .reconcile import three_way_merge
+from .registry import MODELS
 from .replication import ReplicationResult, SyncResult, replicate, sync
 from .stores import DictStorage, MemoryStore, RemoteStore, Store, WebStorageStore
 from .todo import Todo
 from .transport import Response, Transport
-
-MODELS: dict[str, type[Model]] = {Todo.collection: Todo}
 
 __all__ = [
     "ALL", "ALLOW", "AUTHENTICATED", "DENY", "EVERYONE", "OWNER", "READ", "REPLICATE", "WRITE",

@@ -18,14 +18,15 @@ import json
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, ClassVar, Self, TypeVar
 
-from .access import READ, REPLICATE, WRITE, AccessRule, is_allowed, read_scope
+from .access import WRITE, AccessRule
 from .document import Document
-from .errors import AccessDeniedError, OffsyncError, ValidationError
+from .errors import OffsyncError, ValidationError
 from .fields import DateTime, Field, FieldError, String, utc_now
 from .filters import Query, normalize
+from .model_access import AccessControlled
+from .model_replication import Replicable
 from .stores.store import Store
 
 M = TypeVar("M", bound="Model")
@@ -42,7 +43,7 @@ def _valid_id(value: str) -> str | None:
     return None if ID_PATTERN.fullmatch(value) else "must be 1-64 letters, digits, '-' or '_'"
 
 
-class Model:
+class Model(AccessControlled, Replicable):
     collection: ClassVar[str] = ""
     fields: ClassVar[dict[str, Field]] = {}
     acl: ClassVar[tuple[AccessRule, ...]] = ()
@@ -158,135 +159,6 @@ class Model:
     def _from_doc(cls, doc: Document) -> Self:
         obj = cls.from_dict(doc.data or {}, rev=doc.rev)
         return obj
-
-    # ---- replication --------------------------------------------------------------------------
-    @classmethod
-    def merge(cls, base: dict, mine: dict, theirs: dict) -> dict | None:
-        """Both sides changed a document since `base`: the merged body, or None for a conflict.
-
-        Field by field; fields stamped on every save (`auto_now`) never conflict, the later
-        stamp wins. Override for other rules.
-        """
-        from .reconcile import three_way_merge
-
-        stamped = [n for n, f in cls.fields.items() if isinstance(f, DateTime) and f.auto_now]
-
-        def rest(data: dict) -> dict:
-            return {k: v for k, v in data.items() if k not in stamped}
-
-        merged = three_way_merge(rest(base), rest(mine), rest(theirs))
-        if merged is None:
-            return None
-        for name in stamped:
-            stamps = [v for v in (mine.get(name), theirs.get(name)) if isinstance(v, str)]
-            merged[name] = max(stamps) if stamps else None
-        return merged
-
-    @classmethod
-    def id_problem(cls, id: Any) -> str | None:
-        """Why `id` cannot name a document of this model (its `id` field's rules), or None."""
-        try:
-            cls.fields["id"].clean(id)
-        except FieldError as exc:
-            return str(exc)
-        return None if id is not None else "is required"
-
-    @classmethod
-    def check_replicated(cls, doc: Document, current: Document | None = None) -> dict | None:
-        """Why a replicated document must be refused (the same rules as a local save), or None.
-
-        Tombstones too must name a valid id. The body must be in its saved form, exactly: every
-        key one of the model's fields (a key that is not is refused, as `create` refuses it)."""
-        if cls.enforce_access:
-            for owner in {doc.owner, current.owner if current else doc.owner}:
-                if not cls.can(WRITE, user_id=cls.user_id, owner_id=owner):
-                    return cls._denied(WRITE).to_dict()
-        if current is not None and current.knows(doc.rev):
-            return None  # nothing to validate: a revision this store has
-        problem = cls.id_problem(doc.id)
-        if problem:
-            return ValidationError(cls.__name__, {"id": [problem]}).to_dict()
-        if doc.deleted:
-            return None
-        data = doc.data or {}
-        unknown = sorted(set(data) - set(cls.fields))
-        if unknown:
-            return ValidationError(
-                cls.__name__, {name: ["is not a field of this model"] for name in unknown}
-            ).to_dict()
-        try:
-            if data.get("id") != doc.id:
-                raise ValidationError(cls.__name__, {"id": ["must match the document id"]})
-            obj = cls.from_dict(data)
-            obj.validate()
-        except ValidationError as exc:
-            return exc.to_dict()
-        changed = sorted(k for k, v in obj.to_dict().items() if data.get(k) != v)
-        if changed:
-            return ValidationError(
-                cls.__name__, {name: ["is not in its saved form"] for name in changed}
-            ).to_dict()
-        return None
-
-    # ---- access rules -------------------------------------------------------------------------
-    @classmethod
-    def can(cls, access: str, *, user_id: str | None = None, owner_id: str | None = None) -> bool:
-        return is_allowed(cls.acl, access, user_id=user_id, owner_id=owner_id)
-
-    @classmethod
-    def check_access(cls, access: str, **who: Any) -> None:
-        if not cls.can(access, **who):
-            raise cls._denied(access)
-
-    @classmethod
-    def _denied(cls, access: str) -> AccessDeniedError:
-        return AccessDeniedError(f"{access} on {cls.collection} is not allowed", {"access": access})
-
-    @classmethod
-    def _enforce(cls, access: str, owner_id: str | None) -> None:
-        if cls.enforce_access:
-            cls.check_access(access, user_id=cls.user_id, owner_id=owner_id)
-
-    @classmethod
-    def read_scope(cls) -> str:
-        """`all`, `own` or `none`: what this class's user may read (see access.read_scope)."""
-        return read_scope(cls.acl, cls.user_id) if cls.enforce_access else "all"
-
-    @classmethod
-    def readable(cls, doc: Document) -> bool:
-        """Whether this class's user may read `doc`: what they may not does not exist for them."""
-        return not cls.enforce_access or cls.can(READ, user_id=cls.user_id, owner_id=doc.owner)
-
-    @classmethod
-    def feed_owner(cls) -> str | None:
-        """The owner a feed must be limited to for this user (None: every document); raises
-        AccessDeniedError when the user may read nothing."""
-        scope = cls.read_scope()
-        if scope == "all":
-            return None
-        if scope == "none":
-            raise cls._denied(READ)
-        return cls.user_id
-
-    @classmethod
-    def check_replicate(cls) -> None:
-        """Raise AccessDeniedError unless this class's user may replicate the model."""
-        cls._enforce(REPLICATE, None)
-
-    @classmethod
-    def _scoped(cls, query: Query) -> Query:
-        """`query` (already checked against the limits) narrowed to what this user may read."""
-        return replace(query, where=cls._scoped_where(query.where))
-
-    @classmethod
-    def _scoped_where(cls, where: Any) -> Any:
-        scope = cls.read_scope()
-        if scope == "all":
-            return where
-        if scope == "none" or "owner" not in cls.fields:
-            raise cls._denied(READ)
-        mine = {"owner": cls.user_id}
-        return {"and": [where, mine]} if where else mine
 
     # ---- hooks (override; may be async) -------------------------------------------------------
     def before_save(self, is_new: bool) -> Any: ...

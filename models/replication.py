@@ -22,6 +22,7 @@ from .checkpoints import Checkpoints, Direction
 from .conflict import Conflict
 from .document import Document
 from .errors import CheckpointExpiredError, StorageFullError
+from .registry import MODELS
 from .revisions import next_revision
 from .stores.store import Store
 
@@ -59,8 +60,6 @@ class ReplicationResult:
 
 
 def _default_models() -> Sequence[type]:
-    from . import MODELS
-
     return list(MODELS.values())
 
 

@@ -1,0 +1,63 @@
+"""The shape of the code: no import circles among `models/` and `server/`, counting imports made
+inside functions too (a circle hidden in a function is still a circle a newcomer trips on)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module name -> the modules of this project it imports."""
+    paths = {}
+    for package in ("models", "server"):
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            paths[name] = path
+    graph = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    module = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ""
+                submodules = {f"{module}.{a.name}" for a in node.names} & set(paths)
+                deps |= submodules or ({module} & set(paths))
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names} & set(paths)
+        graph[name] = deps - {name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> set[tuple[str, ...]]:
+    found: set[tuple[str, ...]] = set()
+
+    def walk(node: str, path: list[str]) -> None:
+        for dep in graph[node]:
+            if dep in path:
+                loop = path[path.index(dep):]
+                start = loop.index(min(loop))
+                found.add(tuple(loop[start:] + loop[:start]))
+            elif len(path) < 16:
+                walk(dep, [*path, dep])
+
+    for node in graph:
+        walk(node, [node])
+    return found
+
+
+def test_no_import_circles():
+    graph = import_graph()
+    assert len(graph) > 40 and "models.stores.local" in graph["models.stores.sqlite"]
+    assert not cycles(graph), "\n".join(" -> ".join(c) for c in sorted(cycles(graph)))
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {("a", "b", "c")}
