@@ -10,7 +10,9 @@ that call's (URLs are opened with `server.stores.open_store`):
         replicate(open_store(SOURCE), open_store(TARGET), since=N, batch_size=N, models=[M],
                   checkpoints=Checkpoints(...)): one call per model; the progress is kept by
         the target when it is a database (its peer: SOURCE), else by the source (its peer:
-        TARGET); --user NAME (and $OFFSYNC_PASSWORD) sign in to a server
+        TARGET); --user NAME (and $OFFSYNC_PASSWORD) sign in to a server. Between two
+        databases it moves the whole deployment: then also
+        server.moving.plan_accounts / copy_accounts / copy_conflicts(source, target)
     offsync purge-tombstones MODEL [--db URL] (--through CHECKPOINT | --keep N)
         open_store(URL).purge_tombstones(MODEL, through=CHECKPOINT); --keep N is derived:
         through = the database's checkpoint - N
@@ -45,6 +47,7 @@ from .app import (
     DEFAULT_REGISTER_WINDOW_SECONDS,
     create_app,
 )
+from .moving import copy_accounts, copy_conflicts, plan_accounts
 from .stores import open_store, scheme_of
 
 
@@ -134,8 +137,12 @@ async def run_replicate(args: argparse.Namespace) -> int:
     they are one replication (`ReplicationResult.combined`)."""
     statuses = ("applied", "unchanged", "merged", "conflict", "rejected")
     results = []
+    moving = not _is_server(args.source) and not _is_server(args.target)
     async with opened(args.source, args, must_exist=True) as source, \
             opened(args.target, args, must_exist=False) as target:
+        if moving:  # a whole deployment: its accounts too, refused before anything is copied
+            accounts = await plan_accounts(source, target)
+            await copy_accounts(target, accounts)
         progress = progress_record(args, source, target)
         for model in chosen_models(args.model):
             name = model.collection
@@ -158,6 +165,12 @@ async def run_replicate(args: argparse.Namespace) -> int:
             for conflict in result.conflicts:
                 print(f"  conflict {conflict.id} ({conflict.type()})")
             results.append((name, result))
+        if moving:
+            copied = await copy_conflicts(source, target, chosen_models(args.model))
+            for name, count in copied.items():
+                print(f"{name}: {count} recorded conflicts copied", flush=True)
+            print(f"accounts: copied {len(accounts.new)}, already there {len(accounts.there)}",
+                  flush=True)
     total = ReplicationResult.combined(result for _, result in results)
     changes = sum(total.count(status) for status in statuses)
     print(f"done: {changes} changes "

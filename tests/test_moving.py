@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from models import replicate
+from models.revisions import next_revision
 from server.cli import PASSWORD_ENV
 from server.stores import open_store
 
@@ -169,6 +170,27 @@ def rows(path: Path, sql: str) -> list[tuple]:
         return db.execute(sql).fetchall()
 
 
+def revisions(conflicts: list[dict]) -> list[tuple]:
+    """Each conflict's two sides as (rev, data): what the user chooses between (the checkpoints
+    are each database's own)."""
+    return [tuple((side["rev"], side["data"]) for side in (c["mine"], c["theirs"]))
+            for c in conflicts]
+
+
+def record_a_conflict(http: httpx.Client, todo: dict) -> None:
+    """Make the server record a conflict on `todo`: a push edits the title from the revision
+    before the server's own edit of it."""
+    changes = http.get("/api/todos/sync/changes", params={"full": "1", "limit": 5000}).json()
+    (base,) = [doc for doc in changes["docs"] if doc["id"] == todo["id"]]
+    assert http.patch(f"/api/todos/{todo['id']}", json={"title": "oat milk"}).status_code == 200
+    data = {**base["data"], "title": "soy milk"}
+    pushed = {"id": base["id"], "rev": next_revision(base["rev"], data),
+              "history": [base["rev"]], "data": data, "base_rev": base["rev"],
+              "base_data": base["data"]}
+    answer = http.post("/api/todos/sync/apply", json={"protocol": 1, "docs": [pushed]})
+    assert answer.json()["results"][0]["status"] == "conflict", answer.text
+
+
 def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path):
     old, new = tmp_path / "old.db", tmp_path / "new.db"
     server = LiveServer(old).start()
@@ -180,13 +202,17 @@ def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path
             gone = post(bob_http, title="bob's, deleted")
             assert bob_http.delete(f"/api/todos/{gone['id']}").status_code == 200
             post(bob_http, title="bob's")
+            record_a_conflict(ada_http, post(ada_http, title="milk"))
             adas, bobs = todos(ada_http), todos(bob_http)
+            conflicts = ada_http.get("/api/todos/sync/conflicts").json()["conflicts"]
+            assert len(conflicts) == 1
     finally:
         server.stop()
 
     moved = offsync("replicate", f"sqlite:///{old}", f"sqlite:///{new}")
     assert moved.returncode == 0, moved.stdout + moved.stderr
-    assert counts(moved.stdout)["applied"] == 5  # every user's todos, the tombstone too
+    assert counts(moved.stdout)["applied"] == 6  # every user's todos, the tombstone too
+    assert "todos: 1 recorded conflicts copied" in moved.stdout
     assert "accounts: copied 2, already there 0" in moved.stdout
     assert rows(new, "SELECT id, username, password_hash, created_at FROM users ORDER BY id") \
         == rows(old, "SELECT id, username, password_hash, created_at FROM users ORDER BY id")
@@ -194,6 +220,7 @@ def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path
     again = offsync("replicate", f"sqlite:///{old}", f"sqlite:///{new}")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "done: 0 changes" in again.stdout
+    assert "todos: 0 recorded conflicts copied" in again.stdout
     assert "accounts: copied 0, already there 2" in again.stdout
 
     server = LiveServer(new).start()
@@ -205,6 +232,8 @@ def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path
             assert logged.status_code == 200 and logged.json()["user"]["id"] == ada.id
             http.headers["X-CSRF-Token"] = logged.json()["csrf"]
             assert todos(http) == adas
+            assert revisions(http.get("/api/todos/sync/conflicts").json()["conflicts"]) \
+                == revisions(conflicts)
         with client(server) as http:
             logged = http.post("/api/auth/login", json={"username": "bob", "password": PASSWORD})
             assert logged.status_code == 200 and logged.json()["user"]["id"] == bob.id
@@ -230,3 +259,20 @@ def test_a_username_taken_by_another_account_refuses_the_move(tmp_path: Path):
     assert "ada" in refused.stderr and "another account" in refused.stderr, refused.stderr
     assert (rows(new, "SELECT * FROM users"), rows(new, "SELECT id, rev FROM documents")) \
         == before, "nothing is copied when an account cannot be"
+
+
+def test_database_of_a_store(tmp_path: Path):
+    """`database_of` finds the server's tables of a database's store (the hook an adapter
+    registers), and refuses a store that is no database."""
+    from models import MemoryStore
+    from server.database import SQLiteDatabase
+    from server.stores import database_of
+
+    async def run() -> None:
+        async with open_store(f"sqlite:///{tmp_path}/x.db") as store:
+            db = database_of(store)
+            assert isinstance(db, SQLiteDatabase) and db.connection is store.db
+        with pytest.raises(ValueError, match="MemoryStore is not a database"):
+            database_of(MemoryStore())
+
+    asyncio.run(run())
