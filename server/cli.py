@@ -290,7 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
         "replicate", help="copy every change from SOURCE to TARGET",
         description="Copy every change of every model from SOURCE to TARGET, in batches (one "
                     "transaction per batch on the target). SOURCE and TARGET are database URLs "
-                    "(sqlite:///a.db) or offsync server URLs (http://host:port). Exit code 0, "
+                    "(sqlite:///a.db) or offsync server URLs (http://host:port). Between two "
+                    "databases it moves the whole deployment: every user's documents, the "
+                    "recorded conflicts and the accounts (ids, password hashes). Exit code 0, "
                     "or 2 when documents conflicted or were rejected (they are listed).")
     rep.add_argument("source", metavar="SOURCE", help="sqlite:///path.db or http(s)://server")
     rep.add_argument("target", metavar="TARGET", help="sqlite:///path.db or http(s)://server")
