@@ -103,4 +103,17 @@ def behind_base(current: Document, held: Document) -> Document | None:
     return None
 
 
-__all__ = ["UNACKED_LIMIT", "Document", "acknowledged", "behind_base", "remember_unacked"]
+def with_owner(doc: Document, owner: str) -> Document:
+    """`doc` owned by `owner`: the owner rewritten wherever the document carries it (itself, its
+    body, its merge base body and its unacknowledged bodies, so a merge sees no owner change).
+    The revisions stay: they do not name the owner (`models.revisions.named_content`)."""
+
+    def owned(body: dict | None) -> dict | None:
+        return None if body is None else {**body, "owner": owner}
+
+    return replace(doc, owner=owner, data=owned(doc.data), base_data=owned(doc.base_data),
+                   unacked=tuple((rev, {**body, "owner": owner}) for rev, body in doc.unacked))
+
+
+__all__ = ["UNACKED_LIMIT", "Document", "acknowledged", "behind_base", "remember_unacked",
+           "with_owner"]

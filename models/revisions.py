@@ -1,7 +1,10 @@
 """Revisions name a document's content and history: `<generation>-<hash of body and parent>`.
 
 Two stores that apply the same edit to the same parent compute the same revision, so writing a
-revision that is already there is recognisably a no-op, and retries are always safe.
+revision that is already there is recognisably a no-op, and retries are always safe. The body's
+`owner` is not hashed: it is each server's bookkeeping (its own id of the account), so a document
+moved between servers keeps its revision while its owner is mapped to the receiving account, and
+two servers making the same merge still name it the same (docs/PROTOCOL.md, "Owners").
 
 A revision is exactly `REVISION`: a generation of 1 to MAX_GENERATION (at most 9 ASCII digits,
 no leading zero), a dash and 32 lowercase hex digits, nothing before or after (it travels in
@@ -39,6 +42,16 @@ def canonical_json(data: dict | None) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+OWNER = "owner"  # the body key naming the owning account (also `Document.owner`)
+
+
+def named_content(data: dict | None) -> dict | None:
+    """What a revision names: the body without its `owner` (see the module's docstring)."""
+    if data is None or OWNER not in data:
+        return data
+    return {key: value for key, value in data.items() if key != OWNER}
+
+
 def generation(rev: str | None) -> int:
     """The revision's generation; 0 for None or for anything that does not start with at most
     9 ASCII digits (`str.isdigit` also takes '²', which `int` refuses)."""
@@ -63,7 +76,7 @@ def next_revision(prev: str | None, data: dict | None, deleted: bool = False) ->
     digest = hashlib.sha256()
     digest.update((prev or "").encode())
     digest.update(b"\x00deleted\x00" if deleted else b"\x00")
-    digest.update(canonical_json(data).encode())
+    digest.update(canonical_json(named_content(data)).encode())
     return f"{_next_generation(generation(prev) + 1, [prev])}-{digest.hexdigest()[:32]}"
 
 
@@ -77,7 +90,7 @@ def merge_revision(parents: list[str], data: dict | None, deleted: bool = False)
     for parent in sorted(parents):
         digest.update(parent.encode() + b"\x00")
     digest.update(b"deleted\x00" if deleted else b"\x00")
-    digest.update(canonical_json(data).encode())
+    digest.update(canonical_json(named_content(data)).encode())
     gen = _next_generation(max(generation(p) for p in parents) + 1, parents)
     return f"{gen}-{digest.hexdigest()[:32]}"
 

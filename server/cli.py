@@ -12,7 +12,9 @@ that call's (URLs are opened with `server.stores.open_store`):
         replicate(open_store(SOURCE), open_store(TARGET), since=N, batch_size=N, models=[M],
                   checkpoints=Checkpoints(...)): one call per model; the progress is kept by
         the target when it is a database (its peer: SOURCE), else by the source (its peer:
-        TARGET); --user NAME (and $OFFSYNC_PASSWORD) sign in to a server
+        TARGET); --user NAME (and $OFFSYNC_PASSWORD) sign in to a server. Between two
+        databases it moves the whole deployment: then also
+        server.moving.plan_accounts / copy_accounts / copy_conflicts(source, target)
     offsync purge-tombstones MODEL [--db URL] (--through CHECKPOINT | --keep N)
         open_store(URL).purge_tombstones(MODEL, through=CHECKPOINT); --keep N is derived:
         through = the database's checkpoint - N
@@ -53,6 +55,7 @@ from .app import (
     app_environment,
     create_app,
 )
+from .moving import copy_accounts, copy_conflicts, plan_accounts
 from .stores import open_store, scheme_of
 
 
@@ -180,8 +183,12 @@ async def run_replicate(args: argparse.Namespace) -> int:
     they are one replication (`ReplicationResult.combined`)."""
     statuses = ("applied", "unchanged", "merged", "conflict", "rejected")
     results = []
+    moving = not _is_server(args.source) and not _is_server(args.target)
     async with opened(args.source, args, must_exist=True) as source, \
             opened(args.target, args, must_exist=False) as target:
+        if moving:  # a whole deployment: its accounts too, refused before anything is copied
+            accounts = await plan_accounts(source, target)
+            await copy_accounts(target, accounts)
         progress = progress_record(args, source, target)
         for model in chosen_models(args.model):
             name = model.collection
@@ -204,6 +211,12 @@ async def run_replicate(args: argparse.Namespace) -> int:
             for conflict in result.conflicts:
                 print(f"  conflict {conflict.id} ({conflict.type()})")
             results.append((name, result))
+        if moving:
+            copied = await copy_conflicts(source, target, chosen_models(args.model))
+            for name, count in copied.items():
+                print(f"{name}: {count} recorded conflicts copied", flush=True)
+            print(f"accounts: copied {len(accounts.new)}, already there {len(accounts.there)}",
+                  flush=True)
     total = ReplicationResult.combined(result for _, result in results)
     changes = sum(total.count(status) for status in statuses)
     print(f"done: {changes} changes "
@@ -325,7 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
         "replicate", help="copy every change from SOURCE to TARGET",
         description="Copy every change of every model from SOURCE to TARGET, in batches (one "
                     "transaction per batch on the target). SOURCE and TARGET are database URLs "
-                    "(sqlite:///a.db) or offsync server URLs (http://host:port). Exit code 0, "
+                    "(sqlite:///a.db) or offsync server URLs (http://host:port). Between two "
+                    "databases it moves the whole deployment: every user's documents, the "
+                    "recorded conflicts and the accounts (ids, password hashes). Exit code 0, "
                     "or 2 when documents conflicted or were rejected (they are listed).")
     rep.add_argument("source", metavar="SOURCE", help="sqlite:///path.db or http(s)://server")
     rep.add_argument("target", metavar="TARGET", help="sqlite:///path.db or http(s)://server")

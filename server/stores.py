@@ -6,6 +6,10 @@ its scheme with `register_scheme`; a module whose driver is optional (PostgreSQL
 named in `ADAPTER_MODULES`, imported on the first look-up, and imports its driver only when a
 store is opened, so a missing driver fails with the scheme, not at start.
 
+`database_of(store)` is the `server.database.Database` of a database's store: the server's
+own tables (accounts, sessions, rate limits) beside the documents, which moving a whole
+deployment copies too. An adapter registers how with `register_database`.
+
 It lives in `server/`, not `models/`: `models/` imports only the standard library so that it
 loads in Pyodide, and opening a URL needs what only a server machine has (httpx to reach a
 server; a database driver; files on disk). The browser builds its two stores itself.
@@ -24,6 +28,9 @@ from urllib.parse import urlsplit
 
 from models.errors import AuthenticationError
 from models.stores import Store
+from models.stores.sqlite import SQLiteStore
+
+from .database import Database, SQLiteDatabase
 
 Password = str | Callable[[], str] | None  # a callable is asked only when a log-in needs it
 
@@ -83,6 +90,27 @@ def scheme_of(url: str, *, database: bool = False) -> Scheme:
     return scheme
 
 
+DATABASES: dict[type, Callable[[Store], Database]] = {}  # store class -> its Database
+
+
+def register_database(store_class: type, database: Callable[[Store], Database]) -> None:
+    """Let `database_of` find the `Database` of the stores of `store_class` (and subclasses):
+    PostgreSQL's adapter registers `lambda store: PostgresDatabase(store.pool)`."""
+    if store_class in DATABASES:
+        raise ValueError(f"{store_class.__name__} has its database registered already")
+    DATABASES[store_class] = database
+
+
+def database_of(store: Store) -> Database:
+    """The `Database` a database's store keeps the server's tables in (its accounts, sessions
+    and rate limits); ValueError for a store that is no database (a server, memory)."""
+    _schemes()  # the adapter modules register theirs when imported
+    for cls in type(store).__mro__:
+        if cls in DATABASES:
+            return DATABASES[cls](store)
+    raise ValueError(f"a {type(store).__name__} is not a database: it has no accounts to move")
+
+
 @contextlib.asynccontextmanager
 async def open_store(url: str, *, must_exist: bool = False, user: str | None = None,
                      password: Password = None) -> AsyncIterator[Store]:
@@ -118,8 +146,6 @@ async def open_sqlite(url: str, *, must_exist: bool, user: str | None,
                       password: Password) -> AsyncIterator[Store]:
     """A SQLite file (created unless `must_exist`). A database holds every user's documents:
     `user` does not apply."""
-    from models.stores.sqlite import SQLiteStore
-
     path = parse_database_url(url)
     if must_exist and path != ":memory:" and not os.path.isfile(path):
         raise FileNotFoundError(f"{url}: there is no database file {path!r}")
@@ -185,6 +211,13 @@ async def open_server(url: str, *, must_exist: bool, user: str | None,
         yield RemoteStore(HttpxTransport(client, headers))
 
 
+def sqlite_database(store: Store) -> Database:
+    """The server's tables share the documents' connection (one file to back up)."""
+    assert isinstance(store, SQLiteStore)
+    return SQLiteDatabase(store.db)
+
+
+register_database(SQLiteStore, sqlite_database)
 register_scheme("sqlite", open_sqlite, check=parse_database_url, database=True,
                 example="sqlite:///path/to/file.db (relative), sqlite:////absolute/path.db or "
                         "sqlite:///:memory:")
@@ -192,5 +225,6 @@ for _name in ("http", "https"):
     register_scheme(_name, open_server, check=check_server_url, database=False,
                     example="http(s)://host:port (an offsync server)")
 
-__all__ = ["ADAPTER_MODULES", "SCHEMES", "Opener", "Password", "Scheme", "open_store",
-           "parse_database_url", "register_scheme", "scheme_of"]
+__all__ = ["ADAPTER_MODULES", "DATABASES", "SCHEMES", "Opener", "Password", "Scheme",
+           "database_of", "open_store", "parse_database_url", "register_database",
+           "register_scheme", "scheme_of"]

@@ -18,7 +18,9 @@ Sync is per user (docs/AUTH.md): every endpoint needs a session and the model's 
 permission; `changes` returns only the documents the user may read (tombstones included, by
 owner); `apply` runs the model's checks as that user, so a document they may not write is
 `rejected` with ACCESS_DENIED while the rest of the batch applies; `diff` and `conflicts` never
-mention another user's documents.
+mention another user's documents. A pushed document whose owner is no account of this server
+comes from another server (a person moving their data): it is taken as the user's
+(`adopt_foreign_owners`), and must then be new here or already theirs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from models import protocol
+from models.document import Document, with_owner
 from models.model import Model
 from models.protocol import MAX_SYNC_LIMIT, MAX_SYNC_VALUES, SYNC_DEFAULT_LIMIT
 
@@ -80,7 +83,8 @@ class SyncAPI:
         """Take a batch of revisions in one transaction, under this server's model rules."""
         model = self.model(request)
         body = await read_json_object(request, self.max_body_bytes, max_values=MAX_SYNC_VALUES)
-        docs = protocol.read_apply_request(self.collection, body)
+        docs = await adopt_foreign_owners(request, model,
+                                          protocol.read_apply_request(self.collection, body))
         store = store_of(request)
         # check_replicated of the user's model: WRITE on the incoming and the stored owner
         outcomes = await store.apply(self.collection, docs, merge=model.merge,
@@ -113,6 +117,23 @@ class SyncAPI:
             if model.readable(mine or theirs)
         ]
         return JSONResponse(protocol.conflicts_answer(pairs))
+
+
+async def adopt_foreign_owners(request: Request, model: type[Model],
+                               docs: list[Document]) -> list[Document]:
+    """`docs` with every owner that names no account of this server mapped to the signed-in
+    user. Such an owner is another server's id of the account (owners are each server's
+    bookkeeping, docs/PROTOCOL.md "Owners"): a document new here becomes the user's, and one that
+    exists must already be theirs, which `check_replicated` then checks on the stored owner, in
+    the apply's transaction, with today's refusal. An owner that is an account here (someone
+    else's) or none at all is left as it is, and refused as ever."""
+    user = model.user_id
+    if user is None or "owner" not in model.fields:
+        return docs
+    accounts = request.app.state.accounts
+    foreign = {owner for owner in {doc.owner for doc in docs} - {None, user}
+               if owner is not None and await accounts.get(owner) is None}
+    return [with_owner(doc, user) if doc.owner in foreign else doc for doc in docs]
 
 
 def routes(models: Mapping[str, type[Model]], max_body_bytes: int) -> list[BaseRoute]:

@@ -218,7 +218,7 @@ def test_replicate_errors_say_what_to_do(tmp_path: Path, capsys):
 
 def test_replicate_to_and_from_a_live_server(tmp_path: Path):
     """A server replicates one account's documents: --user logs in (password from the
-    environment); another account's file is refused document by document."""
+    environment); another account's documents are refused document by document."""
     a, b, c = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "c.db"
     command = [sys.executable, "-m", "server.cli", "serve", "--db",
                f"sqlite:///{tmp_path}/server.db", "--port", "0", "--log-level", "warning"]
@@ -230,9 +230,12 @@ def test_replicate_to_and_from_a_live_server(tmp_path: Path):
         with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
             ada = sign_up_sync(client, "ada")
             with httpx.Client(base_url=url, timeout=TIMEOUT) as other:
-                sign_up_sync(other, "bob")
+                bob = sign_up_sync(other, "bob")
+                assert request(other, "POST", "/api/todos", {"title": "bob's"})[0] == 201
             fill(a, [f"todo {i}" for i in range(4)], delete=1, owner=ada.id)
-            fill(b, ["not ada's"], owner="someone-else")
+            bobs_file = offsync("replicate", url, f"sqlite:///{b}", "--user", "bob")
+            assert bobs_file.returncode == 0 and "todos: applied 1" in bobs_file.stdout
+            fill(b, ["bob's, offline"], owner=bob.id)  # new here, but owned by an account here
 
             anonymous = offsync("replicate", f"sqlite:///{a}", url)
             assert anonymous.returncode == 1 and "--user" in anonymous.stderr
@@ -246,7 +249,7 @@ def test_replicate_to_and_from_a_live_server(tmp_path: Path):
             assert request(client, "GET", "/api/todos/count") == (200, {"count": 3})
 
             foreign = offsync("replicate", f"sqlite:///{b}", url, "--user", "ada")
-            assert foreign.returncode == 2 and "rejected 1" in foreign.stdout
+            assert foreign.returncode == 2 and "rejected 2" in foreign.stdout
             assert "WRITE on todos is not allowed" in foreign.stdout
             assert request(client, "GET", "/api/todos/count") == (200, {"count": 3})
 
@@ -256,7 +259,7 @@ def test_replicate_to_and_from_a_live_server(tmp_path: Path):
             assert "todos: 3/4" in pull.stdout and "todos: applied 4" in pull.stdout
             assert contents(c) == contents(a)
             bobs = offsync("replicate", url, f"sqlite:///{tmp_path}/bob.db", "--user", "bob")
-            assert bobs.returncode == 0 and "todos: applied 0" in bobs.stdout
+            assert bobs.returncode == 0 and "todos: applied 1" in bobs.stdout, "bob's alone"
     finally:
         process.terminate()
         try:

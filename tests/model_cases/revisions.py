@@ -53,3 +53,34 @@ async def next_revision_is_deterministic():
     assert next_revision(a, None, deleted=True) != next_revision(a, None)
     assert generation(None) == 0 and generation("garbage") == 0 and generation("12-ab") == 12
     assert next_revision("garbage", {}).startswith("1-")
+
+
+@case(store_independent=True)
+async def owner_is_not_in_the_revision():
+    """A document moved to another server keeps its revision while its owner becomes that
+    server's id of the account, and both servers name the same merge alike."""
+    from models.document import Document, with_owner
+    from models.reconcile import reconcile
+    from models.revisions import merge_revision
+
+    body = {"id": "t", "title": "milk", "completed": False, "owner": "id-on-c"}
+    root = next_revision(None, body)
+    assert root == next_revision(None, {**body, "owner": "id-on-d"})
+    assert root == next_revision(None, {k: v for k, v in body.items() if k != "owner"})
+    assert root != next_revision(None, {**body, "title": "oat milk"}), "the rest is hashed"
+    assert merge_revision([root, "2-" + "0" * 32], body) == \
+        merge_revision([root, "2-" + "0" * 32], {**body, "owner": "id-on-d"})
+
+    def edit(data: dict, **change: object) -> Document:
+        new = {**data, **change}
+        return Document("todos", "t", next_revision(root, new), 0, False, new, history=(root,),
+                        base_rev=root, base_data=data, owner=new["owner"])
+
+    here = edit(body, title="oat milk")
+    there = edit(body, completed=True)
+    on_c = reconcile(here, there, Todo.merge).doc
+    on_d = reconcile(with_owner(there, "id-on-d"), with_owner(here, "id-on-d"), Todo.merge).doc
+    assert on_c is not None and on_d is not None
+    assert on_c.rev == on_d.rev, "the same merge made on two servers has one name"
+    assert on_d.data == {**on_c.data, "owner": "id-on-d"} and on_d.owner == "id-on-d"
+    assert with_owner(there, "id-on-d").base_data["owner"] == "id-on-d"
