@@ -25,11 +25,10 @@ from . import archive, auth, auth_pages, openapi, rest, static, sync, unknown_mo
 from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
 from .csrf import CSRFMiddleware
-from .database import database_of
 from .errors import EXCEPTION_HANDLERS
 from .ratelimit import RateLimiter
 from .sessions import DEFAULT_TTL_SECONDS, SessionMiddleware, Sessions
-from .stores import open_store, parse_database_url, scheme_of
+from .stores import database_of, open_store, parse_database_url, scheme_of
 from .url_check import URLCheckMiddleware
 
 DEFAULT_DATABASE_URL = "sqlite:///data/offsync.db"

@@ -139,15 +139,3 @@ async def run_statement(connection: Any, sql: str, params: Params, fetch: str | 
             return cursor.rowcount
     except psycopg.errors.UniqueViolation as exc:
         raise DuplicateError(str(exc)) from None
-
-
-def database_of(store: Any) -> Database:
-    """The `Database` of the server's other tables, in the same database as `store`'s documents:
-    the SQLite store's connection, or the PostgreSQL store's pool."""
-    if hasattr(store, "pool"):
-        return PostgresDatabase(store.pool)
-    if hasattr(store, "db") and isinstance(store.db, sqlite3.Connection):
-        return SQLiteDatabase(store.db)
-    raise TypeError(f"{type(store).__name__} keeps no server tables: serve a database "
-                    "(sqlite:/// or postgresql://)")
-

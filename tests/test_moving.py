@@ -165,8 +165,14 @@ def test_a_strangers_document_is_still_refused_as_today(servers):
 
 # ---- a whole deployment, database to database -------------------------------------------------
 
-def rows(path: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(path)) as db:
+def rows(where: Path | str, sql: str) -> list[tuple]:
+    """Rows of a SQLite file, or of a PostgreSQL database (a URL)."""
+    if isinstance(where, str):
+        import psycopg
+
+        with psycopg.connect(where) as db:
+            return [tuple(row) for row in db.execute(sql).fetchall()]
+    with closing(sqlite3.connect(where)) as db:
         return db.execute(sql).fetchall()
 
 
@@ -191,8 +197,17 @@ def record_a_conflict(http: httpx.Client, todo: dict) -> None:
     assert answer.json()["results"][0]["status"] == "conflict", answer.text
 
 
-def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path):
-    old, new = tmp_path / "old.db", tmp_path / "new.db"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request, tmp_path: Path) -> tuple[Path | str, str]:
+    """Where a deployment moves: (what `rows` and `LiveServer` take, its URL)."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_fresh_url")
+        return url, url
+    return tmp_path / "new.db", f"sqlite:///{tmp_path}/new.db"
+
+
+def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path, new_database):
+    old, (new, new_url) = tmp_path / "old.db", new_database
     server = LiveServer(old).start()
     try:
         with client(server) as ada_http, client(server) as bob_http:
@@ -209,7 +224,7 @@ def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path
     finally:
         server.stop()
 
-    moved = offsync("replicate", f"sqlite:///{old}", f"sqlite:///{new}")
+    moved = offsync("replicate", f"sqlite:///{old}", new_url)
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert counts(moved.stdout)["applied"] == 6  # every user's todos, the tombstone too
     assert "todos: 1 recorded conflicts copied" in moved.stdout
@@ -217,7 +232,7 @@ def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path
     assert rows(new, "SELECT id, username, password_hash, created_at FROM users ORDER BY id") \
         == rows(old, "SELECT id, username, password_hash, created_at FROM users ORDER BY id")
 
-    again = offsync("replicate", f"sqlite:///{old}", f"sqlite:///{new}")
+    again = offsync("replicate", f"sqlite:///{old}", new_url)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "done: 0 changes" in again.stdout
     assert "todos: 0 recorded conflicts copied" in again.stdout

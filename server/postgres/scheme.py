@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 from models.stores import Store
 
-from ..stores import Password, register_scheme
+from ..database import PostgresDatabase
+from ..stores import Password, register_database, register_scheme
+from .adapter import PostgresStore
 
 
 def check_postgres_url(url: str) -> None:
@@ -32,8 +34,6 @@ async def open_postgres(url: str, *, must_exist: bool, user: str | None,
     not apply."""
     import psycopg
 
-    from .adapter import PostgresStore
-
     try:
         store = await PostgresStore.open(url)
     except psycopg.OperationalError as exc:  # unreachable, refused, no such database or role
@@ -47,3 +47,4 @@ async def open_postgres(url: str, *, must_exist: bool, user: str | None,
 for _name in ("postgresql", "postgres"):
     register_scheme(_name, open_postgres, check=check_postgres_url, database=True, shared=True,
                     example="postgresql://user:password@host:5432/dbname")
+register_database(PostgresStore, lambda store: PostgresDatabase(store.pool))
