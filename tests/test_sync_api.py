@@ -101,15 +101,18 @@ async def server_checkpoint(client) -> int:
 # ---- the endpoints ----------------------------------------------------------------------------
 
 async def test_changes_apply_diff_conflicts_happy_paths(client):
+    database = (await client.get("/api/checkpoint")).json()["database"]
+    assert database.isdigit() and 2**52 <= int(database) < 2**53, database
     empty = (await client.get(CHANGES)).json()
-    assert empty == {"protocol": 1, "docs": [], "checkpoint": 0, "remaining": 0}
+    assert empty == {"protocol": 1, "docs": [], "checkpoint": 0, "remaining": 0,
+                     "database": database}
 
     store, todos = await local_todos(3, client.account.id)
     docs = await wire_docs(store)
     response = await client.post(APPLY, json={"protocol": 1, "docs": docs})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["protocol"] == 1 and body["checkpoint"] == 3
+    assert body["protocol"] == 1 and body["checkpoint"] == 3 and body["database"] == database
     assert [r["status"] for r in body["results"]] == ["applied"] * 3
     first = body["results"][0]
     assert first["id"] == todos[0].id and first["rev"] == todos[0]._rev and first["error"] is None
@@ -118,6 +121,7 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
 
     page = (await client.get(CHANGES, params={"since": 0})).json()
     assert page["protocol"] == 1 and page["checkpoint"] == 3 and page["remaining"] == 0
+    assert page["database"] == database
     assert [d["id"] for d in page["docs"]] == [t.id for t in todos]
     assert page["docs"][0]["data"] == todos[0].to_dict()
     assert (await client.get(f"/api/todos/{todos[1].id}")).json()["title"] == "todo 1"
@@ -127,7 +131,8 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
     fresh = (await local_todos(1, client.account.id))[1][0]
     changes.append((await fresh.store.feed("todos"))[0].change.to_dict())
     diff = (await client.post(DIFF, json={"protocol": 1, "changes": changes})).json()
-    assert diff == {"protocol": 1, "missing": [todos[0].id, fresh.id], "conflicts": []}
+    assert diff == {"protocol": 1, "missing": [todos[0].id, fresh.id], "conflicts": [],
+                    "database": database}
 
     assert (await client.get(CONFLICTS)).json() == {"protocol": 1, "conflicts": []}
 
