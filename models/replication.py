@@ -151,13 +151,16 @@ async def replicate(
                 await _delete_unseen(target, model, seen, result, batch_size)
             return reached
 
-        changed = saved is not None and peer is not None \
-            and await _peer_changed(saved, collection, peer, peer_db)
+        changed = False
+        if saved is not None and peer is not None:
+            changed = await saved.checkpoints.discarded(saved.direction, collection)
+            if not changed and await _peer_changed(saved, collection, peer, peer_db):
+                await saved.checkpoints.discard(collection)  # both directions
+                changed = True
         if changed and saved is not None:
             # The checkpoints were taken against another database (docs/PROTOCOL.md, "A server
             # that changed"): read everything (a document not there was not deleted there: it
             # was pushed first, or refused), or send everything, even what the old one held.
-            await saved.checkpoints.discard(collection)
             if saved.direction == "pull":
                 reached = await full_pass(prune=False)
             else:
@@ -203,12 +206,9 @@ class _Peer:
 async def _peer_changed(saved: _Progress, collection: str, peer: _Peer,
                         peer_db: int | None) -> bool:
     """Whether the checkpoints saved for `collection` were taken against another database than
-    the peer's now: discarded already (a pass that did not complete), saved with another
-    identity, or a pull checkpoint above the peer's current one (its database was restored from
-    an older copy, which has the same identity)."""
+    the peer's now: saved with another identity, or a pull checkpoint above the peer's current
+    one (its database was restored from an older copy, which has the same identity)."""
     checkpoints = saved.checkpoints
-    if await checkpoints.discarded(saved.direction, collection):
-        return True
     known = await checkpoints.database(saved.direction, collection)
     if peer_db is not None and known is not None and known != peer_db:
         return True
