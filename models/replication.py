@@ -66,17 +66,18 @@ def _default_models() -> Sequence[type]:
 
 @dataclass(frozen=True)
 class _Progress:
-    """One direction of a `Checkpoints`: what a replication pass loads and saves per model."""
+    """One direction of a `Checkpoints`: what a replication pass loads and saves per model,
+    each checkpoint with `database`, the identity the peer named before the pass began."""
 
     checkpoints: Checkpoints
     direction: Direction
+    database: int | None = None
 
     async def load(self, model: str) -> int | None:
         return await self.checkpoints.load(self.direction, model)
 
-    async def save(self, model: str, checkpoint: int, database: int | None = None, *,
-                   resynced: bool = False) -> None:
-        await self.checkpoints.save(self.direction, model, checkpoint, database,
+    async def save(self, model: str, checkpoint: int, *, resynced: bool = False) -> None:
+        await self.checkpoints.save(self.direction, model, checkpoint, self.database,
                                     resynced=resynced)
 
 
@@ -125,13 +126,14 @@ async def replicate(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    saved = None if checkpoints is None else _Progress(checkpoints,
-                                                         checkpoints.direction(source, target))
-    peer = None if saved is None else _Peer(target if saved.direction == "push" else source)
-    # The peer's identity first: a switch after it is seen by the next run, never missed.
-    peer_db = None if peer is None else await peer.store.identity()
+    saved, peer = None, None
+    if checkpoints is not None:
+        direction = checkpoints.direction(source, target)
+        peer = _Peer(target if direction == "push" else source)
+        # The peer's identity first: a switch after it is seen by the next run, never missed.
+        saved = _Progress(checkpoints, direction, await peer.store.identity())
     ceiling = await source.checkpoint()  # every change at or below it is read by the passes
-    if peer is not None and saved is not None and saved.direction == "pull":
+    if peer is not None and source is peer.store:
         peer.now = ceiling
     result = ReplicationResult(checkpoint=since or 0)
     reached_per_model = []
@@ -154,7 +156,7 @@ async def replicate(
         changed = False
         if saved is not None and peer is not None:
             changed = await saved.checkpoints.discarded(saved.direction, collection)
-            if not changed and await _peer_changed(saved, collection, peer, peer_db):
+            if not changed and await _peer_changed(saved, collection, peer):
                 await saved.checkpoints.discard(collection)  # both directions
                 changed = True
         if changed and saved is not None:
@@ -182,7 +184,7 @@ async def replicate(
                 reached = await full_pass()
         reached = max(reached, ceiling)
         if saved is not None:
-            await saved.save(collection, reached, peer_db, resynced=changed)
+            await saved.save(collection, reached, resynced=changed)
         reached_per_model.append(reached)
     # The lowest model's position: a write to one model while another replicates is not skipped.
     result.checkpoint = min(reached_per_model, default=since or 0)
@@ -203,14 +205,13 @@ class _Peer:
         return self.now
 
 
-async def _peer_changed(saved: _Progress, collection: str, peer: _Peer,
-                        peer_db: int | None) -> bool:
+async def _peer_changed(saved: _Progress, collection: str, peer: _Peer) -> bool:
     """Whether the checkpoints saved for `collection` were taken against another database than
     the peer's now: saved with another identity, or a pull checkpoint above the peer's current
     one (its database was restored from an older copy, which has the same identity)."""
     checkpoints = saved.checkpoints
     known = await checkpoints.database(saved.direction, collection)
-    if peer_db is not None and known is not None and known != peer_db:
+    if saved.database is not None and known is not None and known != saved.database:
         return True
     pulled = await checkpoints.load("pull", collection)
     return pulled is not None and pulled > await peer.checkpoint()

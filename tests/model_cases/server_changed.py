@@ -167,6 +167,24 @@ async def an_interrupted_resync_stays_a_full_one(store):
 
 
 @case
+async def a_first_pass_cut_off_still_names_its_database(store):
+    """Every page saved names the database it came from: a first sync cut off after one page,
+    then pointed at another database (further along than that page), resyncs."""
+    clock = FakeClock()
+    a, b = LosingAnswers(), make_peer()
+    await seed_todos(a, 6, clock, prefix="a")
+    await seed_todos(b, 10, clock, prefix="b")
+    a.lose_feed_at = 2
+    assert await try_sync(store, a, batch_size=2, peer="server") is None
+    assert await Checkpoints(store, "server").load("pull", "todos") == 2, "page 1 was saved"
+    result = await sync_todos(store, b)
+    assert result.pull.resynced, "a checkpoint of A's was trusted against B"
+    assert set(await live(b)) == {f"b{i}" for i in range(10)} | {"a0", "a1"}
+    assert await live(b) == await live(store)
+    await assert_no_op(store, b, "after the resync")
+
+
+@case
 async def a_conflict_recorded_against_the_old_database_is_kept(store):
     """It stays recorded (both versions kept) until resolved; the resync re-evaluates the
     document against the new database, which here did not have it."""
