@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from models import MemoryStore, RemoteStore, Store, SyncResult, Todo, sync
+from models.stores.sqlite import SQLiteStore
 from server.transport import HttpxTransport
 from tests.auth_helpers import Account, log_in, sign_up
 from tests.live_server import LiveServer
@@ -145,3 +146,23 @@ async def test_a_database_file_put_back_from_an_older_copy_is_resynced(tmp_path)
             await assert_no_op(local, remote, "after the restore")
     finally:
         server.stop()
+
+
+async def test_a_sqlite_file_keeps_its_identity_and_a_deleted_one_is_made_anew(tmp_path):
+    """Made when the file is first opened, kept by a copy; deleting the mark (as docs/PROTOCOL.md
+    advises after restoring a backup) makes the next open choose a new one."""
+    path = tmp_path / "offsync.db"
+    store = SQLiteStore(str(path))
+    made = await store.identity()
+    store.close()
+    shutil.copyfile(path, tmp_path / "copy.db")
+    for name in ("offsync.db", "copy.db"):
+        reopened = SQLiteStore(str(tmp_path / name))
+        assert await reopened.identity() == made, name
+        reopened.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("DELETE FROM meta WHERE key = 'mark:database'")
+        db.commit()
+    renewed = SQLiteStore(str(path))
+    assert await renewed.identity() not in (None, made)
+    renewed.close()
