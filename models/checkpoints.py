@@ -7,6 +7,12 @@ store's saved checkpoint `<peer>:<push|pull>:<model>` (in Web Storage
 `...:mark:checkpoint:<peer>:<push|pull>:<model>`, the key browsers have kept their progress under
 since sync saved it page by page). Built on the public `saved_checkpoint` / `save_checkpoint`
 calls that every local store has.
+
+A checkpoint means something only against the database that handed it out (pull) or
+acknowledged what it covers (push), so next to each one the identity of the peer's database it
+was taken against is kept (`<peer>:<push|pull>:<model>:database`). When the peer's database
+changed, `discard` marks both of a model's checkpoints (`...:resync`) so that the next pass of
+each direction is a full one (docs/PROTOCOL.md, "A server that changed").
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from .stores.store import Store
 
 Direction = Literal["push", "pull"]  # push: local -> peer (local checkpoints); pull: the reverse
 DIRECTIONS: tuple[Direction, ...] = ("push", "pull")
+DATABASE = ":database"  # + to a checkpoint's name: the peer's identity it was taken against
+RESYNC = ":resync"  # + to a checkpoint's name: 1 once discarded, until a full pass completes
 
 
 @dataclass(frozen=True)
@@ -51,11 +59,41 @@ class Checkpoints:
         """Where `model` reached in `direction` (None if no replication saved it yet)."""
         return await self.store.saved_checkpoint(self._name(direction, model))
 
-    async def save(self, direction: Direction, model: str, checkpoint: int) -> None:
-        """Save where `model` reached. A store too full to take it keeps the older value: the
-        next run then moves again what came since (progress is a saving, never correctness)."""
+    async def database(self, direction: Direction, model: str) -> int | None:
+        """The identity of the peer's database the checkpoint was taken against (None when none
+        was saved: an older version of this code, or a peer that names none)."""
+        return await self.store.saved_checkpoint(self._name(direction, model) + DATABASE)
+
+    async def discarded(self, direction: Direction, model: str) -> bool:
+        """Whether the checkpoint was discarded, so the next pass must be a full one."""
+        return bool(await self.store.saved_checkpoint(self._name(direction, model) + RESYNC))
+
+    async def save(self, direction: Direction, model: str, checkpoint: int,
+                   database: int | None = None, *, resynced: bool = False) -> None:
+        """Save where `model` reached; with `database`, against which database of the peer;
+        `resynced`: at the end of a full pass, which settles a `discard`. A store too full to
+        take it keeps the older value: the next run then moves again what came since (progress
+        is a saving, never correctness). The checkpoint is saved first: one whose identity
+        could not be saved after it is taken for another database's next time, so it is
+        resynced, never trusted."""
+        name = self._name(direction, model)
         with contextlib.suppress(StorageFullError):
-            await self.store.save_checkpoint(self._name(direction, model), checkpoint)
+            await self.store.save_checkpoint(name, checkpoint)
+            if database is not None and await self.database(direction, model) != database:
+                await self.store.save_checkpoint(name + DATABASE, database)
+            if resynced and await self.discarded(direction, model):
+                await self.store.save_checkpoint(name + RESYNC, 0)
+
+    async def discard(self, model: str) -> None:
+        """Forget both of `model`'s checkpoints (the peer's database changed): the next pass in
+        each direction starts from 0 and is a full one (a pull reconciles everything, a push
+        sends everything), until one completes. Marked first, then set to 0, so that no `since`
+        a caller passes for a model with nothing saved is taken instead."""
+        for direction in DIRECTIONS:
+            name = self._name(direction, model)
+            with contextlib.suppress(StorageFullError):
+                await self.store.save_checkpoint(name + RESYNC, 1)
+                await self.store.save_checkpoint(name, 0)
 
     async def reached(self, direction: Direction, models: Iterable[str],
                       default: int = 0) -> int:

@@ -87,6 +87,14 @@ class TransportError(OffsyncError):
     code = "TRANSPORT_ERROR"
 
 
+class DatabaseChangedError(TransportError):
+    """A server answered from another database than the one it named when this replication
+    began (it was switched or restored meanwhile): the pass stops, and the next one, seeing the
+    new identity, resyncs fully (docs/PROTOCOL.md, "A server that changed")."""
+
+    code = "DATABASE_CHANGED"
+
+
 class CheckpointExpiredError(OffsyncError):
     """The changes after this checkpoint include purged tombstones: the reader must resync fully."""
 

@@ -65,16 +65,19 @@ def _default_models() -> Sequence[type]:
 
 @dataclass(frozen=True)
 class _Progress:
-    """One direction of a `Checkpoints`: what a replication pass loads and saves per model."""
+    """One direction of a `Checkpoints`: what a replication pass loads and saves per model,
+    each checkpoint with `database`, the identity the peer named before the pass began."""
 
     checkpoints: Checkpoints
     direction: Direction
+    database: int | None = None
 
     async def load(self, model: str) -> int | None:
         return await self.checkpoints.load(self.direction, model)
 
-    async def save(self, model: str, checkpoint: int) -> None:
-        await self.checkpoints.save(self.direction, model, checkpoint)
+    async def save(self, model: str, checkpoint: int, *, resynced: bool = False) -> None:
+        await self.checkpoints.save(self.direction, model, checkpoint, self.database,
+                                    resynced=resynced)
 
 
 async def _report(on_progress: Progress | None, done: int, total: int) -> None:
@@ -104,6 +107,13 @@ async def replicate(
     yet), and the checkpoint reached is saved after every page, so a retry after an
     interruption re-sends at most the page that was cut off. A full resync saves only at its end:
     resumed halfway it could not tell purged documents from unseen ones, so it starts again.
+    Each checkpoint is saved with the identity of the peer's database (`Store.identity`); when
+    the peer names another one, or a pull checkpoint is above the peer's current checkpoint (a
+    database restored from an older copy), both of the model's checkpoints are discarded and
+    this pass is a full one: a pull reads everything from 0 (prunes nothing: a document the
+    new database lacks was not deleted there), a push sends every document, even those the old
+    database acknowledged. Unsynced local changes are sent like the rest; revisions the peer
+    knows come back `unchanged`.
     `prune_unseen`: the source is the target's one peer (a client pulling from its server), so
     off by default. After a full resync (the checkpoint was older than the source's tombstone
     purge horizon), delete the target's documents that came from a peer, were not changed since,
@@ -115,9 +125,15 @@ async def replicate(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    saved = None if checkpoints is None else _Progress(checkpoints,
-                                                         checkpoints.direction(source, target))
+    saved, peer = None, None
+    if checkpoints is not None:
+        direction = checkpoints.direction(source, target)
+        peer = _Peer(target if direction == "push" else source)
+        # The peer's identity first: a switch after it is seen by the next run, never missed.
+        saved = _Progress(checkpoints, direction, await peer.store.identity())
     ceiling = await source.checkpoint()  # every change at or below it is read by the passes
+    if peer is not None and source is peer.store:
+        peer.now = ceiling
     result = ReplicationResult(checkpoint=since or 0)
     reached_per_model = []
     for model in models or _default_models():
@@ -125,18 +141,34 @@ async def replicate(
         start = await saved.load(collection) if saved is not None else None
         start = (since or 0) if start is None else start
 
-        async def full_pass(model: type = model) -> int:
+        async def full_pass(model: type = model, prune: bool = prune_unseen) -> int:
             # A full pass, then (when asked) the target's copies of documents deleted on the
             # source and purged there are deleted too. See docs/PROTOCOL.md.
             result.resynced = True
             reached = await _replicate_model(source, target, 0, model, batch_size, on_progress,
                                              result, seen := set(), skip_synced=skip_synced,
                                              one_peer=prune_unseen)
-            if prune_unseen:
+            if prune:
                 await _delete_unseen(target, model, seen, result, batch_size)
             return reached
 
-        if prune_unseen and start == 0 and await _has_purged(source, collection) \
+        changed = False
+        if saved is not None and peer is not None:
+            changed = await saved.checkpoints.discarded(saved.direction, collection)
+            if not changed and await _peer_changed(saved, collection, peer):
+                await saved.checkpoints.discard(collection)  # both directions
+                changed = True
+        if changed and saved is not None:
+            # The checkpoints were taken against another database (docs/PROTOCOL.md, "A server
+            # that changed"): read everything (a document not there was not deleted there: it
+            # was pushed first, or refused), or send everything, even what the old one held.
+            if saved.direction == "pull":
+                reached = await full_pass(prune=False)
+            else:
+                result.resynced = True
+                reached = await _replicate_model(source, target, 0, model, batch_size,
+                                                 on_progress, result, set())
+        elif prune_unseen and start == 0 and await _has_purged(source, collection) \
                 and await _holds_synced(target, collection, batch_size):
             # Reading from 0 is never refused, yet this store holds documents its peer
             # acknowledged (pushed while no pull got through) and the peer purged tombstones:
@@ -151,11 +183,37 @@ async def replicate(
                 reached = await full_pass()
         reached = max(reached, ceiling)
         if saved is not None:
-            await saved.save(collection, reached)
+            await saved.save(collection, reached, resynced=changed)
         reached_per_model.append(reached)
     # The lowest model's position: a write to one model while another replicates is not skipped.
     result.checkpoint = min(reached_per_model, default=since or 0)
     return result
+
+
+@dataclass
+class _Peer:
+    """The other side of a replication whose progress a `Checkpoints` keeps; its current
+    checkpoint is asked once, only if needed."""
+
+    store: Store
+    now: int | None = None
+
+    async def checkpoint(self) -> int:
+        if self.now is None:
+            self.now = await self.store.checkpoint()
+        return self.now
+
+
+async def _peer_changed(saved: _Progress, collection: str, peer: _Peer) -> bool:
+    """Whether the checkpoints saved for `collection` were taken against another database than
+    the peer's now: saved with another identity, or a pull checkpoint above the peer's current
+    one (its database was restored from an older copy, which has the same identity)."""
+    checkpoints = saved.checkpoints
+    known = await checkpoints.database(saved.direction, collection)
+    if saved.database is not None and known is not None and known != saved.database:
+        return True
+    pulled = await checkpoints.load("pull", collection)
+    return pulled is not None and pulled > await peer.checkpoint()
 
 
 async def _replicate_model(

@@ -7,6 +7,9 @@ work over HTTP exactly as between two local stores (docs/PROTOCOL.md describes t
     GET  /api/{collection}/sync/conflicts                 the conflicts the server recorded
     GET  /api/checkpoint                                  the store's current checkpoint
 
+The answers of `changes`, `apply`, `diff` and `checkpoint` name the database (`"database"`, its
+identity), so that a client whose checkpoints came from another one resyncs (`database_of`).
+
 Every body and answer carries `"protocol": 1`; `models/protocol/` reads and writes them, for
 these endpoints and for `RemoteStore` alike. The server never trusts a client (rule 7 in
 docs/ARCHITECTURE.md): `apply` runs the model's own merge and replicated-document check,
@@ -35,6 +38,7 @@ from models import protocol
 from models.document import Document, with_owner
 from models.model import Model
 from models.protocol import MAX_SYNC_LIMIT, MAX_SYNC_VALUES, SYNC_DEFAULT_LIMIT
+from models.stores import Store
 
 from .body import read_json_object
 from .params import int_param
@@ -42,11 +46,18 @@ from .sessions import require_user
 from .state import store_of, user_model
 
 
+async def database_of(store: Store) -> int | None:
+    """The identity of the server's database, which every sync answer names (docs/PROTOCOL.md,
+    "A server that changed"): made once, kept with the data."""
+    return await store.identity()
+
+
 async def checkpoint(request: Request) -> JSONResponse:
-    """The store's current checkpoint (`RemoteStore.checkpoint`)."""
+    """The store's current checkpoint and database (`RemoteStore.checkpoint`, `.identity`)."""
     store = store_of(request)
     require_user(request)
-    return JSONResponse({"checkpoint": await store.checkpoint()})
+    database = await database_of(store)  # first: a checkpoint is always of the one named
+    return JSONResponse(protocol.checkpoint_answer(await store.checkpoint(), database))
 
 
 class SyncAPI:
@@ -72,12 +83,13 @@ class SyncAPI:
         limit = int_param(request, "limit", SYNC_DEFAULT_LIMIT, 0, MAX_SYNC_LIMIT)
         full = request.query_params.get("full", "").lower() in ("1", "true")
         store = store_of(request)
+        database = await database_of(store)
         # 410 when `since` is below the purge horizon, unless this is a full resync from 0
         docs = await store.feed(self.collection, since, limit, owner=owner,
                                 **({"full": True} if full else {}))
         checkpoint = docs[-1].checkpoint if docs else since
         remaining = await store.pending(self.collection, checkpoint, owner)
-        return JSONResponse(protocol.changes_answer(docs, checkpoint, remaining))
+        return JSONResponse(protocol.changes_answer(docs, checkpoint, remaining, database))
 
     async def apply(self, request: Request) -> JSONResponse:
         """Take a batch of revisions in one transaction, under this server's model rules."""
@@ -86,10 +98,11 @@ class SyncAPI:
         docs = await adopt_foreign_owners(request, model,
                                           protocol.read_apply_request(self.collection, body))
         store = store_of(request)
+        database = await database_of(store)
         # check_replicated of the user's model: WRITE on the incoming and the stored owner
         outcomes = await store.apply(self.collection, docs, merge=model.merge,
                                      check=model.check_replicated)
-        return JSONResponse(protocol.apply_answer(outcomes, await store.checkpoint()))
+        return JSONResponse(protocol.apply_answer(outcomes, await store.checkpoint(), database))
 
     async def diff(self, request: Request) -> JSONResponse:
         """Which of the client's changes this server lacks, and which would conflict. A document
@@ -106,7 +119,8 @@ class SyncAPI:
         found = await store.diff(self.collection, [c for c in changes if c.id not in hidden])
         missing = set(found["missing"]) | hidden
         return JSONResponse(protocol.diff_answer([c.id for c in changes if c.id in missing],
-                                                 found["conflicts"]))
+                                                 found["conflicts"],
+                                                 await database_of(store)))
 
     async def conflicts(self, request: Request) -> JSONResponse:
         """Conflicts this server recorded (a push it could not merge), until a resolution

@@ -132,11 +132,14 @@ async def test_count_with_where(client):
 
 
 async def test_checkpoint_counts_every_write(client):
-    assert (await client.get("/api/checkpoint")).json() == {"checkpoint": 0}
+    first = (await client.get("/api/checkpoint")).json()
+    database = first["database"]  # the database's identity, the same in every answer
+    assert first == {"checkpoint": 0, "database": database} and database.isdigit()
     a = await create(client, title="a")
     await create(client, title="b")
     await client.delete(f"/api/todos/{a['id']}")
-    assert (await client.get("/api/checkpoint")).json() == {"checkpoint": 3}
+    assert (await client.get("/api/checkpoint")).json() == {"checkpoint": 3,
+                                                             "database": database}
 
 
 async def test_the_changes_feed_is_sync_changes_only(client):

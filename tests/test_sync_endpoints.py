@@ -16,6 +16,8 @@ import pytest
 
 from models import (
     CheckpointExpiredError,
+    Checkpoints,
+    DatabaseChangedError,
     DictStorage,
     MemoryStore,
     RemoteStore,
@@ -100,15 +102,18 @@ async def server_checkpoint(client) -> int:
 # ---- the endpoints ----------------------------------------------------------------------------
 
 async def test_changes_apply_diff_conflicts_happy_paths(client):
+    database = (await client.get("/api/checkpoint")).json()["database"]
+    assert database.isdigit() and 2**52 <= int(database) < 2**53, database
     empty = (await client.get(CHANGES)).json()
-    assert empty == {"protocol": 1, "docs": [], "checkpoint": 0, "remaining": 0}
+    assert empty == {"protocol": 1, "docs": [], "checkpoint": 0, "remaining": 0,
+                     "database": database}
 
     store, todos = await local_todos(3, client.account.id)
     docs = await wire_docs(store)
     response = await client.post(APPLY, json={"protocol": 1, "docs": docs})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["protocol"] == 1 and body["checkpoint"] == 3
+    assert body["protocol"] == 1 and body["checkpoint"] == 3 and body["database"] == database
     assert [r["status"] for r in body["results"]] == ["applied"] * 3
     first = body["results"][0]
     assert first["id"] == todos[0].id and first["rev"] == todos[0]._rev and first["error"] is None
@@ -117,6 +122,7 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
 
     page = (await client.get(CHANGES, params={"since": 0})).json()
     assert page["protocol"] == 1 and page["checkpoint"] == 3 and page["remaining"] == 0
+    assert page["database"] == database
     assert [d["id"] for d in page["docs"]] == [t.id for t in todos]
     assert page["docs"][0]["data"] == todos[0].to_dict()
     assert (await client.get(f"/api/todos/{todos[1].id}")).json()["title"] == "todo 1"
@@ -126,7 +132,8 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
     fresh = (await local_todos(1, client.account.id))[1][0]
     changes.append((await fresh.store.feed("todos"))[0].change.to_dict())
     diff = (await client.post(DIFF, json={"protocol": 1, "changes": changes})).json()
-    assert diff == {"protocol": 1, "missing": [todos[0].id, fresh.id], "conflicts": []}
+    assert diff == {"protocol": 1, "missing": [todos[0].id, fresh.id], "conflicts": [],
+                    "database": database}
 
     assert (await client.get(CONFLICTS)).json() == {"protocol": 1, "conflicts": []}
 
@@ -308,6 +315,72 @@ async def test_remote_store_maps_failures(client, remote):
 
     with pytest.raises(TransportError, match="connection refused"):
         await RemoteStore(down).feed("todos")
+
+
+class OlderServer(HttpxTransport):
+    """The real server's answers with their `database` taken out, as an older server sends."""
+
+    async def __call__(self, method: str, path: str, **kw: Any):
+        response = await super().__call__(method, path, **kw)
+        if isinstance(response.data, dict):
+            response.data.pop("database", None)
+        return response
+
+
+async def test_remote_store_names_the_servers_database_and_an_older_server_still_syncs(
+        client, remote):
+    database = (await client.get("/api/checkpoint")).json()["database"]
+    assert await remote.identity() == int(database)
+    older = RemoteStore(OlderServer(client))
+    assert await older.identity() is None
+    local, _ = await local_todos(2, client.account.id)
+    first = await sync(local, older, models=[Todo], peer="server")
+    assert first.push.counts == {"applied": 2} and not first.pull.resynced
+    await Todo.using(remote).create(title="from elsewhere")
+    again = await sync(local, older, models=[Todo], peer="server")
+    assert again.pull.counts == {"applied": 1} and not again.pull.resynced, again
+    assert await state(local) == await state(remote)
+
+
+async def test_an_answer_from_another_database_stops_the_replication(client, remote, tmp_path):
+    """The server's database changed between two pages of one pull: the pass stops with
+    DatabaseChangedError, nothing of the other database's is applied or saved, and the page
+    before it was saved as the first database's."""
+    other_app = create_app(f"sqlite:///{tmp_path}/other.db", web_dir=tmp_path / "web")
+    async with other_app.router.lifespan_context(other_app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=other_app), base_url="http://test") as other:
+        await sign_up(other)
+        source, _ = await local_todos(4, client.account.id)
+        await replicate(source, remote, models=[Todo])
+        local, first_db = MemoryStore(), await remote.identity()
+
+        def switch(phase: str, done: int, total: int) -> None:
+            if phase == "pull" and done == 2:  # after the first page of two
+                remote.transport.client = other
+
+        with pytest.raises(DatabaseChangedError, match="sync again") as info:
+            await sync(local, remote, models=[Todo], batch_size=2, on_progress=switch,
+                       peer="server")
+        assert info.value.code == "DATABASE_CHANGED"
+        assert len(await local.feed("todos", 0, 100)) == 2, "only the first page is applied"
+        kept = Checkpoints(local, "server")
+        assert await kept.load("pull", "todos") == 2
+        assert await kept.database("pull", "todos") == first_db
+        remote.transport.client = client  # back to the first database: it resumes
+        result = await sync(local, remote, models=[Todo], peer="server")
+        assert not result.pull.resynced and result.pull.counts == {"applied": 2}, result
+        assert await state(local) == await state(remote)
+
+
+def test_a_database_in_an_answer_must_be_decimal_text():
+    from models.protocol import read_changes_answer
+
+    page = {"protocol": 1, "docs": [], "checkpoint": 0, "remaining": 0}
+    assert read_changes_answer("todos", page, "p").database is None
+    assert read_changes_answer("todos", {**page, "database": "42"}, "p").database == 42
+    for bad in (42, "", "0", "-1", "4.2", "１２", "9" * 20, None):
+        with pytest.raises(TransportError, match="database must be"):
+            read_changes_answer("todos", {**page, "database": bad}, "p")
 
 
 async def test_replicate_memory_to_server_and_back(client, remote):

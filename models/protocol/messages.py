@@ -5,6 +5,12 @@ server answers and the client reads (docs/PROTOCOL.md, "Endpoints").
     POST /api/{model}/sync/apply     apply_request       → apply_answer     / read_apply_answer
     POST /api/{model}/sync/diff      diff_request        → diff_answer      / read_diff_answer
     GET  /api/{model}/sync/conflicts                     → conflicts_answer / read_conflicts_answer
+    GET  /api/checkpoint                         → checkpoint_answer / read_checkpoint_answer
+
+The answers of `changes`, `apply`, `diff` and `checkpoint` carry the identity of the server's
+database (`"database"`, read by `read_database`): a client that sees another one than its
+checkpoints were taken against resyncs (docs/PROTOCOL.md, "A server that changed"). An older
+server leaves it out, and an older client ignores it.
 
 The server's readers (`read_protocol_param`, `read_apply_request`, `read_diff_request`) raise
 the protocol's 4xx errors before anything is written; the client's readers raise TransportError
@@ -31,6 +37,8 @@ from .limits import MAX_SYNC_DOCS, MAX_SYNC_LIMIT, PROTOCOL_VERSION
 from .wire import (
     change_from_wire,
     change_to_wire,
+    database_from_wire,
+    database_to_wire,
     doc_from_wire,
     doc_to_wire,
     outcome_from_wire,
@@ -96,19 +104,34 @@ def read_diff_request(model: str, body: dict[str, Any]) -> list[Change]:
     return changes
 
 
-def changes_answer(docs: list[Document], checkpoint: int, remaining: int) -> dict[str, Any]:
-    return {"protocol": PROTOCOL_VERSION, "docs": [doc_to_wire(doc) for doc in docs],
-            "checkpoint": checkpoint, "remaining": remaining}
+def _with_database(answer: dict[str, Any], database: int | None) -> dict[str, Any]:
+    if database is not None:
+        answer["database"] = database_to_wire(database)
+    return answer
 
 
-def apply_answer(outcomes: list[Outcome], checkpoint: int) -> dict[str, Any]:
-    return {"protocol": PROTOCOL_VERSION,
-            "results": [outcome_to_wire(outcome) for outcome in outcomes],
-            "checkpoint": checkpoint}
+def changes_answer(docs: list[Document], checkpoint: int, remaining: int,
+                   database: int | None = None) -> dict[str, Any]:
+    return _with_database({"protocol": PROTOCOL_VERSION, "docs": [doc_to_wire(doc) for doc in docs],
+                           "checkpoint": checkpoint, "remaining": remaining}, database)
 
 
-def diff_answer(missing: list[str], conflicts: list[str]) -> dict[str, Any]:
-    return {"protocol": PROTOCOL_VERSION, "missing": missing, "conflicts": conflicts}
+def apply_answer(outcomes: list[Outcome], checkpoint: int,
+                 database: int | None = None) -> dict[str, Any]:
+    return _with_database({"protocol": PROTOCOL_VERSION,
+                           "results": [outcome_to_wire(outcome) for outcome in outcomes],
+                           "checkpoint": checkpoint}, database)
+
+
+def diff_answer(missing: list[str], conflicts: list[str],
+                database: int | None = None) -> dict[str, Any]:
+    return _with_database({"protocol": PROTOCOL_VERSION, "missing": missing,
+                           "conflicts": conflicts}, database)
+
+
+def checkpoint_answer(checkpoint: int, database: int | None = None) -> dict[str, Any]:
+    """`/api/checkpoint`'s answer (no protocol version: it predates them)."""
+    return _with_database({"checkpoint": checkpoint}, database)
 
 
 def conflicts_answer(pairs: list[tuple[Document | None, Document]]) -> dict[str, Any]:
@@ -123,11 +146,24 @@ def conflicts_answer(pairs: list[tuple[Document | None, Document]]) -> dict[str,
 
 @dataclass(frozen=True)
 class ChangesPage:
-    """A `/sync/changes` answer: the docs, the next `since`, and how many changed after it."""
+    """A `/sync/changes` answer: the docs, the next `since`, how many changed after it, and the
+    identity of the database that served it (None from an older server)."""
 
     docs: list[Document]
     checkpoint: Any
     remaining: Any
+    database: int | None = None
+
+
+def read_database(body: dict[str, Any], where: str) -> int | None:
+    """The identity an answer names (None when it names none: an older server); TransportError
+    naming `where` when it is not one."""
+    if "database" not in body:
+        return None
+    try:
+        return database_from_wire(body["database"])
+    except ValueError as exc:
+        raise TransportError(f"{where}: {exc}") from None
 
 
 def changes_params(since: int, limit: int, full: bool = False) -> dict[str, str]:
@@ -164,7 +200,8 @@ def read_changes_answer(model: str, body: Any, path: str, *, with_docs: bool = T
         if not isinstance(body["docs"], list):
             raise TransportError(f"GET {path}: docs is not a list")
         docs = [read_answer_doc(model, raw, path) for raw in body["docs"]]
-    return ChangesPage(docs, body["checkpoint"], body["remaining"])
+    return ChangesPage(docs, body["checkpoint"], body["remaining"],
+                       read_database(body, f"GET {path}"))
 
 
 def read_apply_answer(model: str, body: Any, sent: int, path: str) -> list[Outcome]:
@@ -180,6 +217,14 @@ def read_apply_answer(model: str, body: Any, sent: int, path: str) -> list[Outco
         except ValueError as exc:
             raise TransportError(f"POST {path}: {exc}") from None
     return outcomes
+
+
+def read_checkpoint_answer(body: Any, path: str) -> tuple[int, int | None]:
+    """`/api/checkpoint`'s answer: (the checkpoint, the database's identity or None)."""
+    checkpoint = body.get("checkpoint") if isinstance(body, dict) else None
+    if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or checkpoint < 0:
+        raise TransportError(f"GET {path}: the answer holds no checkpoint")
+    return checkpoint, read_database(body, f"GET {path}")
 
 
 def read_diff_answer(body: Any, path: str) -> dict[str, list[str]]:
@@ -201,7 +246,7 @@ def read_conflicts_answer(model: str, body: Any, path: str
 
 
 __all__ = ["ChangesPage", "apply_answer", "apply_request", "changes_answer", "changes_params",
-           "conflicts_answer", "diff_answer", "diff_request", "read_answer_doc",
-           "read_apply_answer", "read_apply_request", "read_changes_answer",
-           "read_conflicts_answer", "read_diff_answer", "read_diff_request",
-           "read_protocol_param", "request_items"]
+           "checkpoint_answer", "conflicts_answer", "diff_answer", "diff_request",
+           "read_answer_doc", "read_apply_answer", "read_apply_request", "read_changes_answer",
+           "read_checkpoint_answer", "read_conflicts_answer", "read_database", "read_diff_answer",
+           "read_diff_request", "read_protocol_param", "request_items"]

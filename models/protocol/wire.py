@@ -1,5 +1,5 @@
-"""The wire forms the sync protocol moves: a document, a change and an outcome, each with its
-encoder and its checking decoder (docs/PROTOCOL.md, "The wire doc").
+"""The wire forms the sync protocol moves: a document, a change, an outcome and a database's
+identity, each with its encoder and its checking decoder (docs/PROTOCOL.md, "The wire doc").
 
 A decoder raises ValueError (KeyError for a missing key of a change) naming what is wrong; the
 server turns that into a 400 and `RemoteStore` into a TransportError.
@@ -12,7 +12,7 @@ from typing import Any
 
 from ..changes import Change, ChangeType
 from ..document import UNACKED_LIMIT, Document
-from ..limits import MAX_INTEGER
+from ..limits import MAX_INTEGER, parse_ascii_int
 from ..outcome import Outcome
 from ..revisions import REVISION_FORM, is_revision, join_histories
 from .limits import MAX_WIRE_HISTORY
@@ -150,5 +150,21 @@ def outcome_from_wire(raw: Any, read_doc: Callable[[Any], Document]) -> Outcome:
                    None if current is None else read_doc(current), raw.get("error"))
 
 
-__all__ = ["change_from_wire", "change_to_wire", "doc_from_wire", "doc_to_wire",
-           "outcome_from_wire", "outcome_to_wire", "unacked_from_wire"]
+def database_to_wire(identity: int) -> str:
+    """A database's identity as answers carry it: decimal text, so that every JSON reader keeps
+    it exact (an identity is compared, never computed with)."""
+    return str(identity)
+
+
+def database_from_wire(raw: Any) -> int:
+    """An answer's `database`; ValueError unless it is decimal text of a positive 64-bit
+    integer."""
+    value = parse_ascii_int(raw) if isinstance(raw, str) else None
+    if value is None or value <= 0:
+        raise ValueError("database must be the decimal text of a positive integer")
+    return value
+
+
+__all__ = ["change_from_wire", "change_to_wire", "database_from_wire", "database_to_wire",
+           "doc_from_wire", "doc_to_wire", "outcome_from_wire", "outcome_to_wire",
+           "unacked_from_wire"]

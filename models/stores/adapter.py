@@ -6,7 +6,8 @@ never blocks the server's event loop; an embedded one (a dict, Web Storage, SQLi
 suspends. Adding a database means implementing these two classes, nothing else: replication
 and the models do not change. docs/ARCHITECTURE.md, "How to add a store", walks through it.
 
-Reads on the adapter see committed state. Writes happen only inside `transaction()`, through
+Every method is abstract but one, `create_mark`, whose default suits a database that one process
+writes. Reads on the adapter see committed state. Writes happen only inside `transaction()`, through
 the `Transaction` it yields, whose reads see the transaction's own writes; a transaction opened
 while one is in progress joins it.
 """
@@ -95,3 +96,17 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     async def read_mark(self, name: str) -> int | None: ...
+
+    async def create_mark(self, name: str, value: int) -> int:
+        """Set the mark `name` to `value` unless it is set already; return the value it holds
+        afterwards. It must be atomic among every process that writes the database: two that
+        create it at once agree on one value (the store's identity is made this way). This
+        default, a read and a write in one transaction, is right for a database one process
+        writes; a shared one overrides it (PostgreSQL: `INSERT ... ON CONFLICT DO NOTHING`, then
+        the select)."""
+        async with self.transaction() as tx:
+            found = await tx.read_mark(name)
+            if found is None:
+                await tx.put_mark(name, value)
+                found = value
+        return found

@@ -8,9 +8,11 @@ adapter only stores and finds, so a new database never touches any of this.
 
 from __future__ import annotations
 
+import secrets
+
 from ..changes import Change, ChangeType
 from ..document import Document, acknowledged, remember_unacked
-from ..errors import CheckpointExpiredError, ConflictError, NotFoundError
+from ..errors import CheckpointExpiredError, ConflictError, NotFoundError, StorageFullError
 from ..filters import Query
 from ..outcome import Outcome
 from ..reconcile import Decision, classify, reconcile
@@ -21,6 +23,13 @@ from .store import Check, Merge, Store
 SENT_MARK = "sent"  # the highest checkpoint a replication handed to a peer (`note_sent`)
 CHECKPOINT_MARK = "checkpoint:"  # prefix of the saved replication checkpoints
 HORIZON_MARK = "horizon:"  # + model: the checkpoint through which tombstones were purged
+IDENTITY_MARK = "database"  # the store's identity (`identity`), made once
+IDENTITY_BITS = 52  # random bits of an identity: 2^52 <= identity < 2^53, exact in JavaScript
+
+
+def new_identity() -> int:
+    """A fresh random identity, never 0 and exact as a JavaScript number."""
+    return (1 << IDENTITY_BITS) | secrets.randbits(IDENTITY_BITS)
 
 
 class LocalStore(Store):
@@ -28,6 +37,7 @@ class LocalStore(Store):
 
     def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
+        self._identity: int | None = None  # once read it never changes (`create_mark`)
 
     # ---- the data API -------------------------------------------------------------------------
     async def get_any(self, model: str, id: str) -> Document | None:
@@ -41,6 +51,19 @@ class LocalStore(Store):
 
     async def checkpoint(self) -> int:
         return await self.adapter.last_checkpoint()
+
+    async def identity(self) -> int | None:
+        """Kept as the mark `database`, made the first time it is asked for. None only while a
+        full Web Storage cannot take it (asked again next time)."""
+        if self._identity is None:
+            found = await self.adapter.read_mark(IDENTITY_MARK)
+            if found is None:
+                try:
+                    found = await self.adapter.create_mark(IDENTITY_MARK, new_identity())
+                except StorageFullError:
+                    return None
+            self._identity = found
+        return self._identity
 
     async def write(
         self, model: str, id: str, data: dict | None, *, base_rev: str | None

@@ -10,6 +10,10 @@ encodes and checks for this client and the server alike: `feed`, `changes` and `
 `GET /api/{model}/sync/changes`, `apply` posts one batch to `/sync/apply` (one request per page,
 applied by the server in one transaction under its own model rules), `diff` and `conflicts` have
 their own endpoints.
+
+`identity()` is the server's database's (`GET /api/checkpoint`); every later sync answer names
+the database that served it, and one naming another raises `DatabaseChangedError`: the server was
+switched or restored under this replication.
 """
 
 from __future__ import annotations
@@ -45,6 +49,19 @@ class RemoteStore(Store):
     def __init__(self, transport: Transport, base_path: str = "/api") -> None:
         self.transport = transport
         self.base_path = base_path.rstrip("/")
+        self.database: int | None = None  # the identity the server last named (`identity()`)
+
+    def _check_database(self, found: int | None, where: str) -> None:
+        """A sync answer from another database than the one named before: stop here."""
+        if found is None:
+            return
+        if self.database is None:
+            self.database = found
+        elif found != self.database:
+            raise errors.DatabaseChangedError(
+                f"{where}: the server answered from database {found}, not {self.database} as "
+                "when this replication began: sync again (it resyncs fully)",
+                {"expected": str(self.database), "found": str(found)})
 
     def _url(self, model: str, *parts: str) -> str:
         return "/".join([self.base_path, model, *parts])
@@ -104,7 +121,9 @@ class RemoteStore(Store):
         path = self._url(model, "sync", "changes")
         response = await self._call("GET", path, sync=True,
                                     params=protocol.changes_params(since, limit, full))
-        return protocol.read_changes_answer(model, response.data, path, with_docs=with_docs)
+        page = protocol.read_changes_answer(model, response.data, path, with_docs=with_docs)
+        self._check_database(page.database, f"GET {path}")
+        return page
 
     async def feed(
         self, model: str, since: int = 0, limit: int = 1000, *, full: bool = False
@@ -132,12 +151,18 @@ class RemoteStore(Store):
             return []
         path = self._url(model, "sync", "apply")
         response = await self._call("POST", path, sync=True, json=protocol.apply_request(docs))
-        return protocol.read_apply_answer(model, response.data, len(docs), path)
+        outcomes = protocol.read_apply_answer(model, response.data, len(docs), path)
+        self._check_database(protocol.read_database(response.data, f"POST {path}"),
+                             f"POST {path}")
+        return outcomes
 
     async def diff(self, model: str, changes: list[Change]) -> dict[str, list[str]]:
         path = self._url(model, "sync", "diff")
         response = await self._call("POST", path, sync=True, json=protocol.diff_request(changes))
-        return protocol.read_diff_answer(response.data, path)
+        found = protocol.read_diff_answer(response.data, path)
+        self._check_database(protocol.read_database(response.data, f"POST {path}"),
+                             f"POST {path}")
+        return found
 
     async def mark_synced(self, model: str, docs: list[Document]) -> None:
         """Nothing to do. The server serves many clients, so it cannot keep one merge base per
@@ -173,8 +198,19 @@ class RemoteStore(Store):
             "database")
 
     async def checkpoint(self) -> int:
-        response = await self._call("GET", self._url("checkpoint"))
-        return int(response.data["checkpoint"])
+        path = self._url("checkpoint")
+        response = await self._call("GET", path)
+        checkpoint, database = protocol.read_checkpoint_answer(response.data, path)
+        self._check_database(database, f"GET {path}")
+        return checkpoint
+
+    async def identity(self) -> int | None:
+        """The identity of the server's database now (None from an older server). Later sync
+        answers must name the same one."""
+        path = self._url("checkpoint")
+        response = await self._call("GET", path)
+        self.database = protocol.read_checkpoint_answer(response.data, path)[1]
+        return self.database
 
 
 def filter_json(query: Query) -> str:

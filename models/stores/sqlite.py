@@ -4,9 +4,10 @@
 its last change: pulling changes since a checkpoint walks the `(model, checkpoint)` index (or
 `(model, owner, checkpoint)` for one user's feed), so it costs what changed, not what is stored.
 `conflicts` has the same columns (one encoding for both). `meta` keeps the sequence number
-(`seq`) and `LocalStore`'s marks (`mark:<name>`). A transaction is `BEGIN IMMEDIATE`: one writer
-at a time, so checkpoints are handed out in commit order. Queries become SQL over `json_extract`
-(`sqlite_query.py`).
+(`seq`) and `LocalStore`'s marks (`mark:<name>`), the database's identity among them
+(`mark:database`, made when the file is first opened, so a copy of the file keeps it). A
+transaction is `BEGIN IMMEDIATE`: one writer at a time, so checkpoints are handed out in commit
+order. Queries become SQL over `json_extract` (`sqlite_query.py`).
 
 The statements are short and run on the caller's thread: SQLite is a local file, and the server
 runs one process on it (PostgreSQL is the adapter for more).
@@ -26,7 +27,7 @@ from ..document import Document
 from ..filters import Query
 from .adapter import Adapter, Transaction
 from .codec import decode
-from .local import LocalStore
+from .local import IDENTITY_MARK, LocalStore, new_identity
 from .sqlite_query import json_path, where_clause
 
 COLUMNS = """
@@ -102,6 +103,9 @@ class SQLiteAdapter(Adapter, Transaction):
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+            # the database's identity, made when it is first opened (`LocalStore.identity`)
+            self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                            (f"mark:{IDENTITY_MARK}", new_identity()))
         self._depth = 0
 
     @contextlib.contextmanager

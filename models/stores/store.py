@@ -46,6 +46,14 @@ class Store(abc.ABC):
     async def checkpoint(self) -> int:
         """The store's current sequence number."""
 
+    async def identity(self) -> int | None:
+        """The identity of the database behind this store: a random number made once, when it
+        is first asked for, and kept with the data (a copy of the database file has the same
+        one; a new database gets a new one). A checkpoint means something only against the
+        database that handed it out, so replication compares identities (docs/PROTOCOL.md,
+        "A server that changed"). None: a store that cannot tell (an older server)."""
+        return None
+
     @abc.abstractmethod
     async def write(
         self, model: str, id: str, data: dict | None, *, base_rev: str | None

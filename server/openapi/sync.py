@@ -12,6 +12,11 @@ from models.revisions import REVISION
 from .common import errors, json_response, ref
 
 _PROTOCOL = {"const": PROTOCOL_VERSION, "description": "The sync protocol version"}
+_DATABASE = {"type": "string", "pattern": "^[1-9][0-9]{0,18}$",
+             "description": "The identity of the server's database (decimal text, compared, never "
+                            "computed with): a client whose checkpoints were taken against another "
+                            "one resyncs fully (docs/PROTOCOL.md, 'A server that changed'). "
+                            "Older servers leave it out"}
 _REV = {"type": "string", "pattern": "^" + REVISION.pattern + "$",
         "description": "`<generation>-<32 hex>`, the generation 1-999999999: identifies "
                        "content and history"}
@@ -59,6 +64,7 @@ SCHEMAS: dict[str, Any] = {
         "checkpoint": {"type": "integer",
                        "description": "The last doc's checkpoint (or since): the next since"},
         "remaining": {"type": "integer", "description": "Documents changed after checkpoint"},
+        "database": _DATABASE,
     }},
     "SyncApplyRequest": {"type": "object", "required": ["protocol", "docs"], "properties": {
         "protocol": _PROTOCOL,
@@ -77,6 +83,7 @@ SCHEMAS: dict[str, Any] = {
         "results": {"type": "array", "items": ref("SyncOutcome"),
                     "description": "One per doc sent, in the same order"},
         "checkpoint": {"type": "integer", "description": "The server's checkpoint after"},
+        "database": _DATABASE,
     }},
     "SyncDiffRequest": {"type": "object", "required": ["protocol", "changes"], "properties": {
         "protocol": _PROTOCOL,
@@ -88,6 +95,7 @@ SCHEMAS: dict[str, Any] = {
                     "description": "Ids the server lacks (pushing them fast-forwards)"},
         "conflicts": {"type": "array", "items": {"type": "string"},
                       "description": "Ids where both sides moved on (merge or conflict)"},
+        "database": _DATABASE,
     }},
     "SyncConflicts": {"type": "object", "properties": {
         "protocol": _PROTOCOL,
@@ -115,11 +123,12 @@ EXAMPLE_DOC = {
 
 CHECKPOINT_PATHS: dict[str, Any] = {
     "/api/checkpoint": {"get": {
-        "summary": "The store's current checkpoint (sequence number of its last write)",
+        "summary": "The store's current checkpoint (sequence number of its last write) and the "
+                   "identity of its database",
         "operationId": "checkpoint",
         "tags": ["sync"],
         "responses": {"200": json_response({"type": "object", "properties": {
-            "checkpoint": {"type": "integer"}}})},
+            "checkpoint": {"type": "integer"}, "database": _DATABASE}})},
     }},
 }
 

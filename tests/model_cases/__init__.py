@@ -26,6 +26,7 @@ from . import (  # noqa: F401
     resync,
     revisions,
     serialization,
+    server_changed,
     stale_writes,
     sync,
     tab_closed,
