@@ -8,7 +8,7 @@ work over HTTP exactly as between two local stores (docs/PROTOCOL.md describes t
     GET  /api/checkpoint                                  the store's current checkpoint
 
 The answers of `changes`, `apply`, `diff` and `checkpoint` name the database (`"database"`, its
-identity), so that a client whose checkpoints came from another one resyncs (`database_of`).
+identity), so that a client whose checkpoints came from another one resyncs (`database_identity`).
 
 Every body and answer carries `"protocol": 1`; `models/protocol/` reads and writes them, for
 these endpoints and for `RemoteStore` alike. The server never trusts a client (rule 7 in
@@ -46,7 +46,7 @@ from .sessions import require_user
 from .state import store_of, user_model
 
 
-async def database_of(store: Store) -> int | None:
+async def database_identity(store: Store) -> int | None:
     """The identity of the server's database, which every sync answer names (docs/PROTOCOL.md,
     "A server that changed"): made once, kept with the data."""
     return await store.identity()
@@ -56,7 +56,7 @@ async def checkpoint(request: Request) -> JSONResponse:
     """The store's current checkpoint and database (`RemoteStore.checkpoint`, `.identity`)."""
     store = store_of(request)
     require_user(request)
-    database = await database_of(store)  # first: a checkpoint is always of the one named
+    database = await database_identity(store)  # first: a checkpoint is always of the one named
     return JSONResponse(protocol.checkpoint_answer(await store.checkpoint(), database))
 
 
@@ -83,7 +83,7 @@ class SyncAPI:
         limit = int_param(request, "limit", SYNC_DEFAULT_LIMIT, 0, MAX_SYNC_LIMIT)
         full = request.query_params.get("full", "").lower() in ("1", "true")
         store = store_of(request)
-        database = await database_of(store)
+        database = await database_identity(store)
         # 410 when `since` is below the purge horizon, unless this is a full resync from 0
         docs = await store.feed(self.collection, since, limit, owner=owner,
                                 **({"full": True} if full else {}))
@@ -98,7 +98,7 @@ class SyncAPI:
         docs = await adopt_foreign_owners(request, model,
                                           protocol.read_apply_request(self.collection, body))
         store = store_of(request)
-        database = await database_of(store)
+        database = await database_identity(store)
         # check_replicated of the user's model: WRITE on the incoming and the stored owner
         outcomes = await store.apply(self.collection, docs, merge=model.merge,
                                      check=model.check_replicated)
@@ -120,7 +120,7 @@ class SyncAPI:
         missing = set(found["missing"]) | hidden
         return JSONResponse(protocol.diff_answer([c.id for c in changes if c.id in missing],
                                                  found["conflicts"],
-                                                 await database_of(store)))
+                                                 await database_identity(store)))
 
     async def conflicts(self, request: Request) -> JSONResponse:
         """Conflicts this server recorded (a push it could not merge), until a resolution

@@ -212,6 +212,15 @@ class PostgresAdapter(Adapter):
         async with self.pool.connection() as conn:
             return await _mark(conn, name)
 
+    async def create_mark(self, name: str, value: int) -> int:
+        """One statement, atomic among every process (no write transaction, no counter lock)."""
+        async with self.pool.connection() as conn:
+            await conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s)"
+                               " ON CONFLICT (key) DO NOTHING", (f"mark:{name}", value))
+            found = await _mark(conn, name)
+        assert found is not None
+        return found
+
 
 async def _configure(conn: AsyncConnection) -> None:
     # The lock-then-read design needs each statement to see what committed before it started.
