@@ -6,6 +6,8 @@ one todo changed: push it (`POST /api/todos/sync/apply`), then pull what changed
 checkpoint (`GET /api/todos/sync/changes`). The accounts and the wire docs they push (made with the
 real `Todo` model) are prepared by the bench beforehand and handed over in the JSON file named by
 `OFFSYNC_BENCH_LOAD`, so the load generator spends no CPU on scrypt or on building documents.
+With `OFFSYNC_BENCH_TASK=push` a client only pushes (the writers' figure: how the one counter row
+every write transaction locks serializes them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from locust import FastHttpUser, constant, task
 with open(os.environ["OFFSYNC_BENCH_LOAD"]) as _file:
     ACCOUNTS: list[dict] = json.load(_file)["accounts"]
 _next_account = itertools.count()
+PUSH_ONLY = os.environ.get("OFFSYNC_BENCH_TASK", "sync") == "push"
 
 
 class SyncingClient(FastHttpUser):
@@ -37,6 +40,8 @@ class SyncingClient(FastHttpUser):
         body = {"protocol": 1, "docs": [next(self.docs)]}
         self.client.post("/api/todos/sync/apply", json=body, headers=self.write_headers,
                          name="POST /api/todos/sync/apply")
+        if PUSH_ONLY:
+            return
         with self.client.get("/api/todos/sync/changes",
                              params={"since": self.since, "limit": 500, "protocol": 1},
                              headers=self.read_headers, name="GET /api/todos/sync/changes",

@@ -11,6 +11,8 @@ def _figure(name: str, unit: str, stats: dict, target: float | None = None,
     """`unfit`: the target's size could not be measured at all, so the target is missed."""
     out = {"name": name, "unit": unit, "min": stats["min"], "median": stats["median"],
            "max": stats["max"], "runs": stats["runs"], "target": target, "met": None}
+    if better == "higher":
+        out["better"] = "higher"
     if target is not None:
         median = stats["median"]
         out["met"] = (not unfit) and (median <= target if better == "lower" else median >= target)
@@ -67,6 +69,60 @@ def figures(r: dict, plan: Any) -> list[dict]:
         _figure("Server: its CPU use under that load (100 = one core)", "%",
                 c["server_cpu_percent"]),
     ]
+    if "postgres" in r:
+        out += postgres_figures(r["postgres"], c)
+    return out
+
+
+def _fixed(value: float, runs: int = 1) -> dict:
+    return {"min": value, "median": value, "max": value, "runs": runs}
+
+
+def postgres_figures(pg: dict, sqlite_load: dict) -> list[dict]:
+    """Pull scaling, 1 and 2 processes under load next to the SQLite figure, the writers' figure,
+    CPU per request, and the migration."""
+    sc = pg["pull_scaling"]
+    out = [
+        _figure(f"PostgreSQL: pull 10 new changes, {sc['small_docs']:,} docs", "ms",
+                sc["small_ms"]),
+        _figure(f"PostgreSQL: pull 10 new changes, {sc['large_docs']:,} docs", "ms",
+                sc["large_ms"]),
+        _figure(f"PostgreSQL: ratio {sc['large_docs']:,} / {sc['small_docs']:,} docs", "×",
+                sc["ratio"], 2.0),
+    ]
+    c = pg["concurrent"]
+    clients = sqlite_load["clients"]
+    out.append(_figure(f"SQLite, 1 process: sync requests/s, {clients} clients (above)", "req/s",
+                       sqlite_load["requests_per_second"]))
+    for workers in ("1", "2"):
+        w = c[workers]
+        label = f"PostgreSQL, {workers} process{'es' if workers != '1' else ''}"
+        out += [
+            _figure(f"{label}: sync requests/s, {clients} clients", "req/s",
+                    w["requests_per_second"]),
+            _figure(f"{label}: p95 latency", "ms", w["latency_p95_ms"]),
+            _figure(f"{label}: CPU of the server process(es) (100 = one core)", "%",
+                    w["server_cpu_percent"]),
+            _figure(f"{label}: CPU of PostgreSQL", "%", w["cpu_percent"]["postgres"]),
+            _figure(f"{label}: CPU of the whole machine (load generator included, of 200)", "%",
+                    w["cpu_percent"]["machine"]),
+        ]
+    runs = c["1"]["requests_per_second"]["runs"]
+    out.append(_figure("PostgreSQL: sync requests/s, 2 processes / 1 process", "×",
+                       _fixed(c["ratio_2_to_1"], runs), 1.5, better="higher"))
+    wr = pg["writes"]
+    for workers in ("1", "2"):
+        out.append(_figure(f"PostgreSQL, {workers} process(es): pushes/s (push only, "
+                           f"{clients} clients)", "req/s", wr[workers]["requests_per_second"]))
+    out.append(_figure("PostgreSQL: pushes/s, 2 processes / 1 process", "×",
+                       _fixed(wr["ratio_2_to_1"], runs)))
+    costs = pg["request_costs"]["ms"]
+    for kind in ("push", "pull"):
+        out.append(_figure(f"PostgreSQL: CPU per {kind}, server process + PostgreSQL", "ms",
+                           _fixed(round(costs[kind]["server"] + costs[kind]["postgres"], 3))))
+    m = pg["migration"]
+    out.append(_figure(f"Migration: offsync replicate {m['todos']:,} todos SQLite → PostgreSQL",
+                       "s", _fixed(m["seconds"])))
     return out
 
 
@@ -93,8 +149,40 @@ def markdown(document: dict) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for f in document["figures"]:
-        target = "" if f["target"] is None else f"≤ {_num(f['target'])}"
+        sign = "≥" if f.get("better") == "higher" else "≤"
+        target = "" if f["target"] is None else f"{sign} {_num(f['target'])}"
         met = "" if f["met"] is None else ("met" if f["met"] else "**missed**")
         lines.append(f"| {f['name']} | {f['unit']} | {_num(f['min'])} | {_num(f['median'])} | "
                      f"{_num(f['max'])} | {f['runs']} | {target} | {met} |")
+    pg = document["results"].get("postgres")
+    if pg:
+        lines += ["", *postgres_notes(pg)]
     return "\n".join(lines) + "\n"
+
+
+def postgres_notes(pg: dict) -> list[str]:
+    """What the PostgreSQL table rows do not show: lock waits, how the two workers shared the
+    CPU, and where a profiled worker spent it."""
+    notes = []
+    for key, what in (("concurrent", "sync"), ("writes", "push-only")):
+        for workers in ("1", "2"):
+            waits = pg[key][workers]["lock_waits"]
+            notes.append(f"- PostgreSQL {what} load, {workers} process(es): on average "
+                         f"{waits['active_statements_mean']} statements running, "
+                         f"{waits['waiting_for_a_lock_mean']} of them waiting for a lock (the "
+                         f"`seq` counter row), over {waits['samples']} samples.")
+    two = pg["concurrent"]["2"]["cpu_percent"]
+    shares = [two[k]["median"] for k in sorted(two) if k.startswith("worker ")]
+    if shares:
+        notes.append("- The 2 processes' CPU under the sync load: "
+                     + " and ".join(f"{v:.0f} %" for v in shares) + " of a core.")
+    prof = pg.get("profile", {})
+    if "by_area_percent" in prof:
+        areas = ", ".join(f"{k} {v:.0f} %" for k, v in list(prof["by_area_percent"].items())[:6])
+        notes.append(f"- py-spy on one of 2 workers under the sync load ({prof['seconds']:.0f} s): "
+                     f"running {prof['busy_percent']:.0f} % of the time; its samples by "
+                     f"library: {areas}.")
+    m = pg["migration"]
+    notes.append(f"- Migration: `{m['command']}`, {m['todos']:,} todos in {m['seconds']:.1f} s "
+                 f"({m['per_second']:,}/s).")
+    return notes

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -101,19 +102,28 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class CPUSampler:
-    """The server's CPU seconds, sampled every 0.1 s in a thread, so its use can be read over
-    exactly the window Locust measured (not Locust's own start-up and shutdown)."""
+CPUReader = Callable[[], dict[str, float]]
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.samples: list[tuple[float, float]] = []
+
+def process_cpu(pid: int) -> CPUReader:
+    """The CPU seconds of one process, as the one group `server`."""
+    return lambda: {"server": _cpu_seconds(pid)}
+
+
+class CPUSampler:
+    """CPU seconds of some groups of processes (`read()`: {group: seconds}), sampled every 0.1 s
+    in a thread, so their use can be read over exactly the window Locust measured (not Locust's
+    own start-up and shutdown)."""
+
+    def __init__(self, read: CPUReader) -> None:
+        self.read = read
+        self.samples: list[tuple[float, dict[str, float]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), _cpu_seconds(self.pid)))
+            self.samples.append((time.time(), self.read()))
             self._stop.wait(0.1)
 
     def __enter__(self) -> CPUSampler:
@@ -124,11 +134,14 @@ class CPUSampler:
         self._stop.set()
         self._thread.join()
 
-    def percent(self, start: float, end: float) -> float:
-        """100 × CPU seconds per wall second between the samples closest inside [start, end]."""
+    def percent(self, start: float, end: float) -> dict[str, float]:
+        """Per group, 100 × CPU seconds per wall second between the samples closest inside
+        [start, end]."""
         inside = [s for s in self.samples if start <= s[0] <= end] or self.samples
         (t0, c0), (t1, c1) = inside[0], inside[-1]
-        return 100 * (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+        if t1 <= t0:
+            return {group: 0.0 for group in c1}
+        return {group: 100 * (c1[group] - c0.get(group, 0.0)) / (t1 - t0) for group in c1}
 
 
 def _percentile_of_histogram(histogram: dict[str, int], p: float) -> float:
@@ -145,15 +158,17 @@ def _percentile_of_histogram(histogram: dict[str, int], p: float) -> float:
     return items[-1][0]
 
 
-def _locust(url: str, load_file: Path, clients: int, seconds: float, out: Path) -> dict:
-    """One headless Locust run: `clients` users, all started at once, for `seconds`."""
+def _locust(url: str, load_file: Path, clients: int, seconds: float, out: Path,
+            task: str = "sync") -> dict:
+    """One headless Locust run: `clients` users, all started at once, for `seconds`; `task` is
+    `sync` (push one change, then pull) or `push` (push only: the writers' figure)."""
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url,
         "--users", str(clients), "--spawn-rate", str(clients * 100), "--reset-stats",
         "--run-time", f"{max(1, round(seconds))}s", "--stop-timeout", "5",
         "--json-file", str(out.with_suffix("")), "--only-summary", "--loglevel", "WARNING",
     ]
-    env = {**os.environ, "OFFSYNC_BENCH_LOAD": str(load_file)}
+    env = {**os.environ, "OFFSYNC_BENCH_LOAD": str(load_file), "OFFSYNC_BENCH_TASK": task}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120)
     if not out.exists():
         raise RuntimeError(f"locust wrote no stats (exit {done.returncode}):\n"
@@ -174,47 +189,107 @@ def _locust(url: str, load_file: Path, clients: int, seconds: float, out: Path) 
             "by_endpoint": {e["name"]: e["num_requests"] for e in entries}}
 
 
-def _load_file(path: Path, url: str, accounts: list[tuple[Session, list[dict]]], run: int) -> Path:
+Accounts = list[tuple[Session, list[dict]]]
+
+
+def _load_file(path: Path, url: str, accounts: Accounts, block: int) -> Path:
     with httpx.Client(base_url=url, timeout=30) as http:
         checkpoint = int(http.get("/api/checkpoint", cookies=accounts[0][0].cookies)
                          .json()["checkpoint"])
-    block = slice(run * DOCS_PER_CLIENT, (run + 1) * DOCS_PER_CLIENT)
+    part = slice(block * DOCS_PER_CLIENT, (block + 1) * DOCS_PER_CLIENT)
     path.write_text(json.dumps({"accounts": [
         {"cookies": session.cookies, "csrf": session.headers["X-CSRF-Token"],
-         "checkpoint": checkpoint, "docs": docs[block]}
+         "checkpoint": checkpoint, "docs": docs[part]}
         for session, docs in accounts
     ]}))
     return path
+
+
+def sign_up_clients(url: str, clients: int, blocks: int) -> Accounts:
+    """`clients` accounts, each with `blocks` × DOCS_PER_CLIENT wire docs of its own to push (one
+    block per run, so no run pushes what another pushed)."""
+    accounts = []
+    for _ in range(clients):
+        session = sign_up(url)
+        accounts.append((session, make_docs(DOCS_PER_CLIENT * blocks, session.user_id)))
+    return accounts
+
+
+def load_runs(url: str, accounts: Accounts, workdir: Path, seconds: float, runs: int,
+              cpu: CPUReader, *, first_block: int = 0, task: str = "sync") -> dict:
+    """`runs` Locust runs of all `accounts` at once against `url` (closed loop), with the CPU use
+    of `cpu`'s groups over each measured window."""
+    rates, p50s, p95s, failures, by_endpoint = [], [], [], 0, {}
+    cpu_use: dict[str, list[float]] = {}
+    for run in range(runs):
+        name = f"{task}-{first_block + run}"
+        load = _load_file(workdir / f"load-{name}.json", url, accounts, first_block + run)
+        stats = workdir / f"locust-{name}.json"
+        with CPUSampler(cpu) as sampler:
+            out = _locust(url, load, len(accounts), seconds, stats, task)
+        rates.append(out["requests"] / out["seconds"])
+        p50s.append(out["p50_ms"])
+        p95s.append(out["p95_ms"])
+        for group, value in sampler.percent(*out["window"]).items():
+            cpu_use.setdefault(group, []).append(value)
+        failures += out["failures"]
+        by_endpoint = out["by_endpoint"]
+    return {"clients": len(accounts), "seconds_per_run": seconds, "generator": "locust",
+            "task": task, "requests_per_second": summary(rates),
+            "latency_p50_ms": summary(p50s), "latency_p95_ms": summary(p95s),
+            "server_cpu_percent": summary(cpu_use.pop("server")),
+            **({"cpu_percent": {g: summary(v) for g, v in cpu_use.items()}} if cpu_use else {}),
+            "failures": failures, "by_endpoint_last_run": by_endpoint}
 
 
 def concurrent(server: BenchServer, workdir: Path, clients: int, seconds: float,
                runs: int) -> dict:
     """Sync requests per second from `clients` signed-in users at once (Locust, closed loop),
     each run with documents no run pushed before."""
-    accounts = []
-    for _ in range(clients):
-        session = sign_up(server.url)
-        accounts.append((session, make_docs(DOCS_PER_CLIENT * runs, session.user_id)))
-    rates, p50s, p95s, cpu, failures, by_endpoint = [], [], [], [], 0, {}
-    for run in range(runs):
-        load = _load_file(workdir / f"load-{run}.json", server.url, accounts, run)
-        stats = workdir / f"locust-{run}.json"
-        with CPUSampler(server.pid) as sampler:
-            out = _locust(server.url, load, clients, seconds, stats)
-        rates.append(out["requests"] / out["seconds"])
-        p50s.append(out["p50_ms"])
-        p95s.append(out["p95_ms"])
-        cpu.append(sampler.percent(*out["window"]))
-        failures += out["failures"]
-        by_endpoint = out["by_endpoint"]
-    return {"clients": clients, "seconds_per_run": seconds, "generator": "locust",
-            "requests_per_second": summary(rates), "latency_p50_ms": summary(p50s),
-            "latency_p95_ms": summary(p95s), "server_cpu_percent": summary(cpu),
-            "failures": failures, "by_endpoint_last_run": by_endpoint}
+    accounts = sign_up_clients(server.url, clients, runs)
+    return load_runs(server.url, accounts, workdir, seconds, runs, process_cpu(server.pid))
+
+
+# ---- CPU per request ----------------------------------------------------------------------------
+
+def request_costs(url: str, cpu: CPUReader, requests: int) -> dict:
+    """CPU milliseconds that one push of one todo (`POST /sync/apply`) and one pull of 10 new
+    changes (`GET /sync/changes`) cost, per process group, from one client sending them one
+    after another (so nothing else runs on the server meanwhile)."""
+    session = sign_up(url)
+    docs = make_docs(requests + 10, session.user_id)
+    out: dict[str, dict[str, float]] = {}
+    with session.http_client(url, timeout=30) as client:
+        def push(doc: dict) -> None:
+            client.post("/api/todos/sync/apply",
+                        json={"protocol": 1, "docs": [doc]}).raise_for_status()
+
+        def pull(since: int) -> None:
+            response = client.get("/api/todos/sync/changes",
+                                  params={"since": since, "limit": 500, "protocol": 1})
+            response.raise_for_status()
+            assert len(response.json()["docs"]) == 10, response.text[:200]
+
+        before, t0 = cpu(), time.perf_counter()
+        for doc in docs[:requests]:
+            push(doc)
+        measured = [(before, cpu(), time.perf_counter() - t0)]
+        since = int(client.get("/api/checkpoint").json()["checkpoint"])
+        for doc in docs[requests:]:
+            push(doc)
+        before, t0 = cpu(), time.perf_counter()
+        for _ in range(requests):
+            pull(since)
+        measured.append((before, cpu(), time.perf_counter() - t0))
+    for kind, (before, after, wall) in zip(("push", "pull"), measured, strict=True):
+        out[kind] = {group: round(1000 * (after[group] - before[group]) / requests, 3)
+                     for group in ("server", "postgres") if group in after}
+        out[kind]["wall"] = round(1000 * wall / requests, 3)
+    return {"requests_each": requests, "ms": out}
 
 
 def run(workdir: Path, small_n: int, large_n: int, new: int, requests: int, runs: int,
-        clients: int, load_seconds: float) -> dict:
+        clients: int, load_seconds: float, cost_requests: int = 300) -> dict:
     small_db, large_db = workdir / "scale-small.db", workdir / "scale-large.db"
     t0 = time.perf_counter()
     prefill.fresh(small_db, small_n)
@@ -227,9 +302,10 @@ def run(workdir: Path, small_n: int, large_n: int, new: int, requests: int, runs
         scaling = pull_scaling(small, large, new, requests, runs)
         scaling.update(small_docs=small_n, large_docs=large_n, fill_seconds=round(fill_seconds, 1))
         small.stop()  # the load runs against the large database, with the machine to itself
+        costs = request_costs(large.url, process_cpu(large.pid), cost_requests)
         load = concurrent(large, workdir, clients, load_seconds, runs)
         load["database_docs"] = large_n
     finally:
         small.stop()
         large.stop()
-    return {"pull_scaling": scaling, "concurrent": load}
+    return {"pull_scaling": scaling, "request_costs": costs, "concurrent": load}

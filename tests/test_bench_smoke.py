@@ -71,6 +71,33 @@ def test_the_json_has_every_measurement(written):
                                                  "GET /api/todos/sync/changes"}
 
 
+def test_the_json_has_the_postgresql_figures(written):
+    out, _ = written
+    document = json.loads((out / "latest.json").read_text())
+    pg = document["results"]["postgres"]
+    scaling = pg["pull_scaling"]
+    assert is_summary(scaling["ratio"]) and scaling["large_docs"] > scaling["small_docs"]
+    # the fast fill copied every document and read a sample back through the store
+    for size in ("small", "large"):
+        fill = scaling["fill"][size]
+        assert fill["copied"] == scaling[f"{size}_docs"] and fill["verified_through_store"] > 0
+    for key, endpoints in (("concurrent", {"POST /api/todos/sync/apply",
+                                           "GET /api/todos/sync/changes"}),
+                           ("writes", {"POST /api/todos/sync/apply"})):
+        for workers in ("1", "2"):
+            load = pg[key][workers]
+            assert load["workers"] == int(workers) and load["failures"] == 0
+            assert set(load["by_endpoint_last_run"]) == endpoints
+            assert is_summary(load["requests_per_second"]) and is_summary(load["latency_p95_ms"])
+            assert {"postgres", "machine"} <= load["cpu_percent"].keys()
+        assert pg[key]["ratio_2_to_1"] > 0
+        assert {"worker 1", "worker 2"} <= pg[key]["2"]["cpu_percent"].keys()
+    assert pg["migration"]["todos"] == document["plan"]["migrate_todos"]
+    assert pg["migration"]["seconds"] > 0
+    for costs in (pg["request_costs"], document["results"]["server"]["request_costs"]):
+        assert costs["ms"]["push"]["wall"] > 0 and costs["ms"]["pull"]["wall"] > 0
+
+
 def test_the_markdown_table_has_one_row_per_figure_with_its_target(written):
     out, _ = written
     document = json.loads((out / "latest.json").read_text())
