@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import sqlite3
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,3 +73,14 @@ def query(app, sql: str, *params: Any) -> list[tuple]:
     """Rows read from the database file on a connection of our own."""
     with contextlib.closing(sqlite3.connect(app.state.database_path)) as db:
         return db.execute(sql, params).fetchall()
+
+
+@contextlib.asynccontextmanager
+async def signed_in_client(app) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the started `app` (in process), signed up as a new user (`client.account`)."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            client.account = await sign_up(client)
+            yield client
+

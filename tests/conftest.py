@@ -8,6 +8,7 @@ PostgreSQL, for any suite that wants to run on it:
                       (cheap: a TRUNCATE; the schema stays, so `PostgresStore.open` is quick)
     postgres_fresh_url  a new, empty database of its own (about 0.2 s), dropped afterwards
     database_url      parametrized: a SQLite file, then the `postgres_url` database
+    app, client       the in-process app on `database_url`, and a signed-up client of it
 
 The account fixtures (`anon`, `ada`, `bob`) need a `started` app fixture from the test module,
 which chooses the app's options.
@@ -83,6 +84,23 @@ def database_url(request, tmp_path):
     if request.param == "postgresql":
         return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path}/offsync.db"
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    """The in-process app on SQLite, then on PostgreSQL (a module may define its own `app`)."""
+    from server import create_app
+
+    return create_app(database_url, max_body_bytes=4096, web_dir=tmp_path / "web")
+
+
+@pytest.fixture
+async def client(app):
+    """A signed-up client of `app` (`client.account`)."""
+    from tests.auth_helpers import signed_in_client
+
+    async with signed_in_client(app) as signed_in:
+        yield signed_in
 
 
 @pytest.fixture

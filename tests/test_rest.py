@@ -9,8 +9,6 @@ import io
 import json
 import sqlite3
 import zipfile
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,20 +20,6 @@ from server import create_app
 from server.app import parse_database_url
 from server.transport import HttpxTransport
 from tests.auth_helpers import assert_error, sign_up
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str):
-    return create_app(database_url, max_body_bytes=4096, web_dir=tmp_path / "web")
-
-
-@pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            client.account = await sign_up(client)
-            yield client
 
 
 async def create(client: httpx.AsyncClient, **body) -> dict:

@@ -6,9 +6,7 @@ that owner), so every document is that user's; per-user sync is tested in tests/
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,20 +36,6 @@ CHANGES = "/api/todos/sync/changes"
 APPLY = "/api/todos/sync/apply"
 DIFF = "/api/todos/sync/diff"
 CONFLICTS = "/api/todos/sync/conflicts"
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str):
-    return create_app(database_url, max_body_bytes=4096, web_dir=tmp_path / "web")
-
-
-@pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            client.account = await sign_up(client)
-            yield client
 
 
 class CountingTransport(HttpxTransport):
