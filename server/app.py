@@ -21,7 +21,7 @@ from models.model import Model
 from models.protocol import DEFAULT_MAX_SYNC_BODY_BYTES
 from models.stores import Store
 
-from . import archive, auth, auth_pages, openapi, rest, static, sync, unknown_model
+from . import archive, auth, auth_pages, live, openapi, rest, static, sync, unknown_model
 from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
 from .csrf import CSRFMiddleware
@@ -66,10 +66,15 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_store(database_url) as store:
             app.state.store = store
+            hub = live.LiveHub(model_classes, live.relay_of(store))
             try:
                 await serve_with(app, store)
+                await hub.start()
+                app.state.live = hub
                 yield
             finally:
+                app.state.live = None
+                await hub.stop()
                 app.state.store = None
                 app.state.models = {}
                 app.state.accounts = None
@@ -96,6 +101,7 @@ def create_app(
         *auth_pages.routes(),
         *rest.routes(model_classes, max_body_bytes),
         *sync.routes(model_classes, max_sync_body_bytes),
+        *live.routes(),
         *openapi.routes(spec),
         *archive.routes(package),
     ]
@@ -120,6 +126,7 @@ def create_app(
     app.state.openapi = spec
     app.state.max_sync_body_bytes = max_sync_body_bytes
     app.state.store = None
+    app.state.live = None
     app.state.accounts = None
     app.state.sessions = None
     app.state.login_limiter = None

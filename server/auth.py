@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from models.errors import OffsyncError, ValidationError
 
-from . import accounts, csrf, sessions
+from . import accounts, csrf, live, sessions
 from .accounts import Accounts, User
 from .body import read_json_object
 from .ratelimit import RateLimiter, login_key
@@ -123,6 +123,7 @@ async def api_logout(request: Request) -> Response:
     session = sessions.current_session(request)
     if session is not None and getattr(request.app.state, "sessions", None) is not None:
         await request.app.state.sessions.delete(session)
+        await live.session_ended(request, session.token_hash)
     response = Response(status_code=204)
     sessions.clear_cookies(response, sessions.is_secure(request))
     return response

@@ -44,6 +44,7 @@ from models.limits import printable
 from models.model import Model
 from models.revisions import is_revision
 
+from . import live
 from .body import DEFAULT_MAX_BODY_BYTES, read_json_object
 from .params import if_match
 from .state import user_model
@@ -102,6 +103,13 @@ class CollectionAPI:
     def model(self, request: Request) -> type[Model]:
         return user_model(request, self.collection)
 
+    async def _written(self, request: Request, model: type[Model], id: str,
+                       before: Document | None) -> None:
+        """Poke the change streams of whoever may read the document just written (committed):
+        its owner now, and before if that was another."""
+        after = await model.store.get_any(self.collection, id)  # type: ignore[union-attr]
+        await live.notify(request, live.document_changes(self.collection, [after, before]))
+
     async def _live(self, model: type[Model], id: str) -> Document:
         """The live document `id` if the user may read it; 404 otherwise, alike (an id no
         document can have included)."""
@@ -142,6 +150,7 @@ class CollectionAPI:
                     {"id": obj.id, "current_rev": existing.rev},
                 )
         await obj.save()
+        await self._written(request, model, obj.id, None)
         headers = {**etag(obj._rev), "Location": f"/api/{self.collection}/{obj.id}"}
         return JSONResponse(document_body(obj.to_dict(), obj._rev), status_code=201,
                             headers=headers)
@@ -159,6 +168,7 @@ class CollectionAPI:
         obj = model.from_dict({**server_fields(model, body, current.data), "id": id})
         obj._rev = current.rev if expected in (None, "*") else expected
         await obj.save()
+        await self._written(request, model, id, current)
         return JSONResponse(document_body(obj.to_dict(), obj._rev), headers=etag(obj._rev))
 
     async def update(self, request: Request) -> JSONResponse:
@@ -175,6 +185,7 @@ class CollectionAPI:
         if expected not in (None, "*"):
             obj._rev = expected
         await obj.update(**changes)
+        await self._written(request, model, id, current)
         return JSONResponse(document_body(obj.to_dict(), obj._rev), headers=etag(obj._rev))
 
     async def delete(self, request: Request) -> JSONResponse:
@@ -186,6 +197,7 @@ class CollectionAPI:
         if expected not in (None, "*"):
             obj._rev = expected
         await obj.delete()
+        await self._written(request, model, id, current)
         return JSONResponse({"count": 1})
 
 

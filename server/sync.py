@@ -40,6 +40,7 @@ from models.model import Model
 from models.protocol import MAX_SYNC_LIMIT, MAX_SYNC_VALUES, SYNC_DEFAULT_LIMIT
 from models.stores import Store
 
+from . import live
 from .body import read_json_object
 from .params import int_param
 from .sessions import require_user
@@ -102,6 +103,8 @@ class SyncAPI:
         # check_replicated of the user's model: WRITE on the incoming and the stored owner
         outcomes = await store.apply(self.collection, docs, merge=model.merge,
                                      check=model.check_replicated)
+        await live.notify(request, live.document_changes(
+            self.collection, [o.current for o in outcomes if o.status in live.WRITTEN]))
         return JSONResponse(protocol.apply_answer(outcomes, await store.checkpoint(), database))
 
     async def diff(self, request: Request) -> JSONResponse:

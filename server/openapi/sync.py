@@ -130,6 +130,18 @@ CHECKPOINT_PATHS: dict[str, Any] = {
         "responses": {"200": json_response({"type": "object", "properties": {
             "checkpoint": {"type": "integer"}, "database": _DATABASE}})},
     }},
+    "/api/changes/stream": {"get": {
+        "summary": "Live updates: Server-Sent Events telling the signed-in user that data they "
+                   "may read changed, so the client pulls (server/live.py)",
+        "description": "`event: change` with `data: {\"checkpoint\": N}`: first the current "
+                       "checkpoint, then one after each write the user may read; a comment "
+                       "line every 15 seconds. Nothing else, never an id. The stream ends "
+                       "with the session.",
+        "operationId": "changes.stream",
+        "tags": ["live"],
+        "responses": {"200": {"description": "An endless event stream", "content": {
+            "text/event-stream": {"schema": {"type": "string"}}}}},
+    }},
 }
 
 

@@ -11,6 +11,7 @@ from models.stores import Store
 
 from ..database import PostgresDatabase
 from ..stores import Password, register_database, register_scheme
+from . import live  # noqa: F401 (registers the relay between processes)
 from .adapter import PostgresStore
 
 
