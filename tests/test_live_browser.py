@@ -224,3 +224,35 @@ def test_offline_closes_the_stream_and_a_restarted_server_is_live_again(browser,
     finally:
         laptop.close()
         phone.close()
+
+
+@pytest.fixture
+def postgres_servers(postgres_fresh_url):
+    started = [LiveServer(postgres_fresh_url).start() for _ in range(2)]
+    yield started
+    for server in started:
+        server.stop()
+
+
+def test_a_change_through_one_process_shows_in_a_browser_on_the_other(browser,
+                                                                        postgres_servers):
+    first, second = postgres_servers
+    laptop, phone = recording(browser), recording(browser)
+    try:
+        writer = laptop.new_page()
+        account = sign_up(writer, first.url)
+        reader = phone.new_page()
+        log_in(reader, second.url, account)
+        wait_live(writer)
+        wait_live(reader)
+        add_todo(writer, "Through the first process")
+        wait_titles(reader, ["Through the first process"])
+        writer.get_by_test_id("todo-toggle").check()
+        reader.wait_for_function(
+            "() => document.querySelector('[data-testid=todo-toggle]').checked",
+            timeout=ARRIVES_MS)
+        writer.get_by_test_id("todo-delete").click()
+        wait_titles(reader, [])
+    finally:
+        laptop.close()
+        phone.close()
