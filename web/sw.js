@@ -6,7 +6,8 @@
 // - pages, /pyscript.json and the Python modules: network first, cache as fallback, so new server
 //   code reaches the page on the next online load;
 // - /vendor/ and /pkg/models-<hash>.zip never change under one URL: cache first;
-// - /api/: never cached, the app syncs through it and handles its failures itself.
+// - /api/: never cached, the app syncs through it and handles its failures itself; left to the
+//   network untouched, so the live-update stream (/api/changes/stream) is never held here.
 const CACHE = "offsync-shell-v1";
 
 self.addEventListener("install", (event) => {

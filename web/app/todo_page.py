@@ -9,6 +9,7 @@ import asyncio
 import js
 from app_state import UserData, known_session_user, log_out, signed_in_user
 from dom import by_testid, element, mark_ready, on
+from live_updates import LiveUpdates
 from sync_controller import SyncController
 
 from models import OffsyncError, StorageFullError, Todo
@@ -20,6 +21,16 @@ class TodoPage:
     def __init__(self, data: UserData) -> None:
         self.data = data
         self.sync = SyncController(data, self.refresh_footer)
+        self.live = LiveUpdates(data.user.id, self.should_stream, lambda: self.sync.schedule(0),
+                                self.refresh_footer)
+        self.editing = False  # an edit box is open: a render now would throw away its text
+        self.render_waiting = False  # a render was asked for meanwhile: done when editing ends
+
+    def should_stream(self) -> bool:
+        """Whether live updates should be on: online and signed in, as this browser's state
+        now says (another tab may have switched)."""
+        self.sync.state = self.data.load_state()
+        return self.sync.online
 
     # ---- reading ------------------------------------------------------------------------------
     @property
@@ -28,6 +39,11 @@ class TodoPage:
         return name if name in FILTERS else "all"
 
     async def render(self) -> None:
+        if self.editing:  # a sync or another tab changed something: shown when editing ends
+            self.render_waiting = True
+            self.refresh_footer()
+            return
+        self.render_waiting = False
         todos = await self.data.Todo.find(order=["order ASC", "created_at ASC"])
         shown = [t for t in todos if self.filter_name == "all"
                  or t.completed == (self.filter_name == "completed")]
@@ -114,18 +130,28 @@ class TodoPage:
         node.classList.add("editing")
         node.appendChild(editor)
         editor.focus()
+        self.editing = True
         done = {"closed": False}
 
         async def finish(save: bool) -> None:
             if done["closed"]:
                 return
             done["closed"] = True
+            self.editing = False
             if not save:
                 await self.render()
                 return
             title = editor.value.strip()
-            action = todo.delete() if not title else todo.update(title=title)
+            # the todo as stored now: a sync may have brought another device's change to it
+            # while the box was open (the typed title goes on top of it)
+            current = await self.data.Todo.find_by_id(todo.id)
+            if current is None:
+                self.show_error("This todo was deleted on another device while you edited it.")
+                await self.render()
+                return
+            action = current.delete() if not title else current.update(title=title)
             if not await self.guard(action):
+                self.editing = True
                 done["closed"] = False  # keep the editor and what the user typed
 
         def on_key(event) -> None:
@@ -146,6 +172,8 @@ class TodoPage:
         that need the local store (`refresh_counts`) a moment later."""
         sync = self.sync
         by_testid("network-status").textContent = sync.network_text()
+        by_testid("live-status").textContent = "live" if self.live.live else "not live"
+        by_testid("live-status").className = "badge " + ("on" if self.live.live else "off")
         by_testid("network-status").className = "badge " + ("on" if sync.online and sync.reachable
                                                              else "off")
         status = sync.progress or sync.status
@@ -214,8 +242,8 @@ class TodoPage:
         on(by_testid("clear-completed"), "click", lambda e: self.spawn(self.clear_completed()))
         on(js.window, "hashchange", lambda e: self.spawn_plain(self.render()))
         on(js.window, "storage", lambda e: self.spawn_plain(self.render()))  # another tab wrote
-        on(by_testid("go-online"), "click", lambda e: self.sync.go_online())
-        on(by_testid("go-offline"), "click", lambda e: self.sync.go_offline())
+        on(by_testid("go-online"), "click", lambda e: self.switch(self.sync.go_online))
+        on(by_testid("go-offline"), "click", lambda e: self.switch(self.sync.go_offline))
         on(by_testid("sync-button"), "click", lambda e: self.spawn_plain(self.sync.sync_now()))
         original = self.sync.on_change
 
@@ -223,6 +251,8 @@ class TodoPage:
             original()
             if self.sync.status == "idle":
                 self.spawn_plain(self.render())
+            elif self.sync.status == "signed out":
+                self.live.update()
 
         self.sync.on_change = after_sync_change
         await self.render()
@@ -230,6 +260,12 @@ class TodoPage:
         new_todo.focus()
         mark_ready()
         self.sync.start()
+        self.live.start()
+
+    def switch(self, go) -> None:
+        """The user switched online or offline: sync, and the live stream, follow."""
+        go()
+        self.live.switched()
 
 
 page: TodoPage | None = None
