@@ -64,8 +64,13 @@ $(VENV)/.bench-installed: $(VENV)/.test-installed
 	touch $@
 
 # Real Chromium against the real server: bench/results/<date>.json and latest.md (~10 minutes).
-bench: install runtime test-deps bench-deps chromium
+bench: install runtime test-deps bench-deps chromium postgres
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.live
+
+# Live updates alone: write-to-stream latency and fan-out to 500 streams (bench/live.py, ~1 min).
+bench-live: install test-deps postgres
+	$(BIN)/python -m bench.live
 
 lint: test-deps
 	$(BIN)/ruff check models server tests web bench
