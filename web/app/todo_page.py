@@ -59,8 +59,8 @@ class TodoPage:
             link = by_testid(f"filter-{name}")
             link.classList.toggle("selected", name == self.filter_name)
         by_testid("main").classList.toggle("empty", not todos)
-        self.refresh_footer()
-        await self.refresh_counts()
+        self.show_footer()
+        await self.refresh_counts()  # read once: refresh_footer would read it again
 
     def item(self, todo: Todo):
         cls = "todo" + (" completed" if todo.completed else "")
@@ -170,6 +170,11 @@ class TodoPage:
     def refresh_footer(self) -> None:
         """What the sync controller calls on every change: the footer now, and the figures
         that need the local store (`refresh_counts`) a moment later."""
+        self.show_footer()
+        self.spawn_plain(self.refresh_counts())
+
+    def show_footer(self) -> None:
+        """The footer's figures the sync controller already knows (no store read)."""
         sync = self.sync
         by_testid("network-status").textContent = sync.network_text()
         by_testid("live-status").textContent = "live" if self.live.live else "not live"
@@ -186,7 +191,6 @@ class TodoPage:
         by_testid("go-online").disabled = sync.state.online
         by_testid("go-offline").disabled = not sync.state.online
         by_testid("sync-button").disabled = not sync.online or sync.status == "syncing"
-        self.spawn_plain(self.refresh_counts())
 
     async def refresh_counts(self) -> None:
         """The footer's figures that need the local store."""
@@ -218,8 +222,8 @@ class TodoPage:
             self.data.user.expired = True  # local changes stay; sync resumes after a log-in
             self.sync.cancel()
         self.show_user()
-        self.refresh_footer()
-        await self.refresh_counts()
+        self.show_footer()
+        await self.refresh_counts()  # read once: refresh_footer would read it again
 
     async def log_out(self) -> None:
         pending = len(await self.data.pending_docs(self.sync.state))
