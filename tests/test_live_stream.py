@@ -16,6 +16,7 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
+import psycopg
 import pytest
 
 from models import MemoryStore, Todo, sync
@@ -175,3 +176,23 @@ async def test_log_out_ends_the_stream(sqlite_server):
 async def test_log_out_through_another_process_ends_the_stream(postgres_servers):
     first, second = postgres_servers
     await check_log_out_ends_the_stream(first.url, second.url)
+
+
+async def test_streams_survive_a_lost_listen_connection(postgres_servers, postgres_fresh_url):
+    """PostgreSQL drops the second process's LISTEN connection: that process listens again,
+    pokes its streams once (whatever was notified meanwhile is unknown), and later writes
+    through the first process reach its streams as before."""
+    first, second = postgres_servers
+    async with signed_in(first.url) as (a, account), \
+            same_session(a, account, second.url) as there, stream_of(there) as stream:
+        assert (await stream.next())[0] == "change"
+        with psycopg.connect(postgres_fresh_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE query LIKE 'LISTEN %%' AND pid <> pg_backend_pid()").fetchall()
+        assert len(killed) == 2, f"expected one LISTEN connection per process, found {killed}"
+        # both processes lost theirs; the second one's streams are poked once it listens again
+        assert await stream.next() == ("change", {"checkpoint": await checkpoint_of(a)})
+        await add_todo(a, "after the reconnect")
+        assert await stream.next() == ("change", {"checkpoint": await checkpoint_of(a)}), \
+            "a write through the other process no longer reaches this stream"
