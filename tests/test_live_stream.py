@@ -1,6 +1,7 @@
 """The change stream (`GET /api/changes/stream`, server/live.py) against real `offsync serve`
 processes: a write pokes the streams of the users who may read it and no one else's, in one
-process (SQLite) and across two processes on one PostgreSQL database; log-out ends a stream.
+process (SQLite) and across two processes on one PostgreSQL database; log-out ends a stream,
+and so does an expired session; a LISTEN connection PostgreSQL drops is made again.
 
 "No poke" is proven without waiting for silence: after A's write, B writes too, and the next
 event on B's stream must be B's own (a poke for A's write would have come first: a process
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 
 import httpx
@@ -20,6 +22,7 @@ import psycopg
 import pytest
 
 from models import MemoryStore, Todo, sync
+from server.live import SESSION_CHECK_SECONDS
 from server.stores import open_store
 from tests.auth_helpers import PASSWORD, Account, sign_up
 from tests.live_server import LiveServer
@@ -196,3 +199,17 @@ async def test_streams_survive_a_lost_listen_connection(postgres_servers, postgr
         await add_todo(a, "after the reconnect")
         assert await stream.next() == ("change", {"checkpoint": await checkpoint_of(a)}), \
             "a write through the other process no longer reaches this stream"
+
+
+async def test_a_stream_ends_when_its_session_expires(sqlite_server):
+    """No log-out tells the hub about an expiry: the stream checks its session itself, at the
+    latest `SESSION_CHECK_SECONDS` after the last event (here, with nothing written meanwhile)."""
+    async with signed_in(sqlite_server.url) as (a, _account):
+        async with stream_of(a) as stream:
+            assert (await stream.next())[0] == "change"
+            with sqlite3.connect(sqlite_server.db_path) as db:
+                expired = db.execute("UPDATE sessions SET expires_at = 0").rowcount
+            assert expired == 1
+            ended = await asyncio.wait_for(stream._next(), SESSION_CHECK_SECONDS + GUARD_SECONDS)
+            assert ended is None, f"the stream outlived its expired session: {ended}"
+        assert (await a.get("/api/changes/stream")).status_code == 401
