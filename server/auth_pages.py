@@ -1,6 +1,6 @@
 """The `/login` and `/register` pages: plain HTML forms, no JavaScript, for people.
 
-    GET  /login, /register     the forms (web/templates/login.html, register.html)
+    GET  /login, /register     the forms (both from web/templates/auth_form.html)
     POST /login, /register     form-urlencoded; 303 to / with the cookies, or the form again
 
 The pages live in `web/templates/` with the other pages; the server fills in only the error
@@ -29,7 +29,25 @@ from .errors import UnsupportedMediaTypeError
 from .static import WEB_DIR
 
 TEMPLATES_DIR = WEB_DIR / "templates"
-KINDS = ("login", "register")
+
+# What tells the two forms apart; the rest of the page is one template.
+WORDING = {
+    "login": {
+        "title": "Log in", "tagline": "Log in to see and sync your todos",
+        "password_autocomplete": "current-password", "hint": "", "submit": "Log in",
+        "other": "register", "switch_question": "No account yet?", "switch_action": "Create one",
+    },
+    "register": {
+        "title": "Create an account",
+        "tagline": "An account keeps your todos yours, on every device",
+        "password_autocomplete": "new-password",
+        "hint": '<p class="hint">3-40 letters, digits, ".", "_" or "-"; a password of at least '
+                f'{accounts.MIN_PASSWORD} characters.</p>',
+        "submit": "Create account",
+        "other": "login", "switch_question": "Already have an account?", "switch_action": "Log in",
+    },
+}
+KINDS = tuple(WORDING)
 
 
 class MalformedFormError(OffsyncError):
@@ -38,15 +56,15 @@ class MalformedFormError(OffsyncError):
 
 
 @functools.cache
-def template(kind: str) -> Template:
-    return Template((TEMPLATES_DIR / f"{kind}.html").read_text(encoding="utf-8"))
+def template() -> Template:
+    return Template((TEMPLATES_DIR / "auth_form.html").read_text(encoding="utf-8"))
 
 
 def render_form(kind: str, *, error: str = "", username: str = "") -> str:
     """The page of `kind`, showing `error` (if any) and `username`, both escaped."""
-    return template(kind).substitute(
-        error=html.escape(error), error_hidden="" if error else " hidden",
-        username=html.escape(username), min_password=accounts.MIN_PASSWORD)
+    return template().substitute(
+        WORDING[kind], kind=kind, error=html.escape(error),
+        error_hidden="" if error else " hidden", username=html.escape(username))
 
 
 def page(kind: str, status: int = 200, *, error: str = "", username: str = "",

@@ -418,7 +418,7 @@ async def test_the_page_templates_are_not_served_raw(tmp_path):
     app = create_app(f"sqlite:///{tmp_path}/pages.db")  # the repository's web/, served
     async with app.router.lifespan_context(app), client_of(app) as client:
         assert (await client.get("/auth.css")).status_code == 200  # the pages' own CSS is
-        for name in ("login.html", "register.html"):
+        for name in ("auth_form.html", "login.html"):
             assert_error(await client.get(f"/templates/{name}"), 404, "NOT_FOUND")
 
 
