@@ -59,6 +59,18 @@ from .moving import copy_accounts, copy_conflicts, plan_accounts
 from .stores import open_store, scheme_of
 
 
+def serving_url(sock: socket.socket) -> str:
+    """The URL a listening socket serves (the OS picks the port for 0)."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def serving_line(url: str, what: str) -> str:
+    """The line `offsync serve` prints once it serves; tests and scripts wait for it."""
+    return f"offsync serving {url} {what}"
+
+
 class AnnouncingServer(uvicorn.Server):
     """A uvicorn server that prints the real URL once it listens (the OS picks the port for 0)."""
 
@@ -70,10 +82,8 @@ class AnnouncingServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if not self.started:
             return
-        host, port = self.servers[0].sockets[0].getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
-        print(f"offsync serving http://{shown}:{port} (database: {self.database_url})",
-              flush=True)
+        url = serving_url(self.servers[0].sockets[0])
+        print(serving_line(url, f"(database: {self.database_url})"), flush=True)
 
 
 def uvicorn_config(app, *, host: str, port: int, log_level: str = "info",
@@ -98,9 +108,9 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def announce_when_ready(url: str, what: str, timeout: float = 120.0) -> None:
-    """Print the serving line once a worker answers (as the one-process server prints it once
-    it listens), so whoever waits for it can send requests at once."""
+def announce_when_ready(url: str, line: str, timeout: float = 120.0) -> None:
+    """Print the serving line once a worker answers at `url` (as the one-process server prints
+    it once it listens), so whoever waits for it can send requests at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -110,7 +120,7 @@ def announce_when_ready(url: str, what: str, timeout: float = 120.0) -> None:
             break
         except OSError:
             time.sleep(0.1)
-    print(f"offsync serving {url} {what}", flush=True)
+    print(line, flush=True)
 
 
 def serve_workers(args: argparse.Namespace) -> int:
@@ -126,10 +136,9 @@ def serve_workers(args: argparse.Namespace) -> int:
                             log_level=args.log_level, forwarded_allow_ips=args.forwarded_allow_ips,
                             factory=True, workers=args.workers)
     sock = config.bind_socket()
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    threading.Thread(target=announce_when_ready, daemon=True, args=(
-        f"http://{shown}:{port}", f"(database: {args.db}, {args.workers} processes)")).start()
+    url = serving_url(sock)
+    line = serving_line(url, f"(database: {args.db}, {args.workers} processes)")
+    threading.Thread(target=announce_when_ready, daemon=True, args=(url, line)).start()
     Multiprocess(config, sockets=[sock]).run()
     return 0
 
