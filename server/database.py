@@ -45,10 +45,13 @@ class Database(abc.ABC):
         until it ends (a check-then-write that concurrent requests must not interleave)."""
 
     async def script(self, statements: str) -> None:
-        """Several statements separated by `;` (schemas), each run on its own."""
-        for statement in statements.split(";"):
-            if statement.strip():
-                await self.execute(statement)
+        """Several statements separated by `;` (schemas), in one transaction under one lock:
+        server processes starting at once on a new database would otherwise race, and
+        PostgreSQL fails one of two concurrent CREATE TABLE IF NOT EXISTS of the same table."""
+        async with self.locked("schema") as db:
+            for statement in statements.split(";"):
+                if statement.strip():
+                    await db.execute(statement)
 
 
 class SQLiteDatabase(Database):

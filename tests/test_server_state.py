@@ -159,3 +159,21 @@ async def test_usernames_are_unique_in_any_case_and_accounts_move_whole(db):
     moved = await accounts.create("bob", "hash-3", id="b" * 32, created_at=12.5)
     assert [(user, hashed) for user, hashed, _ in await accounts.everyone()] == [
         (moved, "hash-3"), (ada, "hash-1")]
+
+
+async def test_processes_starting_at_once_on_a_new_database_all_start(postgres_cluster):
+    """`offsync serve --workers N` on an empty database: every process creates the server's
+    tables at the same moment. CREATE TABLE IF NOT EXISTS alone races in PostgreSQL (one of
+    them fails on the system catalog's unique index), which used to stop a worker at start."""
+    for _ in range(4):
+        url = postgres_cluster.create_database()
+        stores = [await PostgresStore.open(url, min_size=1, max_size=1) for _ in range(6)]
+        try:
+            tables = [table for store in stores for table in (
+                Accounts(PostgresDatabase(store.pool)), Sessions(PostgresDatabase(store.pool)),
+                RateLimiter(PostgresDatabase(store.pool), "login", 5, 60, "failed log-ins"))]
+            await asyncio.gather(*(table.create_schema() for table in tables))
+        finally:
+            for store in stores:
+                await store.close()
+            postgres_cluster.drop_database(url)
