@@ -77,6 +77,8 @@ async def _migrate_model(store: LocalStore, model: Any, batch_size: int,
         done += len(docs)
         await _report(on_progress, collection, done, max(total, done))
         await asyncio.sleep(0)  # let the page paint between pages
+    if done != total:
+        await _report(on_progress, collection, done, done)  # `total` was an upper bound
     async with adapter.transaction() as tx:
         for mine, theirs in await adapter.list_conflicts(collection):
             if mine is None:  # a conflict without a local document: not met in the feed
