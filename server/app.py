@@ -17,9 +17,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 import models
+from models.migrations import check_models
 from models.model import Model
 from models.protocol import DEFAULT_MAX_SYNC_BODY_BYTES
-from models.migrations import check_models
 from models.stores import Store
 from models.stores.local import LocalStore
 from models.stores.migrate import migrate_store

@@ -20,12 +20,11 @@ from models.errors import TransportError
 from models.replication import SyncResult
 from models.stores.remote import ProtocolError, RemoteStore
 from models.stores.sqlite import SQLiteStore
+from models.todo import Todo as _Todo
 from server.transport import HttpxTransport
 from tests.auth_helpers import Account
 from tests.clock import Clock
 from tests.fault_oracle import Oracle
-
-from models.todo import Todo as _Todo
 
 PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
 

@@ -20,12 +20,11 @@ from starlette.routing import Route
 from models import MemoryStore, RemoteStore, Todo, sync
 from models.protocol import doc_to_wire
 from models.revisions import next_revision
+from models.todo import Todo as _Todo
 from server import create_app
 from server.accounts import SCRYPT_N, SCRYPT_P, SCRYPT_R, verify_password
 from server.transport import HttpxTransport
 from tests.auth_helpers import PASSWORD, assert_error, client_of, log_in, query, sign_up
-
-from models.todo import Todo as _Todo
 
 PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
 
@@ -572,7 +571,8 @@ async def test_changes_feed_has_only_the_users_documents(ada, bob):
     first = (await bob.get(CHANGES, params={**PULL, "limit": "1"})).json()
     assert [d["id"] for d in first["docs"]] == bob_ids[:1]
     assert first["remaining"] == 1  # only bob's second todo, not ada's three changes
-    rest = (await bob.get(CHANGES, params={**PULL, "since": first["checkpoint"], "full": "1"})).json()
+    rest = (await bob.get(CHANGES, params={**PULL, "since": first["checkpoint"],
+                                           "full": "1"})).json()
     assert [d["id"] for d in rest["docs"]] == bob_ids[1:] and rest["remaining"] == 0
     counted_only = (await bob.get(CHANGES, params={**PULL, "limit": "0"})).json()
     assert counted_only["docs"] == [] and counted_only["remaining"] == 2

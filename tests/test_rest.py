@@ -16,12 +16,11 @@ from starlette.routing import Route
 
 import models
 from models import ConflictError, NotFoundError, RemoteStore, Todo, ValidationError
+from models.todo import Todo as _Todo
 from server import create_app
 from server.app import parse_database_url
 from server.transport import HttpxTransport
 from tests.auth_helpers import assert_error, sign_up
-
-from models.todo import Todo as _Todo
 
 PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
 

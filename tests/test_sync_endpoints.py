@@ -28,11 +28,10 @@ from models import (
 )
 from models.protocol import ProtocolError, doc_to_wire
 from models.stores import Store
+from models.todo import Todo as _Todo
 from server import create_app
 from server.transport import HttpxTransport
 from tests.auth_helpers import sign_up
-
-from models.todo import Todo as _Todo
 
 PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
 
@@ -141,7 +140,8 @@ async def test_changes_come_in_pages(client):
     assert pages == [(ids[:3], 4), (ids[3:6], 1), (ids[6:], 0)]
     counted = (await client.get(CHANGES, params={**PULL, "since": 2, "limit": 0})).json()
     assert counted["docs"] == [] and counted["remaining"] == 5
-    assert_error(await client.get(CHANGES, params={**PULL, "limit": 5001}), 400, "INVALID_PARAMETER")
+    assert_error(await client.get(CHANGES, params={**PULL, "limit": 5001}), 400,
+                 "INVALID_PARAMETER")
     assert_error(await client.get(CHANGES, params={**PULL, "since": -1}), 400, "INVALID_PARAMETER")
 
 
@@ -218,7 +218,8 @@ async def test_protocol_mismatch(client):
         assert error["details"]["supported"] == [1] and '"protocol": 1' in error["message"]
     assert_error(await client.post(DIFF, json={"protocol": 0, "changes": []}), 400,
                  "PROTOCOL_MISMATCH")
-    assert_error(await client.get(CHANGES, params={**PULL, "protocol": "2"}), 400, "PROTOCOL_MISMATCH")
+    assert_error(await client.get(CHANGES, params={**PULL, "protocol": "2"}), 400,
+                 "PROTOCOL_MISMATCH")
     assert (await client.get(CHANGES, params={**PULL, "protocol": "1"})).status_code == 200
     assert await server_checkpoint(client) == 0
 

@@ -187,7 +187,8 @@ class RemoteStore(Store):
         if not docs:
             return []
         path = self._url(model, "sync", "apply")
-        response = await self._call("POST", path, sync=True, json=protocol.apply_request(docs, self.version(model)))
+        response = await self._call("POST", path, sync=True,
+                                    json=protocol.apply_request(docs, self.version(model)))
         outcomes = protocol.read_apply_answer(model, response.data, len(docs), path)
         self._check_database(protocol.read_database(response.data, f"POST {path}"),
                              f"POST {path}")
