@@ -115,3 +115,32 @@ async def test_a_database_written_by_version_1_is_migrated_at_start(tmp_path, da
         for id, doc in after.items():
             assert (doc.rev, doc.checkpoint) == (before[id].rev, before[id].checkpoint)
             assert doc.data == (None if doc.deleted else {**before[id].data, "due": None})
+
+
+def test_the_cli_migrates_a_version_1_file_before_replicating_it(tmp_path):
+    import asyncio
+
+    from models.stores.sqlite import SQLiteStore
+    from server.cli import main
+
+    source, target = tmp_path / "old.db", tmp_path / "new.db"
+
+    async def write_v1() -> None:
+        store = SQLiteStore(str(source))
+        await TodoV1.using(store).create(title="milk", owner="someone")
+        store.close()
+
+    asyncio.run(write_v1())
+    assert main(["replicate", f"sqlite:///{source}", f"sqlite:///{target}"]) == 0
+
+    async def read(path) -> list:
+        store = SQLiteStore(str(path))
+        try:
+            return [(d.data, await stored_version(store, "todos"))
+                    for d in await store.feed("todos", 0, 10)]
+        finally:
+            store.close()
+
+    for path in (source, target):
+        ((data, version),) = asyncio.run(read(path))
+        assert (data["title"], data["due"], version) == ("milk", None, 2), (path, data)
