@@ -140,3 +140,20 @@ def test_offline_work_under_v1_survives_a_deploy_of_v2(browser, tmp_path):
         old.stop()
         if new is not None:
             new.stop()
+
+
+def test_a_tab_is_told_to_update_when_another_moves_the_store_to_a_newer_version(
+        context, live_server):
+    first, second = context.new_page(), context.new_page()
+    account = sign_up(first, live_server.url)
+    open_page(second, live_server.url + "/")
+    second.evaluate("""() => { window.updateEvents = [];
+        window.addEventListener('offsync:update-required',
+                                e => window.updateEvents.push(e.detail)); }""")
+    key = f"offsync:todo:{account.id}:mark:version:todos"
+    assert first.evaluate("k => localStorage.getItem(k)", key) == "2"  # migrated at start
+    first.evaluate("k => localStorage.setItem(k, '2')", key)  # the same version: nothing
+    first.evaluate("k => localStorage.setItem(k, '3')", key)  # as a newer tab's start would
+    second.wait_for_function("() => window.updateEvents.length > 0", timeout=TIMEOUT)
+    events = second.evaluate("() => window.updateEvents")
+    assert [(e["client_version"], e["server_version"]) for e in events] == [(2, 3)], events

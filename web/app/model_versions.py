@@ -11,6 +11,10 @@ controller calls `announce_update_required`: it sets `window.offsyncUpdateRequir
 details: model, client_version, server_version) and dispatches the event
 `offsync:update-required` on `window` with the same details. The page's update prompt ("A new
 version is ready", reload) listens to it; a listener that starts later reads the flag.
+
+The same event fires when another tab of this browser migrated the local store to a newer
+version than this tab runs (`watch_other_tabs`: the store's mark `version:<model>` changed in a
+`storage` event): this tab's code is then the older one and must reload before it writes again.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ import json
 import js
 from app_state import MODELS, UserData
 from dom import by_testid
-from pyodide.ffi import to_js
+from pyodide.ffi import create_proxy, to_js
 
 from models.errors import ModelVersionError, UpdateRequiredError
 from models.migrations import check_models
-from models.stores.migrate import migrate_store
+from models.stores.migrate import VERSION_MARK, migrate_store
 
 UPDATE_EVENT = "offsync:update-required"
 UPDATE_FLAG = "offsyncUpdateRequired"
@@ -47,6 +51,7 @@ async def open_local_store(data: UserData) -> bool:
     try:
         check_models(MODELS)
         await migrate_store(data.local, MODELS, on_progress=progress)
+        watch_other_tabs(data)
     except ModelVersionError as exc:
         js.console.error(f"offsync: {exc.message}")
         _show(f"This version of the app cannot open your saved data: {exc.message}")
@@ -68,4 +73,30 @@ def announce_update_required(exc: UpdateRequiredError) -> None:
     js.window.dispatchEvent(event)
 
 
-__all__ = ["UPDATE_EVENT", "UPDATE_FLAG", "announce_update_required", "open_local_store"]
+def watch_other_tabs(data: UserData) -> None:
+    """Announce an update when another tab moves the local store past this code's versions."""
+    versions = {data.local.adapter.mark_key(VERSION_MARK + model.collection): model
+                for model in MODELS}
+
+    def changed(event) -> None:
+        model = versions.get(event.key)
+        try:
+            stored = int(event.newValue) if model is not None and event.newValue else 0
+        except ValueError:
+            return
+        if model is not None and stored > model.version:
+            announce_update_required(UpdateRequiredError(
+                f"another tab runs {model.__name__} version {stored}, this one version "
+                f"{model.version}: reload to update",
+                {"model": model.__name__, "collection": model.collection,
+                 "client_version": model.version, "server_version": stored}))
+
+    proxy = create_proxy(changed)
+    _listeners.append(proxy)  # kept alive for the page's lifetime
+    js.window.addEventListener("storage", proxy)
+
+
+_listeners: list = []
+
+__all__ = ["UPDATE_EVENT", "UPDATE_FLAG", "announce_update_required", "open_local_store",
+           "watch_other_tabs"]
