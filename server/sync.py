@@ -39,7 +39,12 @@ from models.document import Document, with_owner
 from models.migrations import migrate_documents
 from models.model import Model
 from models.protocol import MAX_SYNC_LIMIT, MAX_SYNC_VALUES, SYNC_DEFAULT_LIMIT
-from models.protocol.versions import check_not_ahead, check_pull_version, read_version
+from models.protocol.versions import (
+    MAX_MODEL_VERSION,
+    check_not_ahead,
+    check_pull_version,
+    read_version,
+)
 from models.stores import Store
 
 from . import live
@@ -85,7 +90,7 @@ class SyncAPI:
         since = int_param(request, "since", 0, 0, None)
         limit = int_param(request, "limit", SYNC_DEFAULT_LIMIT, 0, MAX_SYNC_LIMIT)
         # a client on an older model version must reload before it may read (409)
-        check_pull_version(model, read_version(request.query_params.get("version")))
+        check_pull_version(model, client_version(request))
         full = request.query_params.get("full", "").lower() in ("1", "true")
         store = store_of(request)
         database = await database_identity(store)
@@ -134,12 +139,17 @@ class SyncAPI:
         """Conflicts this server recorded (a push it could not merge), until a resolution
         descending from both revisions arrives."""
         model = self.model(request)
-        check_pull_version(model, read_version(request.query_params.get("version")))
+        check_pull_version(model, client_version(request))
         pairs = [
             (mine, theirs) for mine, theirs in await store_of(request).conflicts(self.collection)
             if model.readable(mine or theirs)
         ]
         return JSONResponse(protocol.conflicts_answer(pairs))
+
+
+def client_version(request: Request) -> int:
+    """The model version a pull names in `?version=` (absent: 1; 400 when not a version)."""
+    return int_param(request, "version", 1, 1, MAX_MODEL_VERSION)
 
 
 def migrated_push(model: type[Model], body: dict, docs: list[Document]) -> list[Document]:

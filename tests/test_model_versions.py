@@ -77,6 +77,9 @@ async def test_a_client_ahead_of_the_server_is_refused_before_writing(client):
     doc = await Todo.using(local).as_user(client.account.id).create(title="from the future")
     wire = doc_to_wire(await local.get("todos", doc.id))
     assert_error(await client.get(CHANGES, params={"version": "3"}), 409, "VERSION_AHEAD")
+    for bad in ("0", "two", "2.0"):
+        assert_error(await client.get(CHANGES, params={"version": bad}), 400,
+                     "INVALID_PARAMETER")
     body = {"protocol": 1, "version": 3, "docs": [wire]}
     assert_error(await client.post(APPLY, json=body), 409, "VERSION_AHEAD")
     assert_error(await client.post(APPLY, json={**body, "version": "two"}), 400, "INVALID_BODY")
