@@ -75,14 +75,23 @@ def migrate_body(model: Any, body: dict | None, stored: int) -> dict | None:
 
 
 def migrate_document(model: Any, doc: Document, stored: int) -> Document:
-    """`doc` with every body it carries under the current version; its revision stays."""
+    """`doc` with every body it carries under the current version; its revision stays. A step
+    that fails raises ModelVersionError naming the model, the version and the document."""
     if stored == version_of(model):
         return doc
     check_path(model, stored)
-    return replace(
-        doc, data=migrate_body(model, doc.data, stored),
-        base_data=migrate_body(model, doc.base_data, stored),
-        unacked=tuple((rev, migrate_body(model, body, stored)) for rev, body in doc.unacked))
+    try:
+        return replace(
+            doc, data=migrate_body(model, doc.data, stored),
+            base_data=migrate_body(model, doc.base_data, stored),
+            unacked=tuple((rev, migrate_body(model, body, stored)) for rev, body in doc.unacked))
+    except ModelVersionError:
+        raise
+    except Exception as exc:
+        raise ModelVersionError(
+            f"{model.__name__}: migrating {doc.model} {doc.id!r} from version {stored} failed: "
+            f"{type(exc).__name__}: {exc}",
+            {"model": model.__name__, "version": stored, "id": doc.id}) from exc
 
 
 def migrate_documents(model: Any, docs: list[Document], stored: int) -> list[Document]:

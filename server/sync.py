@@ -36,9 +36,11 @@ from starlette.routing import BaseRoute, Route
 
 from models import protocol
 from models.document import Document, with_owner
-from models.migrations import migrate_documents
+from models.errors import ModelVersionError
+from models.migrations import migrate_document
 from models.model import Model
 from models.protocol import MAX_SYNC_LIMIT, MAX_SYNC_VALUES, SYNC_DEFAULT_LIMIT
+from models.protocol.errors import InvalidDocError
 from models.protocol.versions import (
     MAX_MODEL_VERSION,
     check_not_ahead,
@@ -159,7 +161,15 @@ def migrated_push(model: type[Model], body: dict, docs: list[Document]) -> list[
     (docs/PROTOCOL.md, "Model versions")."""
     version = read_version(body.get("version"))
     check_not_ahead(model, version)
-    return migrate_documents(model, docs, version)
+    migrated = []
+    for index, doc in enumerate(docs):
+        try:
+            migrated.append(migrate_document(model, doc, version))
+        except ModelVersionError as exc:  # a body the step cannot read: not a doc of that version
+            raise InvalidDocError(f"docs[{index}]: {exc.message}; nothing was written",
+                                  {"index": index, "id": doc.id, "message": exc.message}
+                                  ) from None
+    return migrated
 
 
 async def adopt_foreign_owners(request: Request, model: type[Model],

@@ -243,7 +243,9 @@ async def version_interrupted_migration_resumes_where_it_stopped(store):
         await old.create(id=f"n{n}", name=f"n{n}")
     Counted.fail_on = "n3"
     try:
-        await raises(RuntimeError, migrate_store(store, [Counted], batch_size=2))
+        error = await raises(ModelVersionError, migrate_store(store, [Counted], batch_size=2))
+        assert error.details == {"model": "Counted", "version": 1, "id": "n3"}, error.details
+        assert "failing on n3" in str(error), error
     finally:
         Counted.fail_on = None
     names = {d.id: d.data["name"] for d in await store.feed("counted", 0, 100)}
