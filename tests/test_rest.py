@@ -16,13 +16,12 @@ from starlette.routing import Route
 
 import models
 from models import ConflictError, NotFoundError, RemoteStore, Todo, ValidationError
-from models.todo import Todo as _Todo
 from server import create_app
 from server.app import parse_database_url
 from server.transport import HttpxTransport
 from tests.auth_helpers import assert_error, sign_up
 
-PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
+PULL = {"version": str(Todo.version)}  # a pull names the model version it runs
 
 
 async def create(client: httpx.AsyncClient, **body) -> dict:
