@@ -19,7 +19,9 @@ import os
 from locust import FastHttpUser, constant, task
 
 with open(os.environ["OFFSYNC_BENCH_LOAD"]) as _file:
-    ACCOUNTS: list[dict] = json.load(_file)["accounts"]
+    _LOAD = json.load(_file)
+ACCOUNTS: list[dict] = _LOAD["accounts"]
+VERSION = _LOAD["version"]  # the model version the docs are of, which a pull names
 _next_account = itertools.count()
 PUSH_ONLY = os.environ.get("OFFSYNC_BENCH_TASK", "sync") == "push"
 
@@ -37,13 +39,14 @@ class SyncingClient(FastHttpUser):
 
     @task
     def sync_one_change(self) -> None:
-        body = {"protocol": 1, "docs": [next(self.docs)]}
+        body = {"protocol": 1, "version": VERSION, "docs": [next(self.docs)]}
         self.client.post("/api/todos/sync/apply", json=body, headers=self.write_headers,
                          name="POST /api/todos/sync/apply")
         if PUSH_ONLY:
             return
         with self.client.get("/api/todos/sync/changes",
-                             params={"since": self.since, "limit": 500, "protocol": 1},
+                             params={"since": self.since, "limit": 500, "protocol": 1,
+                                     "version": VERSION},
                              headers=self.read_headers, name="GET /api/todos/sync/changes",
                              catch_response=True) as response:
             if response.status_code == 200:

@@ -42,7 +42,8 @@ def _add_changes(client: httpx.Client, count: int) -> None:
 def _timed_pull(client: httpx.Client, since: int, expected: int) -> float:
     t0 = time.perf_counter()
     response = client.get("/api/todos/sync/changes",
-                          params={"since": since, "limit": 500, "protocol": PROTOCOL})
+                          params={"since": since, "limit": 500, "protocol": PROTOCOL,
+                                  "version": Todo.version})
     elapsed = time.perf_counter() - t0
     response.raise_for_status()
     assert len(response.json()["docs"]) == expected, response.text[:200]
@@ -197,7 +198,7 @@ def _load_file(path: Path, url: str, accounts: Accounts, block: int) -> Path:
         checkpoint = int(http.get("/api/checkpoint", cookies=accounts[0][0].cookies)
                          .json()["checkpoint"])
     part = slice(block * DOCS_PER_CLIENT, (block + 1) * DOCS_PER_CLIENT)
-    path.write_text(json.dumps({"accounts": [
+    path.write_text(json.dumps({"version": Todo.version, "accounts": [
         {"cookies": session.cookies, "csrf": session.headers["X-CSRF-Token"],
          "checkpoint": checkpoint, "docs": docs[part]}
         for session, docs in accounts
@@ -262,11 +263,13 @@ def request_costs(url: str, cpu: CPUReader, requests: int) -> dict:
     with session.http_client(url, timeout=30) as client:
         def push(doc: dict) -> None:
             client.post("/api/todos/sync/apply",
-                        json={"protocol": 1, "docs": [doc]}).raise_for_status()
+                        json={"protocol": 1, "version": Todo.version,
+                              "docs": [doc]}).raise_for_status()
 
         def pull(since: int) -> None:
             response = client.get("/api/todos/sync/changes",
-                                  params={"since": since, "limit": 500, "protocol": 1})
+                                  params={"since": since, "limit": 500, "protocol": 1,
+                                          "version": Todo.version})
             response.raise_for_status()
             assert len(response.json()["docs"]) == 10, response.text[:200]
 

@@ -34,7 +34,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .fields import Boolean, DateTime, Field, Integer, Number, String
+from .fields import Boolean, Date, DateTime, Field, Integer, Number, String
 from .model import Model
 from .outcome import Outcome
 from .reconcile import three_way_merge
@@ -50,7 +50,8 @@ __all__ = [
     "AccessDeniedError", "AuthenticationError", "CheckpointExpiredError", "ConflictError",
     "CorruptEntryError", "DatabaseChangedError",
     "FilterError", "NotFoundError", "OffsyncError", "StorageFullError", "TransportError",
-    "ValidationError", "Boolean", "DateTime", "Field", "Integer", "Number", "String", "Model",
+    "ValidationError", "Boolean", "Date", "DateTime", "Field", "Integer", "Number", "String",
+    "Model",
     "three_way_merge", "ReplicationResult", "SyncResult", "replicate", "sync", "DictStorage",
     "MemoryStore", "RemoteStore", "Store", "WebStorageStore", "Document", "Outcome", "Todo",
     "Response", "Transport", "MODELS",

@@ -114,3 +114,28 @@ class PayloadTooLargeError(OffsyncError):
 
     status = 413
     code = "PAYLOAD_TOO_LARGE"
+
+
+class UpdateRequiredError(OffsyncError):
+    """The server runs a newer version of a model than the client: the client must load the new
+    code (reload the page) before it may pull, rather than receive fields its code would drop
+    (docs/PROTOCOL.md, "Model versions"). Its pushes are still accepted."""
+
+    status = 409
+    code = "UPDATE_REQUIRED"
+
+
+class VersionAheadError(OffsyncError):
+    """The client runs a newer version of a model than the server (a deploy still under way):
+    nothing is written, the client keeps its data and tries again later."""
+
+    status = 409
+    code = "VERSION_AHEAD"
+
+
+class ModelVersionError(OffsyncError):
+    """A model change that cannot be migrated automatically (a missing step, a step that fails
+    on a sample, stored documents newer than the code): refused at start-up."""
+
+    status = 500
+    code = "MODEL_VERSION_INVALID"

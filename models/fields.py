@@ -184,6 +184,27 @@ class DateTime(Field):
         return {**super().schema(), "format": "date-time"}
 
 
+class Date(Field):
+    """A calendar day, stored as ISO-8601 text `YYYY-MM-DD` (no time, no zone)."""
+
+    def coerce(self, value: Any) -> Any:
+        if isinstance(value, _dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, _dt.date):
+            return value.isoformat()
+        if not isinstance(value, str):
+            raise FieldError(f"must be a date YYYY-MM-DD, not {type(value).__name__}")
+        try:
+            if len(value) != 10:
+                raise ValueError
+            return _dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise FieldError(f"must be a date YYYY-MM-DD, got {value[:40]!r}") from None
+
+    def schema(self) -> dict:
+        return {**super().schema(), "format": "date"}
+
+
 def format_datetime(moment: _dt.datetime) -> str:
     """`moment` in UTC as `YYYY-MM-DDTHH:MM:SS.mmmZ` (the year always in four digits, which
     strftime does not promise); OverflowError when UTC leaves years 1-9999."""

@@ -51,6 +51,11 @@ class Model(AccessControlled, Replicable):
     user_id: ClassVar[str | None] = None  # who acts, once `as_user` turned enforcement on
     enforce_access: ClassVar[bool] = False
     clock: ClassVar[Callable[[], str]] = staticmethod(utc_now)
+    # Model versions (models/migrations.py): the current version, one step from each older
+    # version to the next, and documents of older versions the start-up check migrates.
+    version: ClassVar[int] = 1
+    migrations: ClassVar[dict[int, Callable[[dict], dict]]] = {}
+    migration_samples: ClassVar[dict[int, list[dict]]] = {}
 
     id = String(validators=(_valid_id,),
                 description="Random string made where the object is created")

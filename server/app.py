@@ -17,9 +17,12 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 import models
+from models.migrations import check_models
 from models.model import Model
 from models.protocol import DEFAULT_MAX_SYNC_BODY_BYTES
 from models.stores import Store
+from models.stores.local import LocalStore
+from models.stores.migrate import migrate_store
 
 from . import archive, auth, auth_pages, live, openapi, rest, static, sync, unknown_model
 from .accounts import Accounts
@@ -61,6 +64,7 @@ def create_app(
     scheme = scheme_of(database_url, database=True)  # a bad URL fails here, before serving
     path = parse_database_url(database_url) if scheme.name == "sqlite" else None
     model_classes = dict(models.MODELS if models_map is None else models_map)
+    check_models(model_classes.values())  # an unmigratable model change is refused here
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,6 +85,8 @@ def create_app(
                 app.state.sessions = None
 
     async def serve_with(app: Starlette, store: Store) -> None:
+        if isinstance(store, LocalStore):  # documents of older model versions, at start-up
+            await migrate_store(store, model_classes.values())
         app.state.models = {name: model.using(store) for name, model in model_classes.items()}
         # users, sessions and the limiters live in the same database (server/database.py)
         db = database_of(store)

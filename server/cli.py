@@ -47,6 +47,8 @@ from models.checkpoints import Checkpoints
 from models.errors import AuthenticationError, OffsyncError
 from models.replication import DEFAULT_BATCH_SIZE, ReplicationResult, replicate
 from models.stores import Store
+from models.stores.local import LocalStore
+from models.stores.migrate import migrate_store
 
 from .app import (
     DEFAULT_DATABASE_URL,
@@ -184,6 +186,8 @@ async def opened(url: str, args: argparse.Namespace, *, must_exist: bool
                                   f"read from ${PASSWORD_ENV} or asked for)")
     async with open_store(url, must_exist=must_exist, user=args.user,
                           password=lambda: read_password(args.user)) as store:
+        if isinstance(store, LocalStore):  # a database older code wrote: migrated first, as
+            await migrate_store(store, models.MODELS.values())  # the server does at start-up
         yield store
 
 

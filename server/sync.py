@@ -36,8 +36,17 @@ from starlette.routing import BaseRoute, Route
 
 from models import protocol
 from models.document import Document, with_owner
+from models.errors import ModelVersionError
+from models.migrations import migrate_document
 from models.model import Model
 from models.protocol import MAX_SYNC_LIMIT, MAX_SYNC_VALUES, SYNC_DEFAULT_LIMIT
+from models.protocol.errors import InvalidDocError
+from models.protocol.versions import (
+    MAX_MODEL_VERSION,
+    check_not_ahead,
+    check_pull_version,
+    read_version,
+)
 from models.stores import Store
 
 from . import live
@@ -82,6 +91,8 @@ class SyncAPI:
             protocol.read_protocol_param(request.query_params["protocol"])
         since = int_param(request, "since", 0, 0, None)
         limit = int_param(request, "limit", SYNC_DEFAULT_LIMIT, 0, MAX_SYNC_LIMIT)
+        # a client on an older model version must reload before it may read (409)
+        check_pull_version(model, client_version(request))
         full = request.query_params.get("full", "").lower() in ("1", "true")
         store = store_of(request)
         database = await database_identity(store)
@@ -90,14 +101,15 @@ class SyncAPI:
                                 **({"full": True} if full else {}))
         checkpoint = docs[-1].checkpoint if docs else since
         remaining = await store.pending(self.collection, checkpoint, owner)
-        return JSONResponse(protocol.changes_answer(docs, checkpoint, remaining, database))
+        return JSONResponse(protocol.changes_answer(docs, checkpoint, remaining, database,
+                                                    model.version))
 
     async def apply(self, request: Request) -> JSONResponse:
         """Take a batch of revisions in one transaction, under this server's model rules."""
         model = self.model(request)
         body = await read_json_object(request, self.max_body_bytes, max_values=MAX_SYNC_VALUES)
-        docs = await adopt_foreign_owners(request, model,
-                                          protocol.read_apply_request(self.collection, body))
+        docs = await adopt_foreign_owners(request, model, migrated_push(
+            model, body, protocol.read_apply_request(self.collection, body)))
         store = store_of(request)
         database = await database_identity(store)
         # check_replicated of the user's model: WRITE on the incoming and the stored owner
@@ -129,11 +141,35 @@ class SyncAPI:
         """Conflicts this server recorded (a push it could not merge), until a resolution
         descending from both revisions arrives."""
         model = self.model(request)
+        check_pull_version(model, client_version(request))
         pairs = [
             (mine, theirs) for mine, theirs in await store_of(request).conflicts(self.collection)
             if model.readable(mine or theirs)
         ]
         return JSONResponse(protocol.conflicts_answer(pairs))
+
+
+def client_version(request: Request) -> int:
+    """The model version a pull names in `?version=` (absent: 1; 400 when not a version)."""
+    return int_param(request, "version", 1, 1, MAX_MODEL_VERSION)
+
+
+def migrated_push(model: type[Model], body: dict, docs: list[Document]) -> list[Document]:
+    """A push's docs under this server's model version: a client still on an older version (an
+    offline tab that kept the old code) is migrated on arrival, then validated like any other,
+    never refused for being old; one on a newer version is refused before anything is written
+    (docs/PROTOCOL.md, "Model versions")."""
+    version = read_version(body.get("version"))
+    check_not_ahead(model, version)
+    migrated = []
+    for index, doc in enumerate(docs):
+        try:
+            migrated.append(migrate_document(model, doc, version))
+        except ModelVersionError as exc:  # a body the step cannot read: not a doc of that version
+            raise InvalidDocError(f"docs[{index}]: {exc.message}; nothing was written",
+                                  {"index": index, "id": doc.id, "message": exc.message}
+                                  ) from None
+    return migrated
 
 
 async def adopt_foreign_owners(request: Request, model: type[Model],

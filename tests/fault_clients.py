@@ -20,10 +20,13 @@ from models.errors import TransportError
 from models.replication import SyncResult
 from models.stores.remote import ProtocolError, RemoteStore
 from models.stores.sqlite import SQLiteStore
+from models.todo import Todo as _Todo
 from server.transport import HttpxTransport
 from tests.auth_helpers import Account
 from tests.clock import Clock
 from tests.fault_oracle import Oracle
+
+PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
 
 MAX_ATTEMPTS = 200  # a guard against a client that can never finish, not a time limit
 STORE_KINDS = ("memory", "webstorage", "sqlite")
@@ -191,7 +194,7 @@ class RestWriter(Client):
         return {todo["id"]: todo for todo in response.json()}
 
     async def server_conflicts(self) -> list[str]:
-        response = await self.http.get("/api/todos/sync/conflicts")
+        response = await self.http.get("/api/todos/sync/conflicts", params=PULL)
         assert response.status_code == 200, response.text
         return [f"server: {pair['theirs']['id']}" for pair in response.json()["conflicts"]]
 

@@ -24,8 +24,12 @@ class LiveServer:
     name = "offsync serve"
 
     def __init__(self, db_path: Path | str, port: int = 0, *,
-                 options: tuple[str, ...] = TEST_OPTIONS) -> None:
-        """`db_path`: a SQLite file, or a database URL (`postgresql://...`)."""
+                 options: tuple[str, ...] = TEST_OPTIONS, cwd: Path = ROOT,
+                 env: dict[str, str] | None = None) -> None:
+        """`db_path`: a SQLite file, or a database URL (`postgresql://...`). `cwd` and `env`:
+        where the process runs and what it adds to the environment (a directory holding another
+        `models/` package runs the server with those models)."""
+        self.cwd, self.env = cwd, env or {}
         self.db_path = db_path
         self.database_url = db_path if isinstance(db_path, str) and "://" in db_path \
             else f"sqlite:///{db_path}"
@@ -42,8 +46,8 @@ class LiveServer:
     def start(self, timeout: float = 30.0) -> LiveServer:
         self.output = []
         self.process = subprocess.Popen(
-            self.command(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            self.command(), cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None

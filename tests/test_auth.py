@@ -20,10 +20,13 @@ from starlette.routing import Route
 from models import MemoryStore, RemoteStore, Todo, sync
 from models.protocol import doc_to_wire
 from models.revisions import next_revision
+from models.todo import Todo as _Todo
 from server import create_app
 from server.accounts import SCRYPT_N, SCRYPT_P, SCRYPT_R, verify_password
 from server.transport import HttpxTransport
 from tests.auth_helpers import PASSWORD, assert_error, client_of, log_in, query, sign_up
+
+PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
 
 SECRET = "s3cret-horse-battery-staple"
 CHANGES = "/api/todos/sync/changes"
@@ -99,7 +102,7 @@ async def counted(client: httpx.AsyncClient, where: dict | None = None) -> int:
 
 async def wire(client: httpx.AsyncClient, id: str) -> dict:
     """The document `id` as its owner pulls it (the wire doc)."""
-    response = await client.get(CHANGES, params={"full": "1", "limit": 5000})
+    response = await client.get(CHANGES, params={**PULL, "full": "1", "limit": 5000})
     assert response.status_code == 200, response.text
     (doc,) = [doc for doc in response.json()["docs"] if doc["id"] == id]
     return doc
@@ -290,7 +293,7 @@ async def test_expired_session_answers_session_expired(ada, started):
     started.state.store.db.execute("UPDATE sessions SET expires_at = ?", (time.time() - 1,))
     assert_error(await ada.get("/api/auth/session"), 401, "SESSION_EXPIRED")
     assert_error(await ada.get("/api/todos"), 401, "SESSION_EXPIRED")
-    assert_error(await ada.get(CHANGES), 401, "SESSION_EXPIRED")
+    assert_error(await ada.get(CHANGES, params=PULL), 401, "SESSION_EXPIRED")
     # a write with the (valid-looking) CSRF token: 401, not 403, and nothing written
     before = snapshot(started)
     assert_error(await ada.patch(f"/api/todos/{todo['id']}", json={"title": "x"}),
@@ -558,24 +561,25 @@ async def test_changes_feed_has_only_the_users_documents(ada, bob):
     assert (await ada.delete(f"/api/todos/{ada_ids[2]}")).status_code == 200
 
     for params in ({}, {"full": "1"}, {"since": "0", "limit": "1000"}):
-        page = await bob.get(CHANGES, params=params)
+        page = await bob.get(CHANGES, params={**PULL, **params})
         assert page.status_code == 200, page.text
         body = page.json()
         assert [d["id"] for d in body["docs"]] == bob_ids
         assert body["remaining"] == 0
         assert "ada secret" not in page.text and ada.account.id not in page.text
 
-    first = (await bob.get(CHANGES, params={"limit": "1"})).json()
+    first = (await bob.get(CHANGES, params={**PULL, "limit": "1"})).json()
     assert [d["id"] for d in first["docs"]] == bob_ids[:1]
     assert first["remaining"] == 1  # only bob's second todo, not ada's three changes
-    rest = (await bob.get(CHANGES, params={"since": first["checkpoint"], "full": "1"})).json()
+    rest = (await bob.get(CHANGES, params={**PULL, "since": first["checkpoint"],
+                                           "full": "1"})).json()
     assert [d["id"] for d in rest["docs"]] == bob_ids[1:] and rest["remaining"] == 0
-    counted_only = (await bob.get(CHANGES, params={"limit": "0"})).json()
+    counted_only = (await bob.get(CHANGES, params={**PULL, "limit": "0"})).json()
     assert counted_only["docs"] == [] and counted_only["remaining"] == 2
 
-    adas = (await ada.get(CHANGES, params={"limit": "1"})).json()
+    adas = (await ada.get(CHANGES, params={**PULL, "limit": "1"})).json()
     assert adas["remaining"] == 2
-    everything = (await ada.get(CHANGES)).json()["docs"]
+    everything = (await ada.get(CHANGES, params=PULL)).json()["docs"]
     assert [d["id"] for d in everything] == ada_ids[:2] + ada_ids[2:]
     assert everything[-1]["deleted"] is True and everything[-1]["owner"] == ada.account.id
 
@@ -678,9 +682,9 @@ async def test_conflicts_endpoint_lists_only_the_users_conflicts(ada, bob, start
     assert results[0]["status"] == "conflict"
     assert query(started, "SELECT id FROM conflicts") == [(todo["id"],)]
 
-    adas = (await ada.get(CONFLICTS)).json()["conflicts"]
+    adas = (await ada.get(CONFLICTS, params=PULL)).json()["conflicts"]
     assert [c["theirs"]["id"] for c in adas] == [todo["id"]]
-    bobs = await bob.get(CONFLICTS)
+    bobs = await bob.get(CONFLICTS, params=PULL)
     assert bobs.status_code == 200 and bobs.json()["conflicts"] == []
     assert "client" not in bobs.text and todo["id"] not in bobs.text
 
@@ -734,7 +738,7 @@ async def test_writes_with_the_session_cookie_need_the_csrf_token(bob, ada, star
     # reads need no token; the session survived the refused log-out
     assert (await bob.get("/api/todos")).status_code == 200
     assert (await bob.get("/api/auth/session")).status_code == 200
-    assert (await bob.get(CHANGES)).status_code == 200
+    assert (await bob.get(CHANGES, params=PULL)).status_code == 200
     # with the right token, the same writes go through
     made = await bob.post("/api/todos", json={"title": "real"}, headers={"X-CSRF-Token": token})
     assert made.status_code == 201

@@ -38,10 +38,14 @@ from models.filters import (
 )
 from models.protocol import DEFAULT_MAX_SYNC_BODY_BYTES, MAX_SYNC_VALUES, doc_to_wire
 from models.revisions import MAX_GENERATION
+from models.todo import Todo as _Todo
 from server import create_app
 from server.body import MAX_DEPTH
 from server.errors import error_response
 from tests.auth_helpers import PASSWORD, sign_up
+
+PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
+V = f"version={_Todo.version}&"
 
 TODOS = "/api/todos"
 APPLY = "/api/todos/sync/apply"
@@ -255,8 +259,8 @@ async def test_urls_that_are_not_utf8_are_refused(client, db_path, raw):
     urls = [
         ("GET", f"{TODOS}?filter=" + quote('{"where":{"title":"') + raw + quote('"}}')),
         ("GET", f"{TODOS}/count?where=" + quote('{"title":"') + raw + quote('"}')),
-        ("GET", f"{SYNC_CHANGES}?since={raw}"),
-        ("GET", f"{SYNC_CHANGES}?limit=1{raw}"),
+        ("GET", f"{SYNC_CHANGES}?{V}since={raw}"),
+        ("GET", f"{SYNC_CHANGES}?{V}limit=1{raw}"),
         ("GET", f"{TODOS}/{raw}"),
         ("PATCH", f"{TODOS}/{seed}{raw}"),
         ("DELETE", f"{TODOS}/{raw}"),
@@ -347,13 +351,14 @@ async def test_numbers_past_64_bits_or_infinite_are_refused_in_filters(client, d
 
 @pytest.mark.parametrize("value", ["9" * 400, str(2**63), str(2**64), "-1", "1e400", "1.5"])
 async def test_integer_parameters_out_of_range_are_refused(client, db_path, value):
-    for url in (f"{SYNC_CHANGES}?since={value}", f"{SYNC_CHANGES}?limit={value}"):
+    for url in (f"{SYNC_CHANGES}?{V}since={value}",
+                f"{SYNC_CHANGES}?{V}limit={value}"):
         await refused(client, db_path, "GET", url, code="INVALID_PARAMETER")
 
 
 async def test_the_largest_integers_are_fine(client, db_path):
     """The legitimate edge: 2^63-1 is a checkpoint, an order, a skip the store can hold."""
-    response = await client.get(SYNC_CHANGES, params={"since": str(2**63 - 1)})
+    response = await client.get(SYNC_CHANGES, params={**PULL, "since": str(2**63 - 1)})
     assert response.status_code == 200 and response.json()["docs"] == []
     response = await client.get(TODOS, params={"filter": json.dumps({"skip": 2**63 - 1})})
     assert response.status_code == 200 and response.json() == []
@@ -498,14 +503,15 @@ NOT_ASCII_INTEGERS = ["²", "¹", "٣", "１", "߁", "1_0", "+1", " 1", "1 ", "0
 @pytest.mark.parametrize("value", NOT_ASCII_INTEGERS)
 async def test_integer_parameters_take_ascii_digits_only(client, db_path, value):
     v = quote(value)
-    await refused(client, db_path, "GET", f"{SYNC_CHANGES}?protocol={v}",
+    await refused(client, db_path, "GET", f"{SYNC_CHANGES}?{V}protocol={v}",
                   code="PROTOCOL_MISMATCH")
-    for url in (f"{SYNC_CHANGES}?since={v}", f"{SYNC_CHANGES}?limit={v}"):
+    for url in (f"{SYNC_CHANGES}?{V}since={v}", f"{SYNC_CHANGES}?{V}limit={v}"):
         await refused(client, db_path, "GET", url, code="INVALID_PARAMETER")
 
 
 async def test_ascii_integer_parameters_still_work(client):
-    for url in (f"{SYNC_CHANGES}?protocol=1&since=0&limit=5", f"{SYNC_CHANGES}?since=0&limit=1"):
+    for url in (f"{SYNC_CHANGES}?{V}protocol=1&since=0&limit=5",
+                f"{SYNC_CHANGES}?{V}since=0&limit=1"):
         response = await client.get(url)
         assert response.status_code == 200, response.text
 

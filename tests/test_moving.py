@@ -20,11 +20,14 @@ import pytest
 
 from models import replicate
 from models.revisions import next_revision
+from models.todo import Todo as _Todo
 from server.cli import PASSWORD_ENV
 from server.stores import open_store
 
 from .auth_helpers import PASSWORD, Account, sign_up_sync
 from .live_server import ROOT, LiveServer
+
+PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
 
 TIMEOUT = 20.0
 
@@ -186,7 +189,8 @@ def revisions(conflicts: list[dict]) -> list[tuple]:
 def record_a_conflict(http: httpx.Client, todo: dict) -> None:
     """Make the server record a conflict on `todo`: a push edits the title from the revision
     before the server's own edit of it."""
-    changes = http.get("/api/todos/sync/changes", params={"full": "1", "limit": 5000}).json()
+    changes = http.get("/api/todos/sync/changes",
+                       params={**PULL, "full": "1", "limit": 5000}).json()
     (base,) = [doc for doc in changes["docs"] if doc["id"] == todo["id"]]
     assert http.patch(f"/api/todos/{todo['id']}", json={"title": "oat milk"}).status_code == 200
     data = {**base["data"], "title": "soy milk"}
@@ -219,7 +223,7 @@ def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path
             post(bob_http, title="bob's")
             record_a_conflict(ada_http, post(ada_http, title="milk"))
             adas, bobs = todos(ada_http), todos(bob_http)
-            conflicts = ada_http.get("/api/todos/sync/conflicts").json()["conflicts"]
+            conflicts = ada_http.get("/api/todos/sync/conflicts", params=PULL).json()["conflicts"]
             assert len(conflicts) == 1
     finally:
         server.stop()
@@ -247,8 +251,8 @@ def test_a_deployment_moves_to_another_database_accounts_included(tmp_path: Path
             assert logged.status_code == 200 and logged.json()["user"]["id"] == ada.id
             http.headers["X-CSRF-Token"] = logged.json()["csrf"]
             assert todos(http) == adas
-            assert revisions(http.get("/api/todos/sync/conflicts").json()["conflicts"]) \
-                == revisions(conflicts)
+            moved = http.get("/api/todos/sync/conflicts", params=PULL).json()["conflicts"]
+            assert revisions(moved) == revisions(conflicts)
         with client(server) as http:
             logged = http.post("/api/auth/login", json={"username": "bob", "password": PASSWORD})
             assert logged.status_code == 200 and logged.json()["user"]["id"] == bob.id

@@ -21,6 +21,8 @@ from server.app import parse_database_url
 from server.transport import HttpxTransport
 from tests.auth_helpers import assert_error, sign_up
 
+PULL = {"version": str(Todo.version)}  # a pull names the model version it runs
+
 
 async def create(client: httpx.AsyncClient, **body) -> dict:
     response = await client.post("/api/todos", json=body)
@@ -131,7 +133,7 @@ async def test_the_changes_feed_is_sync_changes_only(client):
     feed is `/sync/changes` (docs/PROTOCOL.md)."""
     await create(client, title="a")
     assert_error(await client.get("/api/todos/changes"), 404, "NOT_FOUND")
-    page = (await client.get("/api/todos/sync/changes", params={"protocol": 1})).json()
+    page = (await client.get("/api/todos/sync/changes", params={**PULL, "protocol": 1})).json()
     assert [doc["data"]["title"] for doc in page["docs"]] == ["a"]
 
 

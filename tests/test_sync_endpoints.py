@@ -28,9 +28,12 @@ from models import (
 )
 from models.protocol import ProtocolError, doc_to_wire
 from models.stores import Store
+from models.todo import Todo as _Todo
 from server import create_app
 from server.transport import HttpxTransport
 from tests.auth_helpers import sign_up
+
+PULL = {"version": str(_Todo.version)}  # a pull names the model version it runs
 
 CHANGES = "/api/todos/sync/changes"
 APPLY = "/api/todos/sync/apply"
@@ -88,9 +91,9 @@ async def server_checkpoint(client) -> int:
 async def test_changes_apply_diff_conflicts_happy_paths(client):
     database = (await client.get("/api/checkpoint")).json()["database"]
     assert database.isdigit() and 2**52 <= int(database) < 2**53, database
-    empty = (await client.get(CHANGES)).json()
+    empty = (await client.get(CHANGES, params=PULL)).json()
     assert empty == {"protocol": 1, "docs": [], "checkpoint": 0, "remaining": 0,
-                     "database": database}
+                     "database": database, "version": _Todo.version}
 
     store, todos = await local_todos(3, client.account.id)
     docs = await wire_docs(store)
@@ -104,7 +107,7 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
     assert first["current"]["rev"] == todos[0]._rev and first["current"]["checkpoint"] == 1
     assert first["current"]["base_rev"] == todos[0]._rev  # the server now shares this revision
 
-    page = (await client.get(CHANGES, params={"since": 0})).json()
+    page = (await client.get(CHANGES, params={**PULL, "since": 0})).json()
     assert page["protocol"] == 1 and page["checkpoint"] == 3 and page["remaining"] == 0
     assert page["database"] == database
     assert [d["id"] for d in page["docs"]] == [t.id for t in todos]
@@ -119,7 +122,7 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
     assert diff == {"protocol": 1, "missing": [todos[0].id, fresh.id], "conflicts": [],
                     "database": database}
 
-    assert (await client.get(CONFLICTS)).json() == {"protocol": 1, "conflicts": []}
+    assert (await client.get(CONFLICTS, params=PULL)).json() == {"protocol": 1, "conflicts": []}
 
 
 async def test_changes_come_in_pages(client):
@@ -127,7 +130,7 @@ async def test_changes_come_in_pages(client):
     await client.post(APPLY, json={"protocol": 1, "docs": await wire_docs(store)})
     since, pages = 0, []
     while True:
-        page = (await client.get(CHANGES, params={"since": since, "limit": 3})).json()
+        page = (await client.get(CHANGES, params={**PULL, "since": since, "limit": 3})).json()
         if not page["docs"]:
             assert page["checkpoint"] == since and page["remaining"] == 0
             break
@@ -135,10 +138,11 @@ async def test_changes_come_in_pages(client):
         since = page["checkpoint"]
     ids = [t.id for t in todos]
     assert pages == [(ids[:3], 4), (ids[3:6], 1), (ids[6:], 0)]
-    counted = (await client.get(CHANGES, params={"since": 2, "limit": 0})).json()
+    counted = (await client.get(CHANGES, params={**PULL, "since": 2, "limit": 0})).json()
     assert counted["docs"] == [] and counted["remaining"] == 5
-    assert_error(await client.get(CHANGES, params={"limit": 5001}), 400, "INVALID_PARAMETER")
-    assert_error(await client.get(CHANGES, params={"since": -1}), 400, "INVALID_PARAMETER")
+    assert_error(await client.get(CHANGES, params={**PULL, "limit": 5001}), 400,
+                 "INVALID_PARAMETER")
+    assert_error(await client.get(CHANGES, params={**PULL, "since": -1}), 400, "INVALID_PARAMETER")
 
 
 async def test_changes_after_a_purge_answer_410(client, app, remote):
@@ -147,11 +151,11 @@ async def test_changes_after_a_purge_answer_410(client, app, remote):
     for todo in todos[:2]:
         await Todo.using(app.state.store)(**todo.to_dict(), _rev=todo._rev).delete()
     assert await app.state.store.purge_tombstones("todos", 6) == 2
-    error = assert_error(await client.get(CHANGES, params={"since": 1}), 410,
+    error = assert_error(await client.get(CHANGES, params={**PULL, "since": 1}), 410,
                          "CHECKPOINT_EXPIRED")
     assert error["details"] == {"since": 1, "horizon": 6}
-    assert (await client.get(CHANGES, params={"since": 6})).status_code == 200
-    assert len((await client.get(CHANGES, params={"since": 0})).json()["docs"]) == 2
+    assert (await client.get(CHANGES, params={**PULL, "since": 6})).status_code == 200
+    assert len((await client.get(CHANGES, params={**PULL, "since": 0})).json()["docs"]) == 2
     with pytest.raises(CheckpointExpiredError) as info:
         await remote.feed("todos", since=3)
     assert info.value.status == 410 and info.value.details["horizon"] == 6
@@ -166,7 +170,7 @@ async def test_apply_is_idempotent(client):
     again = (await client.post(APPLY, json=request)).json()
     assert [r["status"] for r in again["results"]] == ["unchanged"] * 3
     assert again["checkpoint"] == first["checkpoint"] == 3
-    after = (await client.get(CHANGES, params={"since": first["checkpoint"]})).json()
+    after = (await client.get(CHANGES, params={**PULL, "since": first["checkpoint"]})).json()
     assert after["docs"] == [] and after["remaining"] == 0
 
 
@@ -181,7 +185,7 @@ async def test_one_invalid_doc_is_rejected_the_rest_applies(client):
     assert "title" in results[1]["error"]["details"] and results[1]["current"] is None
     assert "completed" in results[2]["error"]["details"]
     assert (await client.get("/api/todos/count")).json() == {"count": 1}
-    listed = (await client.get(CHANGES)).json()["docs"]
+    listed = (await client.get(CHANGES, params=PULL)).json()["docs"]
     assert [d["id"] for d in listed] == [todos[0].id]
 
 
@@ -214,8 +218,9 @@ async def test_protocol_mismatch(client):
         assert error["details"]["supported"] == [1] and '"protocol": 1' in error["message"]
     assert_error(await client.post(DIFF, json={"protocol": 0, "changes": []}), 400,
                  "PROTOCOL_MISMATCH")
-    assert_error(await client.get(CHANGES, params={"protocol": "2"}), 400, "PROTOCOL_MISMATCH")
-    assert (await client.get(CHANGES, params={"protocol": "1"})).status_code == 200
+    assert_error(await client.get(CHANGES, params={**PULL, "protocol": "2"}), 400,
+                 "PROTOCOL_MISMATCH")
+    assert (await client.get(CHANGES, params={**PULL, "protocol": "1"})).status_code == 200
     assert await server_checkpoint(client) == 0
 
 
@@ -470,7 +475,7 @@ async def test_same_field_conflict_then_resolution_converges(client, remote):
     result = await b.sync()
     (conflict,) = result.conflicts
     assert conflict.id == todo.id and conflict.type() == "update"
-    server_side = (await client.get(CONFLICTS)).json()["conflicts"]
+    server_side = (await client.get(CONFLICTS, params=PULL)).json()["conflicts"]
     assert [(c["mine"]["data"]["title"], c["theirs"]["data"]["title"]) for c in server_side] == [
         ("oat milk", "soy milk")]
     (stored,) = await stored_conflicts(b.store, Todo)
@@ -482,7 +487,7 @@ async def test_same_field_conflict_then_resolution_converges(client, remote):
     await conflict.resolve_manually({**conflict.source_doc.data, "title": "oat and soy milk"})
     assert await stored_conflicts(b.store, Todo) == []
     assert (await b.sync()).conflicts == []
-    assert (await client.get(CONFLICTS)).json()["conflicts"] == []
+    assert (await client.get(CONFLICTS, params=PULL)).json()["conflicts"] == []
     assert (await a.sync()).conflicts == []
     for peer in (a, b):
         assert (await peer.todos.find_by_id(todo.id)).title == "oat and soy milk"
@@ -507,4 +512,4 @@ async def test_edit_against_delete_is_a_conflict_resolved_by_the_server_side(cli
     await a.sync()
     assert await b.todos.find_by_id(todo.id) is None and await a.todos.find_by_id(todo.id) is None
     assert await state(a.store) == await state(b.store) == await state(remote)
-    assert (await client.get(CONFLICTS)).json()["conflicts"] == []
+    assert (await client.get(CONFLICTS, params=PULL)).json()["conflicts"] == []

@@ -111,9 +111,19 @@ def _with_database(answer: dict[str, Any], database: int | None) -> dict[str, An
 
 
 def changes_answer(docs: list[Document], checkpoint: int, remaining: int,
-                   database: int | None = None) -> dict[str, Any]:
-    return _with_database({"protocol": PROTOCOL_VERSION, "docs": [doc_to_wire(doc) for doc in docs],
-                           "checkpoint": checkpoint, "remaining": remaining}, database)
+                   database: int | None = None, version: int = 1) -> dict[str, Any]:
+    """`version`: the model version of the docs (left out when 1, as older servers did)."""
+    answer = _with_database({"protocol": PROTOCOL_VERSION,
+                             "docs": [doc_to_wire(doc) for doc in docs],
+                             "checkpoint": checkpoint, "remaining": remaining}, database)
+    return _with_version(answer, version)
+
+
+def _with_version(message: dict[str, Any], version: int) -> dict[str, Any]:
+    """A message naming the model version of its docs (docs/PROTOCOL.md, "Model versions")."""
+    if version != 1:
+        message["version"] = version
+    return message
 
 
 def apply_answer(outcomes: list[Outcome], checkpoint: int,
@@ -153,6 +163,7 @@ class ChangesPage:
     checkpoint: Any
     remaining: Any
     database: int | None = None
+    version: int = 1  # the model version of the docs (1 from an older server)
 
 
 def read_database(body: dict[str, Any], where: str) -> int | None:
@@ -166,17 +177,23 @@ def read_database(body: dict[str, Any], where: str) -> int | None:
         raise TransportError(f"{where}: {exc}") from None
 
 
-def changes_params(since: int, limit: int, full: bool = False) -> dict[str, str]:
-    """The query of a pull; `limit` is clamped to what the server serves."""
+def changes_params(since: int, limit: int, full: bool = False,
+                   version: int = 1) -> dict[str, str]:
+    """The query of a pull; `limit` is clamped to what the server serves; `version` is the
+    client's model version."""
     params = {"since": str(since), "limit": str(max(0, min(limit, MAX_SYNC_LIMIT))),
               "protocol": str(PROTOCOL_VERSION)}
+    if version != 1:
+        params["version"] = str(version)
     if full:
         params["full"] = "1"
     return params
 
 
-def apply_request(docs: list[Document]) -> dict[str, Any]:
-    return {"protocol": PROTOCOL_VERSION, "docs": [doc_to_wire(doc) for doc in docs]}
+def apply_request(docs: list[Document], version: int = 1) -> dict[str, Any]:
+    """A push of `docs`, written under model version `version`."""
+    return _with_version({"protocol": PROTOCOL_VERSION,
+                          "docs": [doc_to_wire(doc) for doc in docs]}, version)
 
 
 def diff_request(changes: list[Change]) -> dict[str, Any]:
@@ -200,8 +217,11 @@ def read_changes_answer(model: str, body: Any, path: str, *, with_docs: bool = T
         if not isinstance(body["docs"], list):
             raise TransportError(f"GET {path}: docs is not a list")
         docs = [read_answer_doc(model, raw, path) for raw in body["docs"]]
+    version = body.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise TransportError(f"GET {path}: version is not a positive integer")
     return ChangesPage(docs, body["checkpoint"], body["remaining"],
-                       read_database(body, f"GET {path}"))
+                       read_database(body, f"GET {path}"), version)
 
 
 def read_apply_answer(model: str, body: Any, sent: int, path: str) -> list[Outcome]:

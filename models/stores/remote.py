@@ -19,6 +19,8 @@ switched or restored under this replication.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from .. import errors, protocol
@@ -26,6 +28,7 @@ from ..changes import Change
 from ..document import Document
 from ..errors import CheckpointExpiredError
 from ..filters import Query
+from ..migrations import migrate_documents, version_of
 from ..outcome import Outcome
 from ..protocol import ProtocolError
 from ..transport import Response, Transport
@@ -41,15 +44,32 @@ _ERRORS_BY_CODE = {
         errors.StorageFullError,
         errors.CorruptEntryError,
         CheckpointExpiredError,
+        errors.UpdateRequiredError,
+        errors.VersionAheadError,
     )
 }
 
 
 class RemoteStore(Store):
-    def __init__(self, transport: Transport, base_path: str = "/api") -> None:
+    def __init__(self, transport: Transport, base_path: str = "/api",
+                 models: Mapping[str, Any] | None = None) -> None:
+        """`models`: the model classes by collection, whose versions this client declares
+        (docs/PROTOCOL.md, "Model versions"); `models.MODELS` by default, and version 1 for a
+        collection not among them."""
         self.transport = transport
         self.base_path = base_path.rstrip("/")
         self.database: int | None = None  # the identity the server last named (`identity()`)
+        self._models = models
+
+    def model_class(self, model: str) -> Any:
+        """The model class of `model` this client runs, or None."""
+        if self._models is None:
+            from ..registry import MODELS  # at call time: the registry imports the models
+            self._models = MODELS
+        return self._models.get(model)
+
+    def version(self, model: str) -> int:
+        return version_of(self.model_class(model)) if self.model_class(model) else 1
 
     def _check_database(self, found: int | None, where: str) -> None:
         """A sync answer from another database than the one named before: stop here."""
@@ -120,9 +140,26 @@ class RemoteStore(Store):
                             with_docs: bool = True) -> protocol.ChangesPage:
         path = self._url(model, "sync", "changes")
         response = await self._call("GET", path, sync=True,
-                                    params=protocol.changes_params(since, limit, full))
+                                    params=protocol.changes_params(
+                                        since, limit, full, self.version(model)))
         page = protocol.read_changes_answer(model, response.data, path, with_docs=with_docs)
         self._check_database(page.database, f"GET {path}")
+        return self._migrated(model, page, path)
+
+    def _migrated(self, model: str, page: protocol.ChangesPage,
+                  path: str) -> protocol.ChangesPage:
+        """A page of an older model version (a server not yet updated) migrated here; one of a
+        newer version than this code: UpdateRequiredError (a server that refuses the pull says
+        so itself; this covers one that does not)."""
+        mine = self.version(model)
+        if page.version > mine:
+            raise errors.UpdateRequiredError(
+                f"GET {path}: the server sent version {page.version} documents, this code runs "
+                f"version {mine}: reload to update",
+                {"collection": model, "client_version": mine, "server_version": page.version})
+        if page.version < mine and page.docs:
+            docs = migrate_documents(self.model_class(model), page.docs, page.version)
+            return replace(page, docs=docs)
         return page
 
     async def feed(
@@ -150,7 +187,8 @@ class RemoteStore(Store):
         if not docs:
             return []
         path = self._url(model, "sync", "apply")
-        response = await self._call("POST", path, sync=True, json=protocol.apply_request(docs))
+        response = await self._call("POST", path, sync=True,
+                                    json=protocol.apply_request(docs, self.version(model)))
         outcomes = protocol.read_apply_answer(model, response.data, len(docs), path)
         self._check_database(protocol.read_database(response.data, f"POST {path}"),
                              f"POST {path}")
@@ -183,7 +221,10 @@ class RemoteStore(Store):
     async def conflicts(self, model: str) -> list[tuple[Document | None, Document]]:
         """The conflicts the server recorded: (the server's document, the other revision)."""
         path = self._url(model, "sync", "conflicts")
-        response = await self._call("GET", path, sync=True)
+        version = self.version(model)
+        response = await self._call("GET", path, sync=True,
+                                    **({"params": {"version": str(version)}} if version != 1
+                                       else {}))
         return protocol.read_conflicts_answer(model, response.data, path)
 
     async def record_conflict(self, theirs: Document) -> None:

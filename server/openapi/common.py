@@ -19,7 +19,9 @@ ERROR_CODES = {
            " log-out comes from another site's page (CSRF_FAILED); nothing was done",
     "404": "Unknown model (MODEL_NOT_FOUND) or id (NOT_FOUND)",
     "409": "If-Match names a revision that is no longer current (REVISION_CONFLICT), or the"
-           " document is at the largest revision generation (REVISION_LIMIT)",
+           " document is at the largest revision generation (REVISION_LIMIT); on sync routes a"
+           " pull by a client on an older model version (UPDATE_REQUIRED: reload to update) or"
+           " any request by one on a newer version than the server's (VERSION_AHEAD)",
     "410": "since is older than the tombstone purge horizon (CHECKPOINT_EXPIRED): resync from 0",
     "413": "Body larger than the server's limit, holding more JSON values than it allows"
            " (details.max_values), or more than 5000 docs in one sync request"

@@ -12,6 +12,8 @@ from models.revisions import REVISION
 from .common import errors, json_response, ref
 
 _PROTOCOL = {"const": PROTOCOL_VERSION, "description": "The sync protocol version"}
+_VERSION = {"type": "integer", "minimum": 1, "description": "The model version of the docs "
+            "(absent: 1); an older push is migrated on arrival (docs/PROTOCOL.md)"}
 _DATABASE = {"type": "string", "pattern": "^[1-9][0-9]{0,18}$",
              "description": "The identity of the server's database (decimal text, compared, never "
                             "computed with): a client whose checkpoints were taken against another "
@@ -65,9 +67,11 @@ SCHEMAS: dict[str, Any] = {
                        "description": "The last doc's checkpoint (or since): the next since"},
         "remaining": {"type": "integer", "description": "Documents changed after checkpoint"},
         "database": _DATABASE,
+        "version": _VERSION,
     }},
     "SyncApplyRequest": {"type": "object", "required": ["protocol", "docs"], "properties": {
         "protocol": _PROTOCOL,
+        "version": _VERSION,
         "docs": {"type": "array", "maxItems": MAX_SYNC_DOCS, "items": ref("SyncDoc")},
     }},
     "SyncOutcome": {"type": "object", "properties": {
@@ -164,6 +168,11 @@ def paths(collection: str) -> dict[str, Any]:
                 "description": f"Optional; anything but {PROTOCOL_VERSION} → 400 "
                                "PROTOCOL_MISMATCH", "schema": {"const": PROTOCOL_VERSION}}
 
+    version = {"name": "version", "in": "query", "required": False,
+               "description": "The client's model version (absent: 1): older than the "
+                              "server's → 409 UPDATE_REQUIRED, newer → 409 VERSION_AHEAD",
+               "schema": {"type": "integer", "minimum": 1}}
+
     def body(schema: str, example: dict[str, Any]) -> dict[str, Any]:
         return {"required": True, "content": {"application/json": {
             "schema": ref(schema), "example": example}}}
@@ -174,9 +183,9 @@ def paths(collection: str) -> dict[str, Any]:
             "description": "Oldest first, one document once (its newest revision). Pass the "
                            "returned checkpoint as since for the next page until docs is empty.",
             "operationId": f"{collection}.sync_changes", "tags": tags,
-            "parameters": [since, limit, full, protocol],
+            "parameters": [since, limit, full, protocol, version],
             "responses": {"200": json_response(ref("SyncChangesPage")),
-                          **errors("400", "403", "404", "410")},
+                          **errors("400", "403", "404", "409", "410")},
         }},
         f"{base}/apply": {"post": {
             "summary": f"Push: apply a batch of {collection} revisions in one transaction",
@@ -188,7 +197,7 @@ def paths(collection: str) -> dict[str, Any]:
             "requestBody": body("SyncApplyRequest",
                                 {"protocol": PROTOCOL_VERSION, "docs": [EXAMPLE_DOC]}),
             "responses": {"200": json_response(ref("SyncApplyResponse")),
-                          **errors("400", "403", "404", "413", "415")},
+                          **errors("400", "403", "404", "409", "413", "415")},
         }},
         f"{base}/diff": {"post": {
             "summary": f"Which {collection} changes the server lacks, and which would conflict",
@@ -202,6 +211,8 @@ def paths(collection: str) -> dict[str, Any]:
         f"{base}/conflicts": {"get": {
             "summary": f"Conflicts the server recorded for {collection}, until resolved",
             "operationId": f"{collection}.sync_conflicts", "tags": tags,
-            "responses": {"200": json_response(ref("SyncConflicts")), **errors("403", "404")},
+            "parameters": [version],
+            "responses": {"200": json_response(ref("SyncConflicts")),
+                          **errors("400", "403", "404", "409")},
         }},
     }

@@ -32,6 +32,7 @@ from . import (  # noqa: F401
     tab_closed,
     unacked,
     validation,
+    versions,
     webstorage,
     webstorage_failures,
 )

@@ -21,7 +21,8 @@ async def json_round_trip(store):
     again = T.from_dict(todo.to_dict(), rev=todo._rev)
     assert again == todo and again._rev == todo._rev
     assert set(todo.to_dict()) == set(T.fields) == {
-        "id", "title", "completed", "created_at", "updated_at", "order", "owner"}, todo.to_dict()
+        "id", "title", "completed", "created_at", "updated_at", "order", "owner", "due",
+    }, todo.to_dict()
     assert json.loads(text)["_rev"] == todo._rev
     stored = await T.find_by_id(todo.id)
     assert stored.to_json() == text, "the store changed the document's JSON"

@@ -14,6 +14,7 @@ import json
 import js
 from app_state import QUOTA_CHARS, UserData, remote, signed_in_user, storage, storage_used
 from dom import by_testid, element, mark_ready, on
+from model_versions import open_local_store
 from pyodide.ffi import to_js
 from sync_controller import SyncController
 
@@ -279,5 +280,8 @@ async def start() -> None:
     if user is None:
         js.location.replace("/login")
         return
-    page = DebugPage(UserData(user))
+    data = UserData(user)
+    if not await open_local_store(data):  # older models' data migrated first (or refused)
+        return
+    page = DebugPage(data)
     await page.start()

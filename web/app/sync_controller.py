@@ -12,9 +12,11 @@ from collections.abc import Callable
 
 import js
 from app_state import MODELS, PEER, UserData, remote, transport
+from model_versions import announce_update_required
 from pyodide.ffi import create_proxy
 
 from models import AuthenticationError, OffsyncError, TransportError, sync
+from models.errors import UpdateRequiredError
 
 DEBOUNCE_SECONDS = 0.4
 INTERVAL_SECONDS = 30.0
@@ -31,6 +33,7 @@ class SyncController:
         self.progress = ""
         self.reachable = True  # the server answered the last request
         self.failures = 0
+        self.update_required = False  # the server refused a pull: reload for the newer models
         self._timer: asyncio.Task | None = None
         self._proxies: list = []
         transport.enabled = self.online
@@ -108,7 +111,8 @@ class SyncController:
     async def _interval(self) -> None:
         while True:
             await asyncio.sleep(INTERVAL_SECONDS)
-            if self.online and self.status != "syncing" and self.failures == 0:
+            if self.online and self.status != "syncing" and self.failures == 0 \
+                    and not self.update_required:
                 await self.sync_now()
 
     # ---- one sync -----------------------------------------------------------------------------
@@ -160,6 +164,18 @@ class SyncController:
             self.status = "signed out"
             self.progress = ""
             self.on_change()
+            return
+        except UpdateRequiredError as exc:
+            # The server runs newer models: pulling waits for a reload (the push went through).
+            # No retries: only the new code can read what the server now sends.
+            self.update_required = True
+            self.cancel()
+            self.status = "update required"
+            self.progress = ""
+            self.state.last_error = exc.message
+            self.state.save()
+            self.on_change()
+            announce_update_required(exc)
             return
         except TransportError as exc:
             self.reachable = False

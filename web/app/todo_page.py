@@ -10,6 +10,7 @@ import js
 from app_state import UserData, known_session_user, log_out, signed_in_user
 from dom import by_testid, element, mark_ready, on
 from live_updates import LiveUpdates
+from model_versions import open_local_store
 from sync_controller import SyncController
 
 from models import OffsyncError, StorageFullError, Todo
@@ -286,7 +287,10 @@ async def start() -> None:
     if user is None:
         js.location.replace("/login")
         return
-    page = TodoPage(UserData(user))
+    data = UserData(user)
+    if not await open_local_store(data):  # older models' data migrated first (or refused)
+        return
+    page = TodoPage(data)
     await page.start()
     if confirm_later:
         await page.confirm_session()

@@ -1,0 +1,159 @@
+"""A deploy of a new model version, in Chromium against real servers: a user works offline under
+version 1 (creates, edits, leaves a conflict), the server restarts with version 2, the page comes
+online: its push is taken (nothing lost, a tab still on version 1 pushing to the version 2
+server), its pull is refused and the page is told to update (`offsync:update-required`); after
+the reload its localStorage is migrated, everything syncs and the conflict is still there and
+resolvable.
+
+"A server running version 1" is this repository's server run over a copy of `models/` whose
+`todo.py` is version 1's (`tests/fixtures/todo_v1.py`, the file as it was before version 2): the
+browser gets that package, as it got it from the version 1 deploy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.browser_helpers import (
+    add_todo,
+    open_page,
+    server_todos,
+    sign_up,
+    titles,
+    wait_synced,
+)
+from tests.live_server import ROOT, LiveServer
+
+V1_TODO = Path(__file__).resolve().parent / "fixtures" / "todo_v1.py"
+TIMEOUT = 30_000
+
+
+def v1_checkout(tmp_path: Path) -> Path:
+    """A directory whose `models/` is today's with `Todo` at version 1."""
+    root = tmp_path / "v1"
+    shutil.copytree(ROOT / "models", root / "models",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(V1_TODO, root / "models" / "todo.py")
+    return root
+
+
+def edit_title(page, old: str, new: str) -> None:
+    page.locator("[data-testid=todo-title]", has_text=old).dblclick()
+    page.get_by_test_id("todo-edit").fill(new)
+    page.get_by_test_id("todo-edit").press("Enter")
+    page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")
+
+
+def wait_status(page, status: str) -> None:
+    page.wait_for_function(
+        "s => document.querySelector('[data-testid=sync-status]').textContent === s",
+        arg=status, timeout=TIMEOUT)
+
+
+def local_entries(page, prefix: str) -> dict[str, str]:
+    return page.evaluate("p => Object.fromEntries(Object.entries(localStorage)"
+                         ".filter(([k]) => k.startsWith(p)))", prefix)
+
+
+def test_offline_work_under_v1_survives_a_deploy_of_v2(browser, tmp_path):
+    db = tmp_path / "offsync.db"
+    old = LiveServer(db, cwd=v1_checkout(tmp_path), env={"PYTHONPATH": str(ROOT)}).start()
+    new = None
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        account = sign_up(page, old.url)
+        url = old.url
+        for title in ("milk", "bread"):
+            add_todo(page, title)
+        wait_synced(page)
+        before = {t["title"]: t for t in server_todos(page, url)}
+        assert set(before) == {"milk", "bread"} and "due" not in before["milk"], before
+
+        # a conflict, under version 1: the server's milk changes while the page edits it offline
+        page.get_by_test_id("go-offline").click()
+        csrf = page.evaluate("async () => (await (await fetch('/api/auth/session')).json()).csrf")
+        theirs = page.request.patch(f"{url}/api/todos/{before['milk']['id']}",
+                                    data=json.dumps({"title": "milk theirs"}),
+                                    headers={"X-CSRF-Token": csrf,
+                                             "Content-Type": "application/json"})
+        assert theirs.ok, theirs.text()
+        edit_title(page, "milk", "milk mine")
+        page.get_by_test_id("go-online").click()
+        page.get_by_test_id("conflict-banner").wait_for(state="visible", timeout=TIMEOUT)
+
+        # more offline work under version 1, then the deploy of version 2 on the same database
+        page.get_by_test_id("go-offline").click()
+        add_todo(page, "eggs")
+        edit_title(page, "bread", "bread edited")
+        old.stop()
+        new = LiveServer(db, port=old.port).start()
+        assert new.url == url
+        page.evaluate("""() => { window.updateEvents = [];
+            window.addEventListener('offsync:update-required',
+                                    e => window.updateEvents.push(e.detail)); }""")
+        page.get_by_test_id("go-online").click()
+        page.wait_for_function("() => window.updateEvents.length > 0", timeout=TIMEOUT)
+        detail = page.evaluate("() => window.updateEvents[0]")
+        assert (detail["model"], detail["client_version"], detail["server_version"]) == (
+            "Todo", 1, 2), detail
+        assert page.evaluate("() => window.offsyncUpdateRequired.server_version") == 2
+        wait_status(page, "update required")
+        # the tab still on version 1 pushed to the version 2 server: nothing lost
+        pushed = {t["title"]: t for t in server_todos(page, url)}
+        assert set(pushed) == {"milk theirs", "bread edited", "eggs"}, pushed
+        assert all(t["due"] is None for t in pushed.values()), pushed
+
+        # the reload runs version 2: localStorage migrated, the sync goes through
+        page.reload()
+        open_page(page, url, navigate=False)
+        prefix = f"offsync:todo:{account.id}:"
+        wait_status(page, "idle")
+        entries = local_entries(page, prefix)
+        assert entries[prefix + "mark:version:todos"] == "2", entries
+        docs = [json.loads(v) for k, v in entries.items() if k.startswith(prefix + "todos:doc:")]
+        assert len(docs) == 3 and all(d["data"].get("due", "missing") is None for d in docs), docs
+        assert sorted(titles(page)) == ["bread edited", "eggs", "milk mine"], titles(page)
+        page.get_by_test_id("conflict-banner").wait_for(state="visible", timeout=TIMEOUT)
+
+        # the conflict left under version 1 resolves under version 2
+        open_page(page, url + "/debug")
+        conflict = page.get_by_test_id("conflict")
+        assert conflict.count() == 1
+        assert "milk mine" in conflict.get_by_test_id("conflict-local").inner_text()
+        assert "milk theirs" in conflict.get_by_test_id("conflict-server").inner_text()
+        conflict.get_by_test_id("use-local").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('[data-testid=conflict]').length == 0",
+            timeout=TIMEOUT)
+        open_page(page, url + "/")
+        page.wait_for_function(
+            """() => document.querySelector('[data-testid=pending-count]').textContent === '0'
+                  && document.querySelector('[data-testid=sync-status]').textContent === 'idle'""",
+            timeout=TIMEOUT)
+        assert page.get_by_test_id("conflict-banner").is_hidden()
+        final = sorted((t["title"], t["due"]) for t in server_todos(page, url))
+        assert final == [("bread edited", None), ("eggs", None), ("milk mine", None)], final
+    finally:
+        context.close()
+        old.stop()
+        if new is not None:
+            new.stop()
+
+
+def test_a_tab_is_told_to_update_when_another_moves_the_store_to_a_newer_version(
+        context, live_server):
+    first, second = context.new_page(), context.new_page()
+    account = sign_up(first, live_server.url)
+    open_page(second, live_server.url + "/")
+    second.evaluate("""() => { window.updateEvents = [];
+        window.addEventListener('offsync:update-required',
+                                e => window.updateEvents.push(e.detail)); }""")
+    key = f"offsync:todo:{account.id}:mark:version:todos"
+    assert first.evaluate("k => localStorage.getItem(k)", key) == "2"  # migrated at start
+    first.evaluate("k => localStorage.setItem(k, '2')", key)  # the same version: nothing
+    first.evaluate("k => localStorage.setItem(k, '3')", key)  # as a newer tab's start would
+    second.wait_for_function("() => window.updateEvents.length > 0", timeout=TIMEOUT)
+    events = second.evaluate("() => window.updateEvents")
+    assert [(e["client_version"], e["server_version"]) for e in events] == [(2, 3)], events
