@@ -79,6 +79,38 @@ def pull_scaling(small: BenchServer, large: BenchServer, new: int, requests: int
             client.close()
 
 
+BULK_FILL_FROM = 100_000  # from here the large database is filled by `prefill.bulk_fresh`
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.server_scaling [LARGE_N]`: the pull of 10 new changes at 1,000 documents
+    vs LARGE_N (default 1,000,000, filled in bulk), alone; writes bench/results/scaling-<date>.json.
+    """
+    import datetime as dt
+    import tempfile
+
+    large_n = int(argv[0]) if argv else 1_000_000
+    with tempfile.TemporaryDirectory() as work:
+        small_db, large_db = Path(work) / "small.db", Path(work) / "large.db"
+        prefill.fresh(small_db, 1000)
+        t0 = time.perf_counter()
+        (prefill.bulk_fresh if large_n >= BULK_FILL_FROM else prefill.fresh)(large_db, large_n)
+        fill_seconds = time.perf_counter() - t0
+        small, large = BenchServer(small_db).start(), BenchServer(large_db).start()
+        try:
+            out = pull_scaling(small, large, 10, 50, 3)
+        finally:
+            small.stop()
+            large.stop()
+    out.update(small_docs=1000, large_docs=large_n, fill_seconds=round(fill_seconds, 1),
+               load_average=os.getloadavg())
+    print(json.dumps(out, indent=1))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    (Path(__file__).resolve().parent / "results" / f"scaling-{stamp}.json").write_text(
+        json.dumps(out, indent=1))
+    return 0
+
+
 # ---- 50 concurrent clients ----------------------------------------------------------------------
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
@@ -296,7 +328,7 @@ def run(workdir: Path, small_n: int, large_n: int, new: int, requests: int, runs
     small_db, large_db = workdir / "scale-small.db", workdir / "scale-large.db"
     t0 = time.perf_counter()
     prefill.fresh(small_db, small_n)
-    prefill.fresh(large_db, large_n)
+    (prefill.bulk_fresh if large_n >= BULK_FILL_FROM else prefill.fresh)(large_db, large_n)
     fill_seconds = time.perf_counter() - t0
     small, large = BenchServer(small_db), BenchServer(large_db)
     small.start()
@@ -312,3 +344,7 @@ def run(workdir: Path, small_n: int, large_n: int, new: int, requests: int, runs
         small.stop()
         large.stop()
     return {"pull_scaling": scaling, "request_costs": costs, "concurrent": load}
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
