@@ -24,13 +24,16 @@ class LiveServer:
     name = "offsync serve"
 
     def __init__(self, db_path: Path | str, port: int = 0, *,
-                 options: tuple[str, ...] = TEST_OPTIONS) -> None:
-        """`db_path`: a SQLite file, or a database URL (`postgresql://...`)."""
+                 options: tuple[str, ...] = TEST_OPTIONS,
+                 env: dict[str, str] | None = None) -> None:
+        """`db_path`: a SQLite file, or a database URL (`postgresql://...`); `env`: more
+        environment variables for the process (another `OFFSYNC_WEB_DIR`, say)."""
         self.db_path = db_path
         self.database_url = db_path if isinstance(db_path, str) and "://" in db_path \
             else f"sqlite:///{db_path}"
         self.port = port
         self.options = options  # more `offsync serve` arguments
+        self.env = dict(env or {})
         self.url = ""
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
@@ -43,7 +46,7 @@ class LiveServer:
         self.output = []
         self.process = subprocess.Popen(
             self.command(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
