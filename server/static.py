@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -32,10 +32,15 @@ mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
+# compiled modules, kept by the page itself (web/app/bytecode_cache.py)
+BYTECODE_URL = "/bytecode.zip"
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
+
+
 def pyscript_config(web_dir: Path, archive_url: str) -> dict:
     """PyScript's config for every page: the local Pyodide (never a CDN), the `models` archive
     unpacked into Python's working directory, and the pages' own Python modules from `web/app/`."""
-    files = {archive_url: "./*"}
+    files = {archive_url: "./*", BYTECODE_URL: "./*"}
     for module in sorted((web_dir / "app").glob("*.py")):
         files[f"/app/{module.name}"] = f"./{module.name}"
     return {"interpreter": "/vendor/pyodide/pyodide.mjs", "files": files}
@@ -83,7 +88,14 @@ def routes(web_dir: Path = WEB_DIR, archive_url: str = "", build: str = "") -> l
             raise NotFoundError("there is no debug page (web/debug.html)")
         return FileResponse(page, headers={"Cache-Control": "no-cache"})
 
+    async def no_bytecode(request: Request) -> Response:
+        """The server compiles nothing (its Python is not the page's): an empty archive, until
+        the page has put its own in the service worker's cache."""
+        return Response(EMPTY_ZIP, media_type="application/zip",
+                        headers={"Cache-Control": "no-store"})
+
     out: list[BaseRoute] = [
+        Route(BYTECODE_URL, no_bytecode, methods=["GET"], include_in_schema=False),
         Route("/debug", debug_page, methods=["GET"], include_in_schema=False),
         Route("/pyscript.json", config, methods=["GET"], include_in_schema=False),
         Route("/offline-manifest.json", manifest, methods=["GET"], include_in_schema=False),

@@ -7,7 +7,9 @@ build id (server/build.py), and a change the test can see in the page.
 
 from __future__ import annotations
 
+import io
 import shutil
+import zipfile
 
 import pytest
 
@@ -194,5 +196,33 @@ def test_installable_manifest_icons_and_offline_start_url(browser, live_server, 
         installed.goto(live_server.url + fields["start_url"])
         open_page(installed, installed.url, navigate=False)
         assert titles(installed) == ["Opened from the home screen"]
+    finally:
+        context.close()
+
+
+def test_compiled_modules_are_kept_for_the_build_and_the_page_opens_with_them(browser,
+                                                                             live_server):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        sign_up(page, live_server.url)
+        controlled(page)
+        reopen(page)  # controlled from the start: the build's cache is there to keep them in
+        build = running_build(page)
+        kept = page.evaluate("""async (name) => {
+            for (;;) {  // the page keeps them a few seconds after start-up
+              const response = await (await caches.open(name)).match('/bytecode.zip');
+              if (response) return Array.from(new Uint8Array(await response.arrayBuffer()));
+              await new Promise((resolve) => setTimeout(resolve, 250));
+            } }""", "offsync-app-" + build)
+        with zipfile.ZipFile(io.BytesIO(bytes(kept))) as archive:
+            names = set(archive.namelist())
+            pyc = archive.read("__pycache__/todo_page.cpython-314.pyc")
+        assert {"models/__pycache__/__init__.cpython-314.pyc",
+                "__pycache__/update_prompt.cpython-314.pyc"} <= names
+        assert int.from_bytes(pyc[4:8], "little") == 0b01  # PEP 552: hash-based, unchecked
+        add_todo(page, "Opened with compiled modules")
+        reopen(page)
+        assert titles(page) == ["Opened with compiled modules"]
     finally:
         context.close()

@@ -10,6 +10,7 @@
 //   reload. "activate" (the reload button) makes it current and drops the older caches. A
 //   navigation with no tab open also takes a downloaded build: nothing runs the old one then.
 // - /vendor/ (the runtime) never changes under one URL: one shared cache, cache first.
+// - /bytecode.zip: the build's compiled modules once the page has kept them, else an empty zip.
 // - Anything outside the build (the log-in pages...): network first, cached as a fallback.
 // - /api/: never cached, the app syncs through it and handles its failures itself; left to the
 //   network untouched, so the live-update stream (/api/changes/stream) is never held here.
@@ -19,6 +20,10 @@ const PAGES = "offsync-pages";
 const META = "offsync-meta";
 const CURRENT_KEY = "/__offsync/current-build";
 const COMPLETE_KEY = "/__offsync/complete";
+// compiled modules the page keeps in its build's cache (web/app/bytecode_cache.py); until then
+// an empty zip, as the server answers, without asking it
+const BYTECODE = "/bytecode.zip";
+const EMPTY_ZIP = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
 
 let current = null; // the build the pages run (kept in META, read once)
 
@@ -154,6 +159,9 @@ async function fromBuild(request) {
   if (build) {
     const found = await (await caches.open(APP_PREFIX + build)).match(request, { ignoreSearch: true });
     if (found) return found;
+  }
+  if (new URL(request.url).pathname === BYTECODE) {
+    return new Response(EMPTY_ZIP, { headers: { "Content-Type": "application/zip" } });
   }
   return networkFirst(request);
 }

@@ -21,6 +21,7 @@ import asyncio
 import json
 from collections.abc import Callable
 
+import bytecode_cache
 import js
 from dom import by_testid, element, on
 from pyodide.ffi import create_proxy, to_js
@@ -48,6 +49,7 @@ class UpdatePrompt:
     async def start(self) -> None:
         self.build = str((await _get_json("/build.json")).get("build", ""))
         js.document.documentElement.dataset.build = self.build
+        bytecode_cache.start(self.build)
         self._restore_drafts()
         self.channel.addEventListener("message", self._proxy(self._message))
         self._post("running")  # an older tab hears this and stops
