@@ -2,8 +2,9 @@
 file of `web/` except the runtime under `web/vendor/`).
 
 A page knows the build it runs (`/build.json`, which the service worker keeps with the rest of
-that build's files) and asks the server for the current one (`GET /api/version`, never cached).
-When they differ, the page offers the new version instead of switching under the user's data.
+that build's files) and asks the server for the current one (`GET /version.json`, never
+cached). When they differ, the page offers the new version instead of switching under the user's
+data.
 `OFFSYNC_BUILD_NOTE` (any text) joins the hash, so a deployment can force a new build without a
 code change.
 """
@@ -39,7 +40,7 @@ def build_id(web_dir: Path, archive: Archive, note: str | None = None) -> str:
 
 
 def routes(build: str, archive: Archive) -> list[BaseRoute]:
-    """`/api/version` for the server's build now; `/build.json`, the same answer, for the
+    """`/version.json` for the server's build now; `/build.json`, the same answer, for the
     service worker to keep beside the files of that build."""
     body = {"build": build, "models": archive.url}
 
@@ -50,6 +51,6 @@ def routes(build: str, archive: Archive) -> list[BaseRoute]:
         return JSONResponse(body, headers={"Cache-Control": "no-cache"})
 
     return [
-        Route("/api/version", version, methods=["GET"]),
+        Route("/version.json", version, methods=["GET"], include_in_schema=False),
         Route("/build.json", build_file, methods=["GET"], include_in_schema=False),
     ]

@@ -52,7 +52,7 @@ def reopen(page) -> None:
 
 def server_build(page, url: str) -> str:
     return page.evaluate("async (url) => (await (await fetch(url)).json()).build",
-                         url + "/api/version")
+                         url + "/version.json")
 
 
 def network_comes_back(context) -> None:

@@ -12,6 +12,7 @@
 // - /vendor/ (the runtime) never changes under one URL: one shared cache, cache first.
 // - /bytecode.zip: the build's compiled modules once the page has kept them, else an empty zip.
 // - Anything outside the build (the log-in pages...): network first, cached as a fallback.
+// - /version.json and /offline-manifest.json (the server's build now): never cached.
 // - /api/: never cached, the app syncs through it and handles its failures itself; left to the
 //   network untouched, so the live-update stream (/api/changes/stream) is never held here.
 const APP_PREFIX = "offsync-app-";
@@ -24,6 +25,9 @@ const COMPLETE_KEY = "/__offsync/complete";
 // an empty zip, as the server answers, without asking it
 const BYTECODE = "/bytecode.zip";
 const EMPTY_ZIP = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
+
+// what the server has now, always asked of it
+const NETWORK_ONLY = ["/offline-manifest.json", "/version.json"];
 
 let current = null; // the build the pages run (kept in META, read once)
 
@@ -169,7 +173,7 @@ async function fromBuild(request) {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/api/") || url.pathname === "/offline-manifest.json") return;
+  if (url.pathname.startsWith("/api/") || NETWORK_ONLY.includes(url.pathname)) return;
   if (url.pathname.startsWith("/vendor/")) {
     event.respondWith(cacheFirst(event.request));
   } else {

@@ -3,7 +3,7 @@ switch to new code over data the old code wrote.
 
 The page runs the build the service worker serves it (`/build.json` comes from the same cache as
 the page and its Python modules, web/sw.js). It asks the server for the current build
-(`GET /api/version`) after start-up, when the network comes back, when the tab is shown again,
+(`GET /version.json`) after start-up, when the network comes back, when the tab is shown again,
 every few minutes, and when a sync is refused because this code is too old (the window event
 `offsync:update-required`). A newer build is first downloaded by the service worker into a cache
 of its own; then the prompt appears. Its Reload button makes that build current and reloads.
@@ -79,7 +79,7 @@ class UpdatePrompt:
         self._checking = True
         try:
             try:
-                latest = str((await _get_json("/api/version")).get("build", ""))
+                latest = str((await _get_json("/version.json")).get("build", ""))
             except Exception:  # offline, or the server is down: ask again later
                 latest = ""
             if latest and latest != self.build and latest != self.ready:
