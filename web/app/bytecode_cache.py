@@ -31,9 +31,10 @@ CACHE_PREFIX = "offsync-app-"  # web/sw.js: one cache per build
 DELAY_SECONDS = 3.0  # after start-up, when the page is idle
 
 
-def compiled(root: Path) -> bytes:
+async def compiled(root: Path) -> bytes:
     """A zip of unchecked-hash `.pyc` files for every module under `root`, at the paths the
-    importer looks for them (`__pycache__/<name>.<tag>.pyc`)."""
+    importer looks for them (`__pycache__/<name>.<tag>.pyc`); one module at a time, giving the
+    page its turn in between."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf, \
             tempfile.TemporaryDirectory() as tmp:
@@ -45,6 +46,7 @@ def compiled(root: Path) -> bytes:
                                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
             name = Path(cache_from_source(str(source))).relative_to(root).as_posix()
             zf.write(target, name)
+            await asyncio.sleep(0)
     return buffer.getvalue()
 
 
@@ -60,7 +62,7 @@ async def keep(build: str) -> None:
     if await cache.match(URL):
         return
     await asyncio.sleep(DELAY_SECONDS)
-    data = compiled(Path.cwd())
+    data = await compiled(Path.cwd())
     body = to_js(data)
     headers = to_js({"Content-Type": "application/zip"}, dict_converter=js.Object.fromEntries)
     response = js.Response.new(body, to_js({"headers": headers},

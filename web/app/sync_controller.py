@@ -56,6 +56,7 @@ class SyncController:
         self.state.online = True
         self.state.save()
         transport.enabled = bool(js.navigator.onLine)
+        self.reachable = True  # not known yet; a sync cut off by going offline said otherwise
         self.failures = 0
         self.schedule(0)
         self.on_change()
