@@ -40,6 +40,7 @@ class UpdatePrompt:
         self.build = ""  # the build this tab runs
         self.ready = ""  # a newer build the worker holds, ready for a reload
         self.stale = False  # another tab runs another build: this one must reload
+        self.required = False  # the server refused this code (offsync:update-required)
         self.node = None
         self._checking = False
         self._proxies: list = []
@@ -74,8 +75,9 @@ class UpdatePrompt:
         """Ask the server for its build; download a newer one through the worker, then prompt.
         `required`: the server refused this code (a pull by a client too old to read the
         answer), so the prompt shows even if the download cannot happen now."""
+        self.required = self.required or required
         if self.stale or self._checking:
-            return
+            return  # the check under way shows what is needed
         self._checking = True
         try:
             try:
@@ -83,10 +85,13 @@ class UpdatePrompt:
             except Exception:  # offline, or the server is down: ask again later
                 latest = ""
             if latest and latest != self.build and latest != self.ready:
-                self.ready = await self._prepare() or latest
+                try:
+                    self.ready = await self._prepare() or latest
+                except Exception as error:  # the download failed: the next check tries again
+                    js.console.warn(f"offsync: the new version is not downloaded: {error}")
             if self.ready and self.ready != self.build:
                 self.show("ready")
-            elif required:
+            elif self.required:
                 self.show("required")
         finally:
             self._checking = False
