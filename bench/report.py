@@ -27,8 +27,18 @@ def figures(r: dict, plan: Any) -> list[dict]:
         _figure("Start-up, cold: bare Pyodide", "ms", s["cold_ms"]["bare"]),
         _figure("Start-up, warm: todo page (service worker)", "ms", s["warm_ms"]["app"]),
         _figure("Start-up, warm: bare Pyodide (HTTP cache)", "ms", s["warm_ms"]["bare"]),
-        _figure("Start-up, warm ratio todo page / bare Pyodide", "×", s["warm_ratio"], 1.15),
+        _figure("Start-up, warm ratio todo page / bare Pyodide", "×", s["warm_ratio"], 1.05),
     ]
+    if "first_visit_bytes" in s:
+        first, repeat = s["first_visit_bytes"]["app"], s["repeat_visit_bytes"]["app"]
+        out += [
+            _figure("Start-up, first visit: todo page code from the network", "bytes",
+                    first["code"]),
+            _figure("Start-up, first visit: todo page API calls", "bytes", first["api"]),
+            _figure("Start-up, repeat visit: todo page code from the network", "bytes",
+                    repeat["code"], 0),
+            _figure("Start-up, repeat visit: todo page API calls", "bytes", repeat["api"]),
+        ]
     w = r["local_write"]
     out += [
         _figure(f"Local write (Todo.create → localStorage), p50 of {w['n']:,}", "ms",

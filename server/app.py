@@ -24,7 +24,7 @@ from models.stores import Store
 from models.stores.local import LocalStore
 from models.stores.migrate import migrate_store
 
-from . import archive, auth, auth_pages, live, openapi, rest, static, sync, unknown_model
+from . import archive, auth, auth_pages, build, live, openapi, rest, static, sync, unknown_model
 from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
 from .csrf import CSRFMiddleware
@@ -101,6 +101,8 @@ def create_app(
             await table.create_schema()
 
     package = archive.build_archive(Path(models.__file__).resolve().parent)
+    pages_dir = static.default_web_dir() if web_dir is None else web_dir
+    build_id = build.build_id(pages_dir, package)
     spec = openapi.build_spec(model_classes)
     routes: list[BaseRoute] = [
         *auth.routes(),
@@ -110,6 +112,7 @@ def create_app(
         *live.routes(),
         *openapi.routes(spec),
         *archive.routes(package),
+        *build.routes(build_id, package),
     ]
     owned = {
         route.path.split("/")[2]
@@ -117,7 +120,7 @@ def create_app(
         if isinstance(route, Route) and route.path.startswith("/api/")
     }
     routes += unknown_model.routes(owned)
-    routes += static.routes(static.WEB_DIR if web_dir is None else web_dir, package.url)
+    routes += static.routes(pages_dir, package.url, build_id)
 
     # URLs that are not UTF-8 are refused first; SessionMiddleware finds the user; CSRFMiddleware
     # then checks writes against it
@@ -129,6 +132,7 @@ def create_app(
     app.state.database_path = path
     app.state.collections = sorted(model_classes)
     app.state.archive = package
+    app.state.build = build_id
     app.state.openapi = spec
     app.state.max_sync_body_bytes = max_sync_body_bytes
     app.state.store = None

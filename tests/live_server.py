@@ -28,7 +28,8 @@ class LiveServer:
                  env: dict[str, str] | None = None) -> None:
         """`db_path`: a SQLite file, or a database URL (`postgresql://...`). `cwd` and `env`:
         where the process runs and what it adds to the environment (a directory holding another
-        `models/` package runs the server with those models)."""
+        `models/` package runs the server with those models; `OFFSYNC_WEB_DIR` in `env` serves
+        another `web/`)."""
         self.cwd, self.env = cwd, env or {}
         self.db_path = db_path
         self.database_url = db_path if isinstance(db_path, str) and "://" in db_path \

@@ -53,6 +53,10 @@ def test_the_json_has_every_measurement(written):
     assert all(is_summary(s[k][page]) for k in ("cold_ms", "warm_ms") for page in ("app", "bare"))
     assert is_summary(s["warm_ratio"]) and is_summary(s["cold_ratio"])
     assert s["service_worker_controls_warm_app"] is True
+    assert s["compiled_modules_kept"] is True
+    first, repeat = s["first_visit_bytes"]["app"], s["repeat_visit_bytes"]["app"]
+    assert is_summary(first["code"]) and first["code"]["min"] > 0  # the runtime came over
+    assert is_summary(repeat["code"]) and is_summary(repeat["api"])
     assert is_summary(r["local_write"]["p50_ms"]) and is_summary(r["local_write"]["p95_ms"])
     push, pull = r["push"][n], r["pull"][n]
     assert push["counts"]["applied"] == int(n) and pull["counts"]["applied"] == int(n)

@@ -12,6 +12,7 @@ import asyncio
 import json
 
 import js
+import update_prompt
 from app_state import QUOTA_CHARS, UserData, remote, signed_in_user, storage, storage_used
 from dom import by_testid, element, mark_ready, on
 from model_versions import open_local_store
@@ -267,6 +268,7 @@ class DebugPage:
         on(js.window, "storage", lambda e: asyncio.ensure_future(self.render()))
         await self.render()
         mark_ready()
+        update_prompt.start(on_stale=self.sync.halt)
         if js.location.hash == "#conflicts":
             js.document.getElementById("conflicts").scrollIntoView()
 

@@ -36,12 +36,14 @@ class SyncController:
         self.update_required = False  # the server refused a pull: reload for the newer models
         self._timer: asyncio.Task | None = None
         self._proxies: list = []
+        self.halted = False  # another tab runs newer code: no more syncs here (update_prompt)
         transport.enabled = self.online
 
     # ---- the switch ---------------------------------------------------------------------------
     @property
     def online(self) -> bool:
-        return self.state.online and bool(js.navigator.onLine) and not self.data.user.expired
+        return (self.state.online and bool(js.navigator.onLine) and not self.data.user.expired
+                and not self.halted)
 
     def network_text(self) -> str:
         if self.data.user.expired:
@@ -57,6 +59,7 @@ class SyncController:
         self.state.online = True
         self.state.save()
         transport.enabled = bool(js.navigator.onLine)
+        self.reachable = True  # not known yet; a sync cut off by going offline said otherwise
         self.failures = 0
         self.schedule(0)
         self.on_change()
@@ -69,6 +72,13 @@ class SyncController:
         self.cancel()
         self.status = "offline"
         self.on_change()
+
+    def halt(self) -> None:
+        """Stop syncing for good (until the page reloads), without switching the app offline
+        for the other tabs."""
+        self.halted = True
+        transport.enabled = False
+        self.cancel()
 
     def start(self) -> None:
         """Listen to the browser's network events and start the interval."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import js
+import update_prompt
 from app_state import UserData, known_session_user, log_out, signed_in_user
 from dom import by_testid, element, mark_ready, on
 from live_updates import LiveUpdates
@@ -266,6 +267,7 @@ class TodoPage:
         mark_ready()
         self.sync.start()
         self.live.start()
+        update_prompt.start(on_stale=self.sync.halt)
 
     def switch(self, go) -> None:
         """The user switched online or offline: sync, and the live stream, follow."""
