@@ -46,6 +46,7 @@ from .stats import percentile, summary
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 CHART = "sidebyside.png"
+SECTION_START, SECTION_END = "<!-- sidebyside:start -->", "<!-- sidebyside:end -->"
 TARGET_RATIO = 0.1
 EDIT_FRACTION = 0.1
 STEPS = ("push", "incremental", "pull")
@@ -512,16 +513,34 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def section(side: dict) -> str:
+    """The side-by-side part of latest.md, between its markers."""
+    return (f"{SECTION_START}\n## offsync vs PouchDB\n\n{markdown(side)}\n"
+            f"![offsync vs PouchDB]({CHART})\n{SECTION_END}\n")
+
+
+def include(markdown_text: str, side: dict) -> str:
+    """`markdown_text` with its side-by-side section replaced (or added at the end)."""
+    start, end = markdown_text.find(SECTION_START), markdown_text.find(SECTION_END)
+    if 0 <= start < end:
+        rest = markdown_text[end + len(SECTION_END):].lstrip("\n")
+        return markdown_text[:start] + section(side) + rest
+    return markdown_text.rstrip("\n") + "\n\n" + section(side)
+
+
 def write(document: dict, out: Path, now: dt.datetime) -> str:
-    """`<date>.json`, `sidebyside-latest.json`, `sidebyside.md` and the chart; the table."""
+    """`<date>.json`, `sidebyside-latest.json`, `sidebyside.md`, the chart, and the side-by-side
+    section of `latest.md` (the rest of that table stays as the last `python -m bench` wrote it)."""
     side = document["results"]["sidebyside"]
     out.mkdir(parents=True, exist_ok=True)
     stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
     text = json.dumps(document, indent=2) + "\n"
     (out / f"{stamp}.json").write_text(text)
     (out / "sidebyside-latest.json").write_text(text)
-    table = markdown(side) + f"\n![offsync vs PouchDB]({CHART})\n"
+    table = section(side)
     (out / "sidebyside.md").write_text(table)
+    latest = out / "latest.md"
+    latest.write_text(include(latest.read_text() if latest.exists() else "", side))
     chart(side, out / CHART)
     print(table)
     return table
