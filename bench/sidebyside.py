@@ -353,13 +353,14 @@ def run(browser, server: BenchServer, workdir: Path, plan: Plan, log=None) -> di
         for r in range(plan.runs):
             for n in plan.sizes:
                 log(f"side-by-side run {r + 1}/{plan.runs}, N = {n:,}: push and incremental")
-                o, p = _interleaved(r, lambda n=n: offsync_push_cycle(browser, server, n, r),
-                                    lambda n=n: pouchdb_push_cycle(browser, server, pouch, n, r))
+                o, p = _interleaved(
+                    r, lambda n=n, r=r: offsync_push_cycle(browser, server, n, r),
+                    lambda n=n, r=r: pouchdb_push_cycle(browser, server, pouch, n, r))
                 raw["offsync"].setdefault(str(n), []).append(o)
                 raw["pouchdb"].setdefault(str(n), []).append(p)
                 log(f"side-by-side run {r + 1}/{plan.runs}, N = {n:,}: pull")
                 o, p = _interleaved(r, lambda n=n: offsync_pull(browser, server, n),
-                                    lambda n=n: pouchdb_pull(browser, server, pouch, n, r))
+                                    lambda n=n, r=r: pouchdb_pull(browser, server, pouch, n, r))
                 raw["offsync"][str(n)][-1].update(o)
                 raw["pouchdb"][str(n)][-1].update(p)
             log(f"side-by-side run {r + 1}/{plan.runs}: {plan.writes:,} local writes")
@@ -421,6 +422,10 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
+def _cell(stats: dict, unit: str) -> str:
+    return f"{_num(stats['median'])} {unit} ({_num(stats['min'])}–{_num(stats['max'])})"
+
+
 def markdown(side: dict) -> str:
     runs = side["plan"]["runs"]
     lines = [
@@ -435,8 +440,8 @@ def markdown(side: dict) -> str:
     ]
     for s in side["steps"].values():
         o, p, unit = s["offsync"], s["pouchdb"], s["unit"]
-        cell = (lambda v: f"{_num(v['median'])} {unit} ({_num(v['min'])}–{_num(v['max'])})")
-        lines.append(f"| {STEP_NAMES[s['step']]} | {s['n']:,} | {cell(o)} | {cell(p)} | "
+        lines.append(f"| {STEP_NAMES[s['step']]} | {s['n']:,} | {_cell(o, unit)} | "
+                     f"{_cell(p, unit)} | "
                      f"{s['ratio']:.2f}× | ≤ {s['target_ratio']}× | "
                      f"{'met' if s['met'] else '**missed**'} |")
     return "\n".join(lines) + "\n"
@@ -473,11 +478,12 @@ def chart(side: dict, path: Path) -> Path:
                       fontsize=8)
         ax.set_ylabel(unit)
         ax.set_title(title)
-    axes[0].legend(loc="upper left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
     fig.suptitle(f"offsync vs PouchDB, same run (medians of {side['plan']['runs']}; ratio "
                  f"offsync / PouchDB, target ≤ {TARGET_RATIO}×; load average "
                  f"{side['loadavg_before']}–{side['loadavg_after']})", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
