@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 import httpx
 
 from . import prefill
+from .auth import sign_up
 from .browser import CALL_TIMEOUT, Harness, chromium
 from .client import CREATE_TIMED, EDIT, FILL, STORED, _sync, fresh_server
 from .server import BenchServer
@@ -250,7 +251,9 @@ def offsync_pull(browser, server: BenchServer, n: int) -> dict:
 
 
 def offsync_local_write(browser, server: BenchServer, writes: int) -> dict:
-    session = fresh_server(server)
+    """`writes` timed `Todo.create` into an empty localStorage (bench/client.py's snippet); no
+    server involved, so a new account on the running one does."""
+    session = sign_up(server.url)
     harness = Harness(browser, server.url, session)
     try:
         harness.clear_storage()
