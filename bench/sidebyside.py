@@ -54,6 +54,9 @@ STEPS = ("push", "incremental", "pull")
 STEP_NAMES = {"push": "push (created offline, one sync)", "incremental": "push after editing 10 %",
               "pull": "pull into a fresh browser", "local_write": "one local write (p50)"}
 
+CHART_LABELS = {"push": "push\n(created offline)", "incremental": "push after\nediting 10 %",
+                "pull": "pull into a\nfresh browser", "local_write": "one local write"}
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -461,9 +464,9 @@ def chart(side: dict, path: Path) -> Path:
     sizes = side["plan"]["sizes"]
     panels = [(f"N = {n:,}", [side["steps"][f"{s}:{n}"] for s in STEPS], "seconds")
               for n in sizes]
-    panels.append((f"local write, p50 of {side['plan']['writes']:,}",
+    panels.append((f"local write\np50 of {side['plan']['writes']:,}",
                    [side["steps"]["local_write"]], "milliseconds"))
-    widths = [len(steps) for _, steps, _ in panels]
+    widths = [max(1.5, len(steps)) for _, steps, _ in panels]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6),
                              gridspec_kw={"width_ratios": widths})
     for ax, (title, steps, unit) in zip(axes, panels, strict=True):
@@ -477,8 +480,7 @@ def chart(side: dict, path: Path) -> Path:
             ax.text(i, max(off[i], pou[i]) + top * 0.03, f"{s['ratio']:.2f}×", ha="center",
                     fontsize=10, fontweight="bold", color="#1a7f37" if s["met"] else "#b42318")
         ax.set_ylim(0, top * 1.18)
-        ax.set_xticks(list(x), [STEP_NAMES[s["step"]].replace(" (", "\n(") for s in steps],
-                      fontsize=8)
+        ax.set_xticks(list(x), [CHART_LABELS[s["step"]] for s in steps], fontsize=8)
         ax.set_ylabel(unit)
         ax.set_title(title)
     handles, labels = axes[0].get_legend_handles_labels()
