@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sqlite:///data/offsync.db
 
-.PHONY: chromium postgres run test test-fast faults bench bench-deps lint install runtime test-deps clean
+.PHONY: chromium postgres run test test-fast faults bench bench-deps bench-pouchdb lint install runtime test-deps clean
 
 run: install runtime
 	$(BIN)/offsync serve --db $(DB) --host $(HOST) --port $(PORT)
@@ -71,6 +71,11 @@ bench: install runtime test-deps bench-deps chromium postgres
 # Live updates alone: write-to-stream latency and fan-out to 500 streams (bench/live.py, ~1 min).
 bench-live: install test-deps postgres
 	$(BIN)/python -m bench.live
+
+# offsync side by side with PouchDB 9 (express-pouchdb on Node, from package.json), same run, same
+# Chromium: bench/results/sidebyside.md, sidebyside.png and the section of latest.md (~10 minutes).
+bench-pouchdb: install runtime test-deps bench-deps chromium
+	$(BIN)/python -m bench.sidebyside $(BENCH_ARGS)
 
 lint: test-deps
 	$(BIN)/ruff check models server tests web bench

@@ -1,7 +1,8 @@
 """`python -m bench [--quick] [--out DIR]`: every measurement, then `<date>.json` and `latest.md`.
 
 Order: the server alone first (no browser running), on SQLite then on PostgreSQL (a throwaway
-cluster, bench/postgres.py), then start-up, local writes, push and incremental, pull. Run counts
+cluster, bench/postgres.py), then start-up, local writes, push and incremental, pull, and last
+offsync side by side with PouchDB (bench/sidebyside.py, its chart beside the results). Run counts
 keep the whole run near a quarter of an hour on a 2-core machine (the migration of 100,000 todos
 is the longest part).
 """
@@ -19,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import client, postgres, report, server_scaling, startup
+from . import client, postgres, report, server_scaling, sidebyside, startup
 from .auth import sign_up
 from .browser import chromium
 from .server import BenchServer
@@ -93,6 +94,11 @@ def measure(plan: Plan, workdir: Path, log) -> dict:
             pulls = client.pull(browser, server, list(plan.sizes), plan.runs)
             results["pull"] = {str(n): v for n, v in pulls.items()}
             phase("pull")
+            log("offsync side by side with PouchDB")
+            results["sidebyside"] = sidebyside.run(
+                browser, server, workdir,
+                sidebyside.Plan(runs=plan.runs, writes=plan.writes, sizes=plan.sizes), log)
+            phase("sidebyside")
     finally:
         server.stop()
     results["phase_seconds"] = phases
@@ -132,10 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / f"{stamp}.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
     table = report.markdown(document)
-    (args.out / "latest.md").write_text(table)
+    side = measured["sidebyside"]
+    (args.out / "latest.md").write_text(sidebyside.include(table, side))
+    sidebyside.chart(side, args.out / sidebyside.CHART)
     if args.out.resolve() == RESULTS and not args.quick:
         include_in_readme(table)
-    print(table)
+    print(sidebyside.include(table, side))
     return 0
 
 

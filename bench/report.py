@@ -81,6 +81,22 @@ def figures(r: dict, plan: Any) -> list[dict]:
     ]
     if "postgres" in r:
         out += postgres_figures(r["postgres"], c)
+    if "sidebyside" in r:
+        out += sidebyside_figures(r["sidebyside"])
+    return out
+
+
+SIDE_BY_SIDE = {"push": "push {} created offline", "incremental": "push after editing 10 % of {}",
+                "pull": "pull {} into a fresh browser", "local_write": "local write p50 of {}"}
+
+
+def sidebyside_figures(side: dict) -> list[dict]:
+    """The ratio offsync / PouchDB per step, the figure with the target (bench/sidebyside.py)."""
+    out = []
+    for s in side["steps"].values():
+        what = SIDE_BY_SIDE[s["step"]].format(f"{s['n']:,}")
+        out.append(_figure(f"Side by side: {what}, offsync / PouchDB", "×",
+                           _fixed(s["ratio"], s["offsync"]["runs"]), s["target_ratio"]))
     return out
 
 

@@ -1,9 +1,11 @@
 """The server the benchmarks run against, and how they start and stop it.
 
 `python -m bench.server --db URL --port N` is `offsync serve` (the same `create_app`, the same
-uvicorn settings and start-up line) with one extra route, `/bench/bare.html`: a page that only
+uvicorn settings and start-up line) with a few extra routes: `/bench/bare.html`, a page that only
 loads the same local Pyodide, so start-up can be compared with bare Pyodide on the same origin,
-the same server and the same run. The extra route is added here, not in `server/`.
+the same server and the same run; and `/bench/pouchdb.html` with PouchDB's browser build from
+node_modules, the peer of the side-by-side (bench/sidebyside.py). The extra routes are added
+here, not in `server/`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 from tests.live_server import LiveServer
 
 PAGES = Path(__file__).resolve().parent / "pages"
+# PouchDB's own browser bundle, installed from the npm registry by `npm ci` (package.json)
+POUCHDB_BUILD = Path(__file__).resolve().parent.parent / "node_modules/pouchdb/dist/pouchdb.min.js"
 BENCH_REGISTER_ATTEMPTS = 1_000_000
 
 
@@ -69,7 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     async def bare(request):
         return FileResponse(PAGES / "bare.html", headers={"Cache-Control": "no-cache"})
 
+    async def pouchdb_page(request):
+        return FileResponse(PAGES / "pouchdb.html", headers={"Cache-Control": "no-cache"})
+
+    async def pouchdb_build(request):
+        return FileResponse(POUCHDB_BUILD, media_type="text/javascript",
+                            headers={"Cache-Control": "no-cache"})
+
     app.router.routes.insert(0, Route("/bench/bare.html", bare, methods=["GET"]))
+    app.router.routes.insert(0, Route("/bench/pouchdb.html", pouchdb_page, methods=["GET"]))
+    app.router.routes.insert(0, Route("/bench/vendor/pouchdb.min.js", pouchdb_build,
+                                      methods=["GET"]))
     # the same settings as `offsync serve` (server/cli.py), its default log level included
     config = uvicorn_config(app, host=args.host, port=args.port, log_level="info")
     AnnouncingServer(config, args.db).run()

@@ -27,7 +27,7 @@ def is_summary(value) -> bool:
 def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+                          cwd=ROOT, capture_output=True, text=True, timeout=360)
     assert done.returncode == 0, done.stderr[-4000:]
     return out, done
 
@@ -68,6 +68,9 @@ def test_the_json_has_every_measurement(written):
             figure["requests"]["runs"] > 1
     scaling = r["server"]["pull_scaling"]
     assert is_summary(scaling["ratio"]) and scaling["large_docs"] > scaling["small_docs"]
+    for engine in ("offsync", "pouchdb"):  # the side by side (tests/test_sidebyside_smoke.py)
+        [side] = r["sidebyside"]["runs"][engine][n]
+        assert side["server_count_after_push"] == int(n) == side["browser_count_after_pull"]
     load = r["server"]["concurrent"]
     assert load["generator"] == "locust" and load["failures"] == 0
     assert is_summary(load["requests_per_second"]) and load["requests_per_second"]["min"] > 0
@@ -105,7 +108,8 @@ def test_the_json_has_the_postgresql_figures(written):
 def test_the_markdown_table_has_one_row_per_figure_with_its_target(written):
     out, _ = written
     document = json.loads((out / "latest.json").read_text())
-    table = (out / "latest.md").read_text()
+    # the side-by-side section (bench/sidebyside.py) follows with a table of its own
+    table = (out / "latest.md").read_text().split("<!-- sidebyside:start -->")[0]
     assert "| figure | unit | min | median | max | runs | target | met? |" in table
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == len(document["figures"]) + 1
