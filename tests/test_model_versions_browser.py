@@ -100,13 +100,18 @@ def test_offline_work_under_v1_survives_a_deploy_of_v2(browser, tmp_path):
             "Todo", 1, 2), detail
         assert page.evaluate("() => window.offsyncUpdateRequired.server_version") == 2
         wait_status(page, "update required")
+        prompt = page.get_by_test_id("update-prompt")
+        prompt.wait_for(timeout=TIMEOUT)
+        # "ready" when the page's own check saw the new build first, "required" when the pull did
+        assert prompt.get_attribute("data-reason") in ("ready", "required")
         # the tab still on version 1 pushed to the version 2 server: nothing lost
         pushed = {t["title"]: t for t in server_todos(page, url)}
         assert set(pushed) == {"milk theirs", "bread edited", "eggs"}, pushed
         assert all(t["due"] is None for t in pushed.values()), pushed
 
-        # the reload runs version 2: localStorage migrated, the sync goes through
-        page.reload()
+        # the user's Reload runs version 2: localStorage migrated, the sync goes through
+        with page.expect_navigation(timeout=TIMEOUT):
+            page.get_by_test_id("update-reload").click()
         open_page(page, url, navigate=False)
         prefix = f"offsync:todo:{account.id}:"
         wait_status(page, "idle")
