@@ -18,6 +18,7 @@ from pathlib import Path
 from tests.browser_helpers import (
     add_todo,
     open_page,
+    run_in_pyodide,
     server_todos,
     sign_up,
     titles,
@@ -162,3 +163,91 @@ def test_a_tab_is_told_to_update_when_another_moves_the_store_to_a_newer_version
     second.wait_for_function("() => window.updateEvents.length > 0", timeout=TIMEOUT)
     events = second.evaluate("() => window.updateEvents")
     assert [(e["client_version"], e["server_version"]) for e in events] == [(2, 3)], events
+
+
+PROGRESS_WATCH = """() => {
+    window.migrationTexts = [];
+    window.migrationTicks = 0;
+    const timer = setInterval(() => { window.migrationTicks += 1; }, 5);
+    new MutationObserver(() => {
+        const box = document.querySelector('[data-testid=loading]');
+        const text = box ? box.textContent.trim() : '';
+        const last = window.migrationTexts[window.migrationTexts.length - 1];
+        if (text.startsWith('Updating') && (!last || last.text !== text))
+            window.migrationTexts.push({text, ticks: window.migrationTicks});
+        if (document.querySelector('[data-testid=app-ready]')) clearInterval(timer);
+    }).observe(document, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_large_store_migrates_in_steps_with_progress_shown(browser, tmp_path):
+    """450 todos written by version 1 code: the version 2 page migrates them in pages of 200,
+    says how far it got, and the page keeps running between pages (timers fire)."""
+    db = tmp_path / "offsync.db"
+    old = LiveServer(db, cwd=v1_checkout(tmp_path), env={"PYTHONPATH": str(ROOT)}).start()
+    new = None
+    # no service worker: this test is about the migration, not about which build is served
+    context = browser.new_context(service_workers="block")
+    try:
+        page = context.new_page()
+        account = sign_up(page, old.url)
+        page.get_by_test_id("go-offline").click()  # the 450 stay unsynced: migrated as edits
+        written = run_in_pyodide(page, old.url, f"""
+import js
+from models import Todo, WebStorageStore
+store = WebStorageStore(js.localStorage, app="todo:{account.id}")
+todos = Todo.using(store).as_user("{account.id}")
+for i in range(450):
+    await todos.create(title=f"todo {{i:03}}")
+(Todo.version, len(await todos.find()))
+""")
+        assert list(written) == [1, 450], written
+        old.stop()
+        new = LiveServer(db, port=old.port).start()
+        page.add_init_script(f"({PROGRESS_WATCH})()")
+        open_page(page, new.url + "/")
+        texts = page.evaluate("() => window.migrationTexts")
+        shown = [t["text"] for t in texts]
+        # each page of 200 is shown as it is done (the "0 of 450" before the first page is
+        # replaced before the browser gets to show it)
+        assert shown[-3:] == [f"Updating your saved todos: {n} of 450" for n in (200, 400, 450)]
+        # the page's own timers ran while the pages were migrated: it never froze for the lot
+        assert texts[-1]["ticks"] > texts[0]["ticks"], texts
+        assert page.get_by_test_id("todo-item").count() >= 1
+        assert page.get_by_test_id("pending-count").inner_text() == "450"
+        page.get_by_test_id("go-online").click()
+        wait_status(page, "idle")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=pending-count]').textContent === '0'",
+            timeout=TIMEOUT)
+        pushed = server_todos(page, new.url)
+        assert len(pushed) == 450 and all(t["due"] is None for t in pushed), len(pushed)
+        assert sorted(t["title"] for t in pushed) == [f"todo {i:03}" for i in range(450)]
+    finally:
+        context.close()
+        old.stop()
+        if new is not None:
+            new.stop()
+
+
+def test_a_store_of_a_version_this_code_cannot_read_is_refused_and_left_alone(
+        context, live_server):
+    """Data stored by a newer version (say the deploy was rolled back): the page names the
+    model and version, does not start, and writes nothing over the user's data."""
+    page = context.new_page()
+    account = sign_up(page, live_server.url)
+    add_todo(page, "kept")
+    prefix = f"offsync:todo:{account.id}:"
+    key = next(k for k in local_entries(page, prefix) if k.endswith("version:todos"))
+    page.evaluate("k => localStorage.setItem(k, '3')", key)
+    before = local_entries(page, prefix)
+    page.reload()
+    page.get_by_test_id("error-message").wait_for(state="visible", timeout=TIMEOUT)
+    message = page.get_by_test_id("error-message").inner_text()
+    assert "Todo" in message and "3" in message, message
+    loading = page.get_by_test_id("loading").inner_text()
+    assert loading.startswith("This version of the app cannot open your saved data"), loading
+    assert page.locator('[data-testid="app-ready"]').count() == 0
+    assert page.get_by_test_id("new-todo").is_disabled()
+    page.wait_for_timeout(500)  # whatever the page might still do, it must not write
+    assert local_entries(page, prefix) == before
