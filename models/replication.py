@@ -129,11 +129,12 @@ async def replicate(
     if checkpoints is not None:
         direction = checkpoints.direction(source, target)
         peer = _Peer(target if direction == "push" else source)
-        # The peer's identity first: a switch after it is seen by the next run, never missed.
-        saved = _Progress(checkpoints, direction, await peer.store.identity())
-    ceiling = await source.checkpoint()  # every change at or below it is read by the passes
-    if peer is not None and source is peer.store:
-        peer.now = ceiling
+        # The peer's identity first (its checkpoint is read after it, in the same answer from a
+        # server): a switch after it is seen by the next run, never missed.
+        identity, peer.now = await peer.store.identity_and_checkpoint()
+        saved = _Progress(checkpoints, direction, identity)
+    # every change at or below the ceiling is read by the passes
+    ceiling = peer.now if peer is not None and source is peer.store else await source.checkpoint()
     result = ReplicationResult(checkpoint=since or 0)
     reached_per_model = []
     for model in models or _default_models():
@@ -192,8 +193,8 @@ async def replicate(
 
 @dataclass
 class _Peer:
-    """The other side of a replication whose progress a `Checkpoints` keeps; its current
-    checkpoint is asked once, only if needed."""
+    """The other side of a replication whose progress a `Checkpoints` keeps, and its current
+    checkpoint, asked once with its identity."""
 
     store: Store
     now: int | None = None
@@ -226,14 +227,18 @@ async def _replicate_model(
     feed is in checkpoint order, so every change of the model at or below it was applied."""
     collection = model.collection
     cursor = since
-    total = await source.pending(collection, since)
+    total: int | None = None  # known from the first page when the source counts with it
     done = 0
-    await _report(on_progress, done, total)
     while True:
         # In a full resync, note the source's checkpoint before the read that comes back empty:
         # nothing at or below it is left unread, so the next `since` can start past the horizon.
         ceiling = await source.checkpoint() if seen is not None else cursor
-        docs = await source.feed(collection, cursor, batch_size, full=seen is not None)
+        docs, remaining = await source.feed_counted(collection, cursor, batch_size,
+                                                    full=seen is not None)
+        if total is None:
+            total = len(docs) + remaining if remaining is not None else await source.pending(
+                collection, since)
+            await _report(on_progress, 0, total)
         if not docs:
             return max(cursor, ceiling)
         if seen is not None:
@@ -247,6 +252,8 @@ async def _replicate_model(
         if saved is not None:
             await saved.save(collection, cursor)
         await _report(on_progress, done, max(total, done))
+        if remaining == 0:  # the source said nothing follows: no request for an empty page
+            return max(cursor, ceiling)
 
 
 async def _send_page(source: Store, target: Store, model: type, docs: list[Document],

@@ -42,6 +42,7 @@ class FlakyFront:
         self.lost = 0
         self.pushed = 0  # docs in sync/apply bodies that reached the server
         self.pulled = 0  # docs in sync/changes pages the server answered (lost ones included)
+        self.requests: list[str] = []  # "METHOD /path?query" of every HTTP request, in order
 
     def _page(self, scope: dict) -> bool:
         path = scope.get("path", "")
@@ -69,6 +70,8 @@ class FlakyFront:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        query = scope.get("query_string", b"").decode()
+        self.requests.append(f"{scope['method']} {scope['path']}" + (f"?{query}" if query else ""))
         drop = self._drop(scope)
         request_body: list[bytes] = []
         answer: list[bytes] = []

@@ -170,6 +170,12 @@ class RemoteStore(Store):
         says this is a full resync paging from 0 (see `Store.feed`)."""
         return (await self._changes_page(model, since, limit, full)).docs
 
+    async def feed_counted(
+        self, model: str, since: int, limit: int, *, full: bool = False,
+    ) -> tuple[list[Document], int | None]:
+        page = await self._changes_page(model, since, limit, full)
+        return page.docs, int(page.remaining)
+
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
         return [doc.change for doc in await self.feed(model, since, limit)]
 
@@ -252,6 +258,14 @@ class RemoteStore(Store):
         response = await self._call("GET", path)
         self.database = protocol.read_checkpoint_answer(response.data, path)[1]
         return self.database
+
+    async def identity_and_checkpoint(self) -> tuple[int | None, int]:
+        """Both from one `GET /api/checkpoint`: one round trip fewer at the start of each
+        direction of a sync."""
+        path = self._url("checkpoint")
+        response = await self._call("GET", path)
+        checkpoint, self.database = protocol.read_checkpoint_answer(response.data, path)
+        return self.database, checkpoint
 
 
 def filter_json(query: Query) -> str:

@@ -54,6 +54,11 @@ class Store(abc.ABC):
         "A server that changed"). None: a store that cannot tell (an older server)."""
         return None
 
+    async def identity_and_checkpoint(self) -> tuple[int | None, int]:
+        """`identity()`, then `checkpoint()`: what a replication asks its peer first. A store
+        across the network answers both in one request."""
+        return await self.identity(), await self.checkpoint()
+
     @abc.abstractmethod
     async def write(
         self, model: str, id: str, data: dict | None, *, base_rev: str | None
@@ -71,6 +76,14 @@ class Store(abc.ABC):
         history and merge base; with `owner`, only that user's. Raises
         `CheckpointExpiredError` below the tombstone purge horizon unless `full` (a full resync
         from 0 that reconciles deletions itself)."""
+
+    async def feed_counted(
+        self, model: str, since: int, limit: int, *, full: bool = False,
+    ) -> tuple[list[Document], int | None]:
+        """A `feed` page and how many documents are left after it, when the store tells it with
+        the page (a server does, so a replication's progress needs no separate `pending`
+        request); None: ask `pending`."""
+        return await self.feed(model, since, limit, full=full), None
 
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
         """LoopBack's `changes(since)`: the newest change of each document after `since`."""
