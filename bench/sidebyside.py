@@ -24,7 +24,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+
+from tests.live_server import ServerProcess
 
 from . import prefill
 from .auth import sign_up
@@ -73,54 +74,28 @@ QUICK = Plan(runs=1, writes=20, sizes=(20,))
 # The PouchDB side: express-pouchdb on Node, and the bench page
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PouchDBServer:
+class PouchDBServer(ServerProcess):
     """`node bench/pouchdb_server.js` as a child process, its LevelDB directories in `directory`."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
+    name = "the PouchDB server"
 
-    def start(self, timeout: float = 30.0) -> PouchDBServer:
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+
+    def command(self) -> list[str]:
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is missing: the PouchDB peer runs on Node.js (npm ci)")
         if not (ROOT / "node_modules/express-pouchdb").is_dir():
             raise RuntimeError("node_modules lacks express-pouchdb: run `npm ci` (package.json)")
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [node, str(ROOT / "bench/pouchdb_server.js"), "--port", str(self.port),
-             "--dir", str(self.directory)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + timeout
-        assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if "listening on" in line:
-                # keep reading its output so a full pipe never blocks it
-                ThreadPoolExecutor(1).submit(self.process.stdout.read)
-                return self
-        self.stop()
-        raise RuntimeError("the PouchDB server did not start")
+        return [node, str(ROOT / "bench/pouchdb_server.js"), "--port", str(self.port),
+                "--dir", str(self.directory)]
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+    def start(self, timeout: float = 30.0) -> PouchDBServer:
+        super().start(timeout)
+        return self
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=120)

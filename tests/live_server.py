@@ -1,5 +1,6 @@
 """A real `offsync serve` process on a free port for browser tests: started, awaited, stopped.
-The benchmarks' server (bench/server.py) is the same process with one more route."""
+The benchmarks' server (bench/server.py) is the same process with one more route, and the
+benchmarks' PouchDB server (bench/sidebyside.py) another `ServerProcess`."""
 
 from __future__ import annotations
 
@@ -20,31 +21,26 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_OPTIONS = ("--register-attempts", "100000")
 
 
-class LiveServer:
-    name = "offsync serve"
+class ServerProcess:
+    """A server run as a child process: started, known ready once it prints its address and
+    answers `ready_path`, its output kept (the last 200 lines), stopped or killed."""
 
-    def __init__(self, db_path: Path | str, port: int = 0, *,
-                 options: tuple[str, ...] = TEST_OPTIONS, cwd: Path = ROOT,
+    name = "server"
+    ready_path = "/"
+
+    def __init__(self, port: int = 0, *, cwd: Path = ROOT,
                  env: dict[str, str] | None = None) -> None:
-        """`db_path`: a SQLite file, or a database URL (`postgresql://...`). `cwd` and `env`:
-        where the process runs and what it adds to the environment (a directory holding another
-        `models/` package runs the server with those models; `OFFSYNC_WEB_DIR` in `env` serves
-        another `web/`)."""
         self.cwd, self.env = cwd, env or {}
-        self.db_path = db_path
-        self.database_url = db_path if isinstance(db_path, str) and "://" in db_path \
-            else f"sqlite:///{db_path}"
         self.port = port
-        self.options = options  # more `offsync serve` arguments
         self.url = ""
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "server.cli", "serve", "--db", self.database_url,
-                "--host", "127.0.0.1", "--port", str(self.port), *self.options]
+        """The process to run; it must print `http://127.0.0.1:<port>` once listening."""
+        raise NotImplementedError
 
-    def start(self, timeout: float = 30.0) -> LiveServer:
+    def start(self, timeout: float = 30.0) -> ServerProcess:
         self.output = []
         self.process = subprocess.Popen(
             self.command(), cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -81,7 +77,7 @@ class LiveServer:
     def _wait_until_answering(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/openapi.json", timeout=2):
+                with urllib.request.urlopen(self.url + self.ready_path, timeout=2):
                     return
             except OSError:
                 time.sleep(0.05)
@@ -103,3 +99,29 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.process = None
+
+
+class LiveServer(ServerProcess):
+    name = "offsync serve"
+    ready_path = "/openapi.json"
+
+    def __init__(self, db_path: Path | str, port: int = 0, *,
+                 options: tuple[str, ...] = TEST_OPTIONS, cwd: Path = ROOT,
+                 env: dict[str, str] | None = None) -> None:
+        """`db_path`: a SQLite file, or a database URL (`postgresql://...`). `cwd` and `env`:
+        where the process runs and what it adds to the environment (a directory holding another
+        `models/` package runs the server with those models; `OFFSYNC_WEB_DIR` in `env` serves
+        another `web/`)."""
+        super().__init__(port, cwd=cwd, env=env)
+        self.db_path = db_path
+        self.database_url = db_path if isinstance(db_path, str) and "://" in db_path \
+            else f"sqlite:///{db_path}"
+        self.options = options  # more `offsync serve` arguments
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "server.cli", "serve", "--db", self.database_url,
+                "--host", "127.0.0.1", "--port", str(self.port), *self.options]
+
+    def start(self, timeout: float = 30.0) -> LiveServer:
+        super().start(timeout)
+        return self
