@@ -1,8 +1,9 @@
 """`python -m bench [--quick] [--out DIR]`: every measurement, then `<date>.json` and `latest.md`.
 
 Order: the server alone first (no browser running), on SQLite then on PostgreSQL (a throwaway
-cluster, bench/postgres.py), then start-up, local writes, push and incremental, pull, and last
-offsync side by side with PouchDB (bench/sidebyside.py, its chart beside the results). Run counts
+cluster, bench/postgres.py), then start-up, local writes, push and incremental, pull, the cost
+curve (bench/curve.py: push and pull at the largest size that fits), and last offsync side by
+side with PouchDB (bench/sidebyside.py, its chart beside the results). Run counts
 keep the whole run near a quarter of an hour on a 2-core machine (the migration of 100,000 todos
 is the longest part).
 """
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import client, postgres, report, server_scaling, sidebyside, startup
+from . import client, curve, postgres, report, server_scaling, sidebyside, startup
 from .auth import sign_up
 from .browser import chromium
 from .server import BenchServer
@@ -36,6 +37,7 @@ class Plan:
     warm_runs: int = 5
     writes: int = 1000
     sizes: tuple[int, ...] = (1000, 10_000)
+    curve_size: int = 40_000  # more than fits in localStorage: the curve ends at what does
     scale_small: int = 1000
     scale_large: int = 200_000
     scale_requests: int = 50
@@ -46,8 +48,9 @@ class Plan:
 
 
 FULL = Plan()
-QUICK = Plan(runs=1, warm_runs=1, writes=20, sizes=(20,), scale_small=20, scale_large=200,
-             scale_requests=5, clients=5, load_seconds=1.0, migrate_todos=100, cost_requests=20)
+QUICK = Plan(runs=1, warm_runs=1, writes=20, sizes=(20,), curve_size=40, scale_small=20,
+             scale_large=200, scale_requests=5, clients=5, load_seconds=1.0, migrate_todos=100,
+             cost_requests=20)
 
 
 def measure(plan: Plan, workdir: Path, log) -> dict:
@@ -94,6 +97,9 @@ def measure(plan: Plan, workdir: Path, log) -> dict:
             pulls = client.pull(browser, server, list(plan.sizes), plan.runs)
             results["pull"] = {str(n): v for n, v in pulls.items()}
             phase("pull")
+            log("the cost curve: push and pull at the largest size that fits")
+            results["curve"] = curve.measure(browser, server, plan.curve_size)
+            phase("curve")
             log("offsync side by side with PouchDB")
             results["sidebyside"] = sidebyside.run(
                 browser, server, workdir,
@@ -137,10 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
     (args.out / f"{stamp}.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
-    table = report.markdown(document)
+    table = report.markdown(document) + "\n" + curve.markdown(measured)
     side = measured["sidebyside"]
     (args.out / "latest.md").write_text(sidebyside.include(table, side))
     sidebyside.chart(side, args.out / sidebyside.CHART)
+    curve.chart(measured, args.out / curve.CHART, (document["machine"]["loadavg_before"],
+                                                   document["machine"]["loadavg_after"]))
     if args.out.resolve() == RESULTS and not args.quick:
         include_in_readme(table)
     print(sidebyside.include(table, side))

@@ -66,6 +66,11 @@ def test_the_json_has_every_measurement(written):
         assert is_summary(figure["seconds"]) and is_summary(figure["requests"])
         assert figure["requests"]["min"] == sum(figure["by_endpoint"].values()) or \
             figure["requests"]["runs"] > 1
+    curve, size = r["curve"], document["plan"]["curve_size"]
+    assert curve["push"]["counts"]["applied"] == size == curve["pull"]["counts"]["applied"]
+    assert (out / "curve.png").stat().st_size > 0
+    table = (out / "latest.md").read_text()
+    assert f"| push | {size:,} |" in table and f"| pull | {int(n):,} |" in table, table
     scaling = r["server"]["pull_scaling"]
     assert is_summary(scaling["ratio"]) and scaling["large_docs"] > scaling["small_docs"]
     for engine in ("offsync", "pouchdb"):  # the side by side (tests/test_sidebyside_smoke.py)
@@ -108,8 +113,10 @@ def test_the_json_has_the_postgresql_figures(written):
 def test_the_markdown_table_has_one_row_per_figure_with_its_target(written):
     out, _ = written
     document = json.loads((out / "latest.json").read_text())
-    # the side-by-side section (bench/sidebyside.py) follows with a table of its own
+    # the cost curve (bench/curve.py) and the side-by-side section (bench/sidebyside.py)
+    # follow with tables of their own
     table = (out / "latest.md").read_text().split("<!-- sidebyside:start -->")[0]
+    table = table.split("#### Cost per todo")[0]
     assert "| figure | unit | min | median | max | runs | target | met? |" in table
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == len(document["figures"]) + 1
