@@ -76,6 +76,81 @@ def test_todomvc_add_edit_toggle_delete_filter(page, live_server):
     page.wait_for_function("() => document.querySelectorAll('[data-testid=todo-item]').length == 0")
 
 
+def due_of(page, title: str) -> str | None:
+    """The due text shown in the row of `title`, None when the row shows none."""
+    row = page.locator("[data-testid=todo-item]", has_text=title)
+    due = row.get_by_test_id("todo-due")
+    return due.inner_text() if due.count() else None
+
+
+def edit_due(page, title: str, value: str) -> None:
+    page.locator("[data-testid=todo-title]", has_text=title).dblclick()
+    page.get_by_test_id("todo-due-edit").fill(value)
+    page.get_by_test_id("todo-due-edit").press("Enter")
+
+
+def test_a_due_date_is_set_shown_synced_kept_over_a_reload_and_cleared(browser, live_server):
+    url = live_server.url
+    laptop, phone = browser.new_context(), browser.new_context()
+    try:
+        page = laptop.new_page()
+        account = sign_up(page, url)
+        add_todo(page, "Pay rent")
+        assert due_of(page, "Pay rent") is None  # Enter with no date: TodoMVC as before
+
+        edit_due(page, "Pay rent", "2030-03-15")
+        page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")
+        assert due_of(page, "Pay rent") == "due Fri 15 Mar 2030"
+        assert "overdue" not in page.get_by_test_id("todo-due").get_attribute("class")
+        wait_synced(page)
+        assert [t["due"] for t in server_todos(page, url)] == ["2030-03-15"]
+
+        # a due date given with the new todo; in the past, not done: overdue
+        page.get_by_test_id("new-todo-due").fill("2020-01-06")
+        add_todo(page, "File the 2019 taxes")
+        assert due_of(page, "File the 2019 taxes") == "due Mon 6 Jan 2020"
+        late = page.locator("[data-testid=todo-item]", has_text="2019 taxes")
+        assert "overdue" in late.get_by_test_id("todo-due").get_attribute("class")
+        assert page.get_by_test_id("new-todo-due").input_value() == ""
+        late.get_by_test_id("todo-toggle").check()  # done: no longer overdue
+        page.wait_for_function("() => !document.querySelector('.due.overdue')")
+
+        other = phone.new_page()
+        log_in(other, url, account)
+        other.wait_for_function("() => document.querySelectorAll('[data-testid=todo-due]')"
+                                ".length == 2", timeout=30_000)
+        assert due_of(other, "Pay rent") == "due Fri 15 Mar 2030"
+
+        page.reload()
+        open_page(page, url + "/")
+        assert due_of(page, "Pay rent") == "due Fri 15 Mar 2030"
+
+        # a date the model refuses: its message, and the edit box keeps what was typed
+        page.locator("[data-testid=todo-title]", has_text="Pay rent").dblclick()
+        page.get_by_test_id("todo-edit").fill("Pay the rent")
+        page.get_by_test_id("todo-due-edit").fill("12345-06-01")
+        page.get_by_test_id("todo-due-edit").press("Enter")
+        error = page.get_by_test_id("error-message")
+        error.wait_for(state="visible")
+        assert "due: must be a date YYYY-MM-DD" in error.inner_text()
+        assert page.get_by_test_id("todo-edit").input_value() == "Pay the rent"
+        assert page.get_by_test_id("todo-due-edit").input_value() == "12345-06-01"
+        page.get_by_test_id("todo-due-edit").fill("")  # cleared: saved with no due date
+        page.get_by_test_id("todo-due-edit").press("Enter")
+        page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")
+        assert error.is_hidden()
+        assert titles(page)[0] == "Pay the rent" and due_of(page, "Pay the rent") is None
+        wait_synced(page)
+        by_title = {t["title"]: t["due"] for t in server_todos(page, url)}
+        assert by_title == {"Pay the rent": None, "File the 2019 taxes": "2020-01-06"}
+        sync_now(other)
+        other.wait_for_function("() => document.querySelectorAll('[data-testid=todo-due]')"
+                                ".length == 1", timeout=30_000)
+    finally:
+        laptop.close()
+        phone.close()
+
+
 def test_offline_add_then_online_sync_reaches_the_server(page, live_server):
     sign_up(page, live_server.url)
     wait_synced(page)
@@ -267,7 +342,9 @@ def test_screenshots_of_both_pages(browser, live_server, width, name):
         page = context.new_page()
         sign_up(page, live_server.url, f"ada-{name}-{secrets.token_hex(2)}")
         page.get_by_test_id("go-offline").click()
-        for title in ("Plan the offsync demo", "Write the protocol notes", "Buy oat milk"):
+        for title, due in (("Plan the offsync demo", "2030-03-15"),
+                           ("Write the protocol notes", None), ("Buy oat milk", "2020-01-06")):
+            page.get_by_test_id("new-todo-due").fill(due or "")
             add_todo(page, title)
         page.get_by_test_id("todo-toggle").nth(1).check()
         page.wait_for_timeout(200)

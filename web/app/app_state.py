@@ -133,17 +133,21 @@ class UserData:
     def load_state(self) -> SyncState:
         return SyncState.load(self.state_key)
 
-    async def saved_checkpoint(self, state: SyncState, direction: str) -> int:
+    async def saved_checkpoint(self, state: SyncState, direction: str,
+                               store: WebStorageStore | None = None) -> int:
         """Through which checkpoint every change was pushed (`push`, a local checkpoint) or
         pulled (`pull`, a server one): the lowest over the models, as the store saved it after
         the last acknowledged page (the older sync state's value until the first sync)."""
-        return await self.progress.reached(direction, [model.collection for model in MODELS],
-                                           default=state.checkpoints.get(direction, 0))
+        progress = self.progress if store is None else Checkpoints(store, PEER)
+        return await progress.reached(direction, [model.collection for model in MODELS],
+                                      default=state.checkpoints.get(direction, 0))
 
-    async def pending_docs(self, state: SyncState) -> list:
-        """Local documents with changes the server has not acknowledged yet."""
-        since = await self.saved_checkpoint(state, "push")
-        return [doc for doc in await self.local.feed(Todo.collection, since, 10**9, full=True)
+    async def pending_docs(self, state: SyncState, store: WebStorageStore | None = None) -> list:
+        """Local documents with changes the server has not acknowledged yet (read from `store`,
+        a snapshot of the local store, when given)."""
+        store = store or self.local
+        since = await self.saved_checkpoint(state, "push", store)
+        return [doc for doc in await store.feed(Todo.collection, since, 10**9, full=True)
                 if doc.base_rev != doc.rev]
 
 

@@ -1,6 +1,11 @@
 """The todo page (TodoMVC behaviour) over the shared `Todo` model bound to localStorage, with the
-sync footer. Every rule a user meets here (a 501-character title, say) is the model's, the same
-the server enforces."""
+sync footer. Every rule a user meets here (a 501-character title, a due date that is no date) is
+the model's, the same the server enforces.
+
+The page reads the user's todos once (`todo_list.TodoList`); afterwards it reads only what the
+store's feed says changed since the last checkpoint it saw (`catch_up`): after a write here,
+another tab's write (the `storage` event) or a sync, and `list_view.ListView` redraws only those
+rows."""
 
 from __future__ import annotations
 
@@ -8,15 +13,20 @@ import asyncio
 
 import js
 import update_prompt
-from app_state import UserData, known_session_user, log_out, signed_in_user
+from app_state import UserData, known_session_user, log_out, signed_in_user, storage
 from dom import by_testid, element, mark_ready, on
+from list_view import ListView
 from live_updates import LiveUpdates
 from model_versions import open_local_store
+from storage_snapshot import StorageSnapshot
 from sync_controller import SyncController
+from todo_list import FILTERS, TodoList
 
-from models import OffsyncError, StorageFullError, Todo
+from models import OffsyncError, StorageFullError, Todo, WebStorageStore
 
-FILTERS = {"all": None, "active": {"completed": False}, "completed": {"completed": True}}
+ORDER = ["order ASC", "created_at ASC"]
+EVERYTHING = 10**9  # a feed limit that means "all of it"
+INCOMPLETE_DATE = "The due date is incomplete: finish it (day, month and year) or clear it."
 
 
 class TodoPage:
@@ -25,8 +35,14 @@ class TodoPage:
         self.sync = SyncController(data, self.refresh_footer)
         self.live = LiveUpdates(data.user.id, self.should_stream, lambda: self.sync.schedule(0),
                                 self.refresh_footer)
-        self.editing = False  # an edit box is open: a render now would throw away its text
-        self.render_waiting = False  # a render was asked for meanwhile: done when editing ends
+        self.todos = TodoList()
+        self.view = ListView(self.todos, by_testid("todo-list"))
+        self.seen = 0  # the local checkpoint through which `todos` has every change
+        self.pending: set[str] = set()  # ids with changes the server has not acknowledged
+        self.conflicts: set[str] = set()  # ids recorded in conflict
+        self._catching_up: asyncio.Task | None = None
+        self._counting: asyncio.Task | None = None
+        self.counts_again = False  # another full count was asked for while one ran
 
     def should_stream(self) -> bool:
         """Whether live updates should be on: online and signed in, as this browser's state
@@ -40,45 +56,100 @@ class TodoPage:
         name = str(js.location.hash).lstrip("#/") or "all"
         return name if name in FILTERS else "all"
 
-    async def render(self) -> None:
-        if self.editing:  # a sync or another tab changed something: shown when editing ends
-            self.render_waiting = True
-            self.refresh_footer()
+    async def load(self) -> WebStorageStore:
+        """Read every todo once, from a snapshot of the store (one call to the browser), and
+        show them. Returns the snapshot, for the counts that follow."""
+        snapshot = WebStorageStore(StorageSnapshot(storage, self.data.local.prefix),
+                                   app=self.data.namespace)
+        reader = Todo.using(snapshot).as_user(self.data.user.id)
+        self.seen = await snapshot.checkpoint()
+        self.todos.reset(await reader.find_documents(reader.query(order=ORDER)))
+        self.view.filter = self.filter_name
+        self.view.render()
+        self.show_counts()
+        return snapshot
+
+    async def catch_up(self) -> None:
+        """Apply what changed in the store since the last checkpoint seen, and redraw it."""
+        local, collection = self.data.local, Todo.collection
+        top = await local.checkpoint()
+        if top == self.seen:
             return
-        self.render_waiting = False
-        todos = await self.data.Todo.find(order=["order ASC", "created_at ASC"])
-        shown = [t for t in todos if self.filter_name == "all"
-                 or t.completed == (self.filter_name == "completed")]
-        listing = by_testid("todo-list")
-        listing.replaceChildren(*[self.item(todo) for todo in shown])
-        left = sum(1 for t in todos if not t.completed)
+        if top < self.seen or await local.purge_horizon(collection) > self.seen:
+            await self.load()  # storage cleared or tombstones purged: read everything again
+            return
+        docs = await local.feed(collection, self.seen, EVERYTHING, full=True)
+        if not docs:
+            return
+        # Through the newest change read, not `top`: another tab's commit reaches this tab key
+        # by key, so `seq` may already say `top` while the change it counts is not here yet.
+        self.seen = max(doc.checkpoint for doc in docs)
+        docs = [doc for doc in docs if self.data.Todo.readable(doc)]
+        for doc in docs:
+            if doc.base_rev != doc.rev:
+                self.pending.add(doc.id)
+            else:
+                self.pending.discard(doc.id)
+        changed = self.todos.apply(docs)
+        self.view.patch(changed)
+        self.show_counts()
+        if changed & self.conflicts:  # a write may have settled its conflict
+            self.count_soon()
+
+    def catch_up_soon(self) -> None:
+        """Many `storage` events (another tab's sync) make one catch-up."""
+        if self._catching_up is None or self._catching_up.done():
+            self._catching_up = asyncio.ensure_future(self.catch_up())
+
+    def show_counts(self) -> None:
+        todos = self.todos
+        left = todos.left
         by_testid("items-left").textContent = f"{left} item{'' if left == 1 else 's'} left"
         toggle_all = by_testid("toggle-all")
-        toggle_all.checked = bool(todos) and left == 0
-        toggle_all.disabled = not todos
-        by_testid("clear-completed").hidden = left == len(todos)
-        for name in FILTERS:
-            link = by_testid(f"filter-{name}")
-            link.classList.toggle("selected", name == self.filter_name)
-        by_testid("main").classList.toggle("empty", not todos)
-        self.show_footer()
-        await self.refresh_counts()  # read once: refresh_footer would read it again
+        toggle_all.checked = bool(len(todos)) and left == 0
+        toggle_all.disabled = not len(todos)
+        by_testid("clear-completed").hidden = todos.completed == 0
+        by_testid("main").classList.toggle("empty", not len(todos))
+        by_testid("pending-count").textContent = str(len(self.pending))
 
-    def item(self, todo: Todo):
-        cls = "todo" + (" completed" if todo.completed else "")
-        node = element("li", testid="todo-item", cls=cls)
-        node.setAttribute("data-id", todo.id)
-        toggle = element("input", testid="todo-toggle", cls="toggle", type="checkbox",
-                         aria_label="Done")
-        toggle.checked = bool(todo.completed)
-        title = element("label", testid="todo-title", cls="title", text=todo.title)
-        delete = element("button", testid="todo-delete", cls="destroy", aria_label="Delete",
-                         title="Delete", text="×")
-        node.append(toggle, title, delete)
-        on(toggle, "change", lambda e: self.spawn(self.toggle(todo)))
-        on(delete, "click", lambda e: self.spawn(self.delete(todo)))
-        on(title, "dblclick", lambda e: self.start_edit(node, todo))
-        return node
+    def show_filter(self) -> None:
+        self.view.filter = self.filter_name
+        for name in FILTERS:
+            by_testid(f"filter-{name}").classList.toggle("selected", name == self.filter_name)
+        self.view.render()
+
+    # ---- the figures that need a full read: what is unsynced, what is in conflict -------------
+    def count_soon(self, delay: float = 0.0, store: WebStorageStore | None = None) -> None:
+        """Count pending changes and conflicts from the store (after a sync, or another tab's
+        writes): they change without a new checkpoint (an acknowledgement), so the feed alone
+        cannot tell. Calls made while one runs or waits make one more after it."""
+        if self._counting is not None and not self._counting.done():
+            self.counts_again = True
+            return
+        self._counting = asyncio.ensure_future(self._count(delay, store))
+
+    async def _count(self, delay: float, store: WebStorageStore | None) -> None:
+        await asyncio.sleep(delay)
+        while True:
+            self.counts_again = False
+            pending = await self.data.pending_docs(self.sync.state, store)
+            self.pending = {doc.id for doc in pending}
+            conflicts = await (store or self.data.local).conflicts(Todo.collection)
+            store = None  # a snapshot serves once: the next count reads the store
+            self.conflicts = {theirs.id for _, theirs in conflicts}
+            self.show_counts()
+            self.show_conflicts()
+            if not self.counts_again:
+                return
+
+    def show_conflicts(self) -> None:
+        banner = by_testid("conflict-banner")
+        banner.hidden = not self.conflicts
+        if self.conflicts:
+            count = len(self.conflicts)
+            by_testid("conflict-text").textContent = (
+                f"{count} todo{'' if count == 1 else 's'} changed here and on the server."
+            )
 
     # ---- writing ------------------------------------------------------------------------------
     def spawn(self, coro) -> None:
@@ -95,8 +166,9 @@ class TodoPage:
         except OffsyncError as exc:
             self.show_error(exc.message)
             return False
+        finally:
+            await self.catch_up()  # what was written, and what another tab wrote before it
         self.show_error("")
-        await self.render()
         self.sync.local_write()
         return True
 
@@ -106,54 +178,107 @@ class TodoPage:
         box.hidden = not message
 
     async def add(self, field) -> None:
-        if await self.guard(self.data.Todo.create(title=field.value)):
+        due_field = by_testid("new-todo-due")
+        if due_field.validity.badInput:
+            self.show_error(INCOMPLETE_DATE)
+            return
+
+        async def create() -> None:
+            todo = await self.data.Todo.create(title=field.value, due=due_field.value or None)
+            self.view.pinned.add(todo.id)  # shown even when it lands past the window
+
+        if await self.guard(create()):
             field.value = ""
+            due_field.value = ""
 
-    async def toggle(self, todo: Todo) -> None:
-        await todo.update(completed=not todo.completed)
+    async def current(self, id: str) -> Todo:
+        """The todo as stored now (another tab or a sync may have changed it)."""
+        todo = await self.data.Todo.find_by_id(id)
+        if todo is None:
+            raise OffsyncError("This todo was deleted meanwhile (in another tab or device).")
+        return todo
 
-    async def delete(self, todo: Todo) -> None:
-        await todo.delete()
+    def toggle(self, id: str) -> None:
+        async def toggle() -> None:
+            todo = await self.current(id)
+            await todo.update(completed=not todo.completed)
+
+        self.spawn_then_redraw(toggle(), id)
+
+    def delete(self, id: str) -> None:
+        async def delete() -> None:
+            await (await self.current(id)).delete()
+
+        self.spawn_then_redraw(delete(), id)
+
+    def spawn_then_redraw(self, coro, id: str) -> None:
+        """A refused change redraws its row (the checkbox the user clicked goes back)."""
+        async def run() -> None:
+            if not await self.guard(coro):
+                self.view.patch({id})
+
+        asyncio.ensure_future(run())
 
     async def toggle_all(self) -> None:
-        todos = await self.data.Todo.find()
-        target = not all(t.completed for t in todos)
-        for todo in todos:
-            if todo.completed != target:
-                await todo.update(completed=target)
+        target = self.todos.left > 0
+        await self.update_all([doc for doc in self.todos.docs.values()
+                               if bool((doc.data or {}).get("completed")) != target],
+                              lambda todo: todo.update(completed=target))
 
     async def clear_completed(self) -> None:
-        for todo in await self.data.Todo.find(where={"completed": True}):
-            await todo.delete()
+        await self.update_all([doc for doc in self.todos.docs.values()
+                               if (doc.data or {}).get("completed")],
+                              lambda todo: todo.delete())
 
-    def start_edit(self, node, todo: Todo) -> None:
-        editor = element("input", testid="todo-edit", cls="edit", maxlength="2000")
-        editor.value = todo.title
-        node.classList.add("editing")
-        node.appendChild(editor)
+    async def update_all(self, docs: list, change) -> None:
+        """One change to many todos as one store transaction: all of them are saved, or (storage
+        full, a todo changed meanwhile) none is."""
+        Model = self.data.Todo
+        async with self.data.local.adapter.transaction():
+            for doc in docs:
+                await change(Model.from_dict(doc.data or {}, rev=doc.rev))
+
+    def start_edit(self, id: str, row) -> None:
+        doc = self.todos.docs.get(id)
+        if doc is None or self.view.editing is not None:
+            return
+        data = doc.data or {}
+        editor = element("input", testid="todo-edit", cls="edit", maxlength="2000",
+                         aria_label="Title")
+        editor.value = data.get("title") or ""
+        due_editor = element("input", testid="todo-due-edit", cls="edit-due", type="date",
+                             aria_label="Due date", title="Due date")
+        due_editor.value = data.get("due") or ""
+        row.classList.add("editing")
+        row.append(editor, due_editor)
         editor.focus()
-        self.editing = True
+        self.view.begin_edit(id)
         done = {"closed": False}
 
         async def finish(save: bool) -> None:
             if done["closed"]:
                 return
             done["closed"] = True
-            self.editing = False
             if not save:
-                await self.render()
+                self.view.end_edit()
+                return
+            if due_editor.validity.badInput:
+                self.show_error(INCOMPLETE_DATE)
+                done["closed"] = False  # keep the editor and what the user typed
                 return
             title = editor.value.strip()
+            due = due_editor.value or None
             # the todo as stored now: a sync may have brought another device's change to it
             # while the box was open (the typed title goes on top of it)
-            current = await self.data.Todo.find_by_id(todo.id)
+            current = await self.data.Todo.find_by_id(id)
             if current is None:
                 self.show_error("This todo was deleted on another device while you edited it.")
-                await self.render()
+                self.view.end_edit()
                 return
-            action = current.delete() if not title else current.update(title=title)
-            if not await self.guard(action):
-                self.editing = True
+            action = current.delete() if not title else current.update(title=title, due=due)
+            if await self.guard(action):
+                self.view.end_edit()
+            else:
                 done["closed"] = False  # keep the editor and what the user typed
 
         def on_key(event) -> None:
@@ -162,18 +287,23 @@ class TodoPage:
             elif event.key == "Escape":
                 self.spawn_plain(finish(False))
 
+        def on_focusout(event) -> None:
+            moved_to = event.relatedTarget
+            if moved_to is not None and row.contains(moved_to):
+                return  # from the title to the date: still editing
+            self.spawn_plain(finish(True))
+
         on(editor, "keydown", on_key)
-        on(editor, "blur", lambda e: self.spawn_plain(finish(True)))
+        on(due_editor, "keydown", on_key)
+        on(row, "focusout", on_focusout)
 
     def spawn_plain(self, coro) -> None:
         asyncio.ensure_future(coro)
 
     # ---- the sync footer ----------------------------------------------------------------------
     def refresh_footer(self) -> None:
-        """What the sync controller calls on every change: the footer now, and the figures
-        that need the local store (`refresh_counts`) a moment later."""
+        """What the sync controller calls on every change (status, progress): no store read."""
         self.show_footer()
-        self.spawn_plain(self.refresh_counts())
 
     def show_footer(self) -> None:
         """The footer's figures the sync controller already knows (no store read)."""
@@ -194,19 +324,6 @@ class TodoPage:
         by_testid("go-offline").disabled = not sync.state.online
         by_testid("sync-button").disabled = not sync.online or sync.status == "syncing"
 
-    async def refresh_counts(self) -> None:
-        """The footer's figures that need the local store."""
-        pending = await self.data.pending_docs(self.sync.state)
-        by_testid("pending-count").textContent = str(len(pending))
-        conflicts = await self.data.local.conflicts(Todo.collection)
-        banner = by_testid("conflict-banner")
-        banner.hidden = not conflicts
-        if conflicts:
-            count = len(conflicts)
-            by_testid("conflict-text").textContent = (
-                f"{count} todo{'' if count == 1 else 's'} changed here and on the server."
-            )
-
     # ---- who is signed in ---------------------------------------------------------------------
     def show_user(self) -> None:
         user = self.data.user
@@ -225,7 +342,6 @@ class TodoPage:
             self.sync.cancel()
         self.show_user()
         self.show_footer()
-        await self.refresh_counts()  # read once: refresh_footer would read it again
 
     async def log_out(self) -> None:
         pending = len(await self.data.pending_docs(self.sync.state))
@@ -238,33 +354,48 @@ class TodoPage:
         js.location.assign("/login")
 
     # ---- start --------------------------------------------------------------------------------
+    def another_tab_wrote(self, event) -> None:
+        key = event.key
+        if key is None or str(key).startswith(self.data.local.prefix):  # None: cleared
+            self.catch_up_soon()
+            self.count_soon(0.3)  # its sync may have acknowledged or recorded conflicts
+
     async def start(self) -> None:
         self.show_user()
         on(by_testid("logout"), "click", lambda e: self.spawn_plain(self.log_out()))
         new_todo = by_testid("new-todo")
         on(new_todo, "keydown",
-           lambda e: self.spawn_plain(self.add(e.target)) if e.key == "Enter" else None)
+           lambda e: self.spawn_plain(self.add(new_todo)) if e.key == "Enter" else None)
+        on(by_testid("new-todo-due"), "keydown",
+           lambda e: self.spawn_plain(self.add(new_todo)) if e.key == "Enter" else None)
         on(by_testid("toggle-all"), "change", lambda e: self.spawn(self.toggle_all()))
         on(by_testid("clear-completed"), "click", lambda e: self.spawn(self.clear_completed()))
-        on(js.window, "hashchange", lambda e: self.spawn_plain(self.render()))
-        on(js.window, "storage", lambda e: self.spawn_plain(self.render()))  # another tab wrote
+        on(js.window, "hashchange", lambda e: self.show_filter())
+        on(js.window, "storage", self.another_tab_wrote)
         on(by_testid("go-online"), "click", lambda e: self.switch(self.sync.go_online))
         on(by_testid("go-offline"), "click", lambda e: self.switch(self.sync.go_offline))
         on(by_testid("sync-button"), "click", lambda e: self.spawn_plain(self.sync.sync_now()))
+        self.view.listen(toggle=self.toggle, delete=self.delete, edit=self.start_edit)
         original = self.sync.on_change
 
         def after_sync_change() -> None:
             original()
             if self.sync.status == "idle":
-                self.spawn_plain(self.render())
+                self.catch_up_soon()
+                self.count_soon()
             elif self.sync.status == "signed out":
                 self.live.update()
 
         self.sync.on_change = after_sync_change
-        await self.render()
-        new_todo.disabled = False
+        for name in FILTERS:
+            by_testid(f"filter-{name}").classList.toggle("selected", name == self.filter_name)
+        snapshot = await self.load()
+        self.show_footer()
+        for field in (new_todo, by_testid("new-todo-due")):
+            field.disabled = False
         new_todo.focus()
         mark_ready()
+        self.count_soon(store=snapshot)
         self.sync.start()
         self.live.start()
         update_prompt.start(on_stale=self.sync.halt)
