@@ -110,8 +110,28 @@ async def fan_out(server: LiveServer, streams: int) -> dict[str, object]:
             "memory_per_stream_kib": round((held - before) / streams, 1)}
 
 
+ENTER_WATCH = """() => {
+    window.enterTimes = {};
+    document.addEventListener('keydown', e => {
+        const field = e.target;
+        if (e.key === 'Enter' && field.dataset && field.dataset.testid === 'new-todo')
+            window.enterTimes[field.value.trim()] = Date.now();
+    }, true);
+}"""
+
+RENDER_WATCH = """() => {
+    window.renderTimes = {};
+    new MutationObserver(() => {
+        for (const e of document.querySelectorAll('[data-testid=todo-title]'))
+            if (!(e.textContent in window.renderTimes)) window.renderTimes[e.textContent] = Date.now();
+    }).observe(document, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def rendered(url_a: str, url_b: str, writes: int) -> dict[str, float]:
-    """Add a todo in page A, wait until page B shows it; B never clicks (the poke does it)."""
+    """Add a todo in page A, wait until page B shows it; B never clicks (the poke does it).
+    Timed in the pages, on the machine's one clock: from the Enter key's event in A to the
+    mutation that put the title in B's DOM (Playwright's own round trips are not counted)."""
     from tests.browser_helpers import add_todo, log_in, wait_synced
     from tests.browser_helpers import sign_up as sign_up_page
 
@@ -125,15 +145,17 @@ def rendered(url_a: str, url_b: str, writes: int) -> dict[str, float]:
             log_in(b, url_b, account)
             b.wait_for_function("() => document.querySelector('[data-testid=live-status]')"
                                 ".textContent === 'live'", timeout=30_000)
+            a.evaluate(f"({ENTER_WATCH})()")
+            b.evaluate(f"({RENDER_WATCH})()")
             times = []
             for i in range(writes):
                 title = f"rendered {i}"
-                started = time.perf_counter()
                 add_todo(a, title)
-                b.wait_for_function(
-                    "t => [...document.querySelectorAll('[data-testid=todo-title]')]"
-                    ".some(e => e.textContent === t)", arg=title, timeout=30_000)
-                times.append((time.perf_counter() - started) * 1000)
+                b.wait_for_function("t => t in window.renderTimes", arg=title, timeout=30_000)
+                entered = a.evaluate("t => window.enterTimes[t]", title)
+                shown = b.evaluate("t => window.renderTimes[t]", title)
+                times.append(float(shown - entered))
+                a.wait_for_timeout(20)  # the next write is not part of this one's sync
             wait_synced(a)
         finally:
             one.close()

@@ -40,6 +40,7 @@ class ReplicationResult:
     counts: dict[str, int] = field(default_factory=dict)
     rejected: list[dict] = field(default_factory=list)
     resynced: bool = False
+    idle: bool = False  # a push with nothing to send: the peer was not asked anything
 
     def count(self, status: str) -> int:
         return self.counts.get(status, 0)
@@ -189,6 +190,28 @@ async def replicate(
     # The lowest model's position: a write to one model while another replicates is not skipped.
     result.checkpoint = min(reached_per_model, default=since or 0)
     return result
+
+
+async def _nothing_to_push(kept: Checkpoints, models: Sequence[type], batch_size: int) -> bool:
+    """Whether a push would send nothing: every model's push checkpoint is saved and settled,
+    and every local change after it came from the peer (what `skip_synced` leaves out). Then
+    the push checkpoints move to the local checkpoint, as that push would have saved them, and
+    the peer is asked nothing (a poke's sync is then a pull alone); a peer's database that
+    changed is still found by the pull."""
+    local = kept.store
+    now = await local.checkpoint()
+    for model in models:
+        cursor = await kept.load("push", model.collection)
+        if cursor is None or await kept.discarded("push", model.collection):
+            return False
+        while docs := await local.feed(model.collection, cursor, batch_size):
+            if any(doc.base_rev != doc.rev for doc in docs):
+                return False
+            cursor = docs[-1].checkpoint
+    for model in models:
+        if now > (await kept.load("push", model.collection) or 0):
+            await kept.save("push", model.collection, now)
+    return True
 
 
 @dataclass
@@ -359,12 +382,27 @@ async def sync(
         return lambda done, total: on_progress(name, done, total)
 
     kept = None if peer is None else Checkpoints(local, peer)
-    push = await replicate(local, remote, checkpoints.get("push"), models=models,
-                           batch_size=batch_size, on_progress=phase("push"), skip_synced=True,
-                           checkpoints=kept)
-    pull = await replicate(remote, local, checkpoints.get("pull"), models=models,
-                           batch_size=batch_size, on_progress=phase("pull"), prune_unseen=True,
-                           checkpoints=kept)
+
+    async def push_pass() -> ReplicationResult:
+        return await replicate(local, remote, checkpoints.get("push"), models=models,
+                               batch_size=batch_size, on_progress=phase("push"),
+                               skip_synced=True, checkpoints=kept)
+
+    async def pull_pass() -> ReplicationResult:
+        return await replicate(remote, local, checkpoints.get("pull"), models=models,
+                               batch_size=batch_size, on_progress=phase("pull"),
+                               prune_unseen=True, checkpoints=kept)
+
+    push = ReplicationResult(checkpoint=0, idle=True)
+    if kept is None or not await _nothing_to_push(kept, models or _default_models(), batch_size):
+        push = await push_pass()
+    pull = await pull_pass()
+    if push.idle and pull.resynced:
+        # The pull found another database behind the peer: what the old one acknowledged goes
+        # to the new one now, as a push that had asked first would have sent it, and is read
+        # back as the sync that began with that push would have.
+        push = await push_pass()
+        pull = ReplicationResult.combined([pull, await pull_pass()])
     found: dict[tuple[str, str], Conflict] = {
         (c.model.collection, c.id): c for c in pull.conflicts
     }

@@ -143,8 +143,9 @@ async def test_interrupted_push_resends_at_most_one_page_per_interruption(tmp_pa
 
 async def test_a_sync_asks_the_server_only_what_it_needs(tmp_path: Path):
     """The round trips of one sync, as the live-update latency depends on them: the server's
-    identity and checkpoint in one answer per direction, no count request before a pull (the
-    first page's `remaining` gives the total) and no empty page after a page that said 0."""
+    identity and checkpoint in one answer per direction, no push at all when nothing local is
+    unsent, no count request before a pull (the first page's `remaining` gives the total) and
+    no empty page after a page that said 0."""
     async with running(str(tmp_path / "server.db")) as server, server.client() as (remote, user):
         store, T = device(user.id)
         await T.create(title="milk")
@@ -153,7 +154,7 @@ async def test_a_sync_asks_the_server_only_what_it_needs(tmp_path: Path):
         requests.clear()
         await sync_once(store, remote)
         paths = [r.split("?")[0].split(" ", 1)[1] for r in requests]
-        assert paths == ["/api/checkpoint", "/api/checkpoint", "/api/todos/sync/changes"], requests
+        assert paths == ["/api/checkpoint", "/api/todos/sync/changes"], requests
         requests.clear()
         await T.create(title="bread")
         result = await sync_once(store, remote)
@@ -163,3 +164,7 @@ async def test_a_sync_asks_the_server_only_what_it_needs(tmp_path: Path):
                          "/api/todos/sync/changes"], requests
         titles = sorted(d.data["title"] for d in await store.feed("todos", 0, 10))
         assert titles == ["bread", "milk"]
+        requests.clear()
+        await sync_once(store, remote)  # what the last pull brought is the server's: not sent
+        paths = [r.split("?")[0].split(" ", 1)[1] for r in requests]
+        assert paths == ["/api/checkpoint", "/api/todos/sync/changes"], requests

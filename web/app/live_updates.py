@@ -29,10 +29,10 @@ class LiveUpdates:
     """This tab's part: leader or follower, and what the footer shows."""
 
     def __init__(self, user_id: str, should_stream: Callable[[], bool],
-                 poke: Callable[[], object], on_change: Callable[[], object]) -> None:
+                 poke: Callable[[int | None], object], on_change: Callable[[], object]) -> None:
         self.lock_name = f"offsync:todo:live:{user_id}"
         self.should_stream = should_stream  # online, and signed in
-        self.poke = poke  # run this tab's sync
+        self.poke = poke  # run this tab's sync, unless it pulled through the poke's checkpoint
         self.on_change = on_change  # the footer
         self.leader = False
         self.live = False  # the browser's stream is open (ours, or the leader's)
@@ -80,7 +80,7 @@ class LiveUpdates:
             return
         kind = message.get("type")
         if kind == "poke":
-            self.poke()
+            self.poke(_checkpoint(message.get("checkpoint")))
         elif kind == "status" and not self.leader:
             self._set_live(bool(message.get("live")))
         elif kind == "hello" and self.leader:
@@ -117,8 +117,12 @@ class LiveUpdates:
 
         def changed(event=None) -> None:
             if source is self.source:
-                self._post("poke")
-                self.poke()
+                try:
+                    checkpoint = _checkpoint(json.loads(str(event.data)).get("checkpoint"))
+                except (AttributeError, ValueError):
+                    checkpoint = None  # a poke all the same
+                self._post("poke", checkpoint=checkpoint)
+                self.poke(checkpoint)
 
         def failed(event=None) -> None:
             if source is not self.source:
@@ -136,7 +140,7 @@ class LiveUpdates:
         await asyncio.sleep(delay)
         self._retry = None
         self.update()
-        self.poke()  # a stream that failed may mean the server restarted: catch up
+        self.poke(None)  # a stream that failed may mean the server restarted: catch up
 
     def _close(self) -> None:
         if self._retry is not None and not self._retry.done():
@@ -154,3 +158,8 @@ class LiveUpdates:
             self._post("status", live=live)
         if changed:
             self.on_change()
+
+
+def _checkpoint(value: object) -> int | None:
+    """A poke's checkpoint, or None when it names none a sync could be skipped for."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

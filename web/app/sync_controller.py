@@ -1,6 +1,6 @@
 """When to sync, and only one sync at a time across every tab of this browser.
 
-Syncs run right after local writes (a burst of writes within `DEBOUNCE_SECONDS` makes one sync,
+Syncs run right after local writes (writes within one turn of the event loop make one sync,
 and writes made while a sync runs make one more after it), on reconnect, and on an interval,
 backing off exponentially after errors. The Web Locks API serialises syncs between tabs; the
 app-level offline switch stops all of it.
@@ -19,7 +19,8 @@ from pyodide.ffi import create_proxy
 from models import AuthenticationError, OffsyncError, TransportError, sync
 from models.errors import UpdateRequiredError
 
-DEBOUNCE_SECONDS = 0.02  # short: the other devices show a change within 100 ms (live updates)
+DEBOUNCE_SECONDS = 0.0  # none: the other devices show a change within 100 ms (live updates);
+# writes made while a sync runs are sent by one more sync after it (`again`)
 INTERVAL_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 60.0
 LOCK_NAME = "offsync:todo:sync"
@@ -39,6 +40,7 @@ class SyncController:
         self._proxies: list = []
         self.halted = False  # another tab runs newer code: no more syncs here (update_prompt)
         self.again = False  # a local write came while a sync ran: sync once more after it
+        self.poke_waiting: int | None = None  # the highest checkpoint poked during a sync
         transport.enabled = self.online
 
     # ---- the switch ---------------------------------------------------------------------------
@@ -108,6 +110,30 @@ class SyncController:
             self.again = True
             return
         self.schedule(DEBOUNCE_SECONDS)
+
+    def poked(self, checkpoint: int | None) -> None:
+        """The change stream said the server reached `checkpoint`: sync, unless this browser
+        already pulled through it (the poke of this tab's own push, read by its own pull)."""
+        asyncio.ensure_future(self._poked(checkpoint))
+
+    async def _poked(self, checkpoint: int | None) -> None:
+        if checkpoint is not None and self.status == "syncing":
+            # the running sync's pull may read it: decided when it ends (`_poke_after`)
+            self.poke_waiting = max(self.poke_waiting or 0, checkpoint)
+            return
+        if checkpoint is not None and await self._pulled_through(checkpoint):
+            return
+        self.schedule(0)
+
+    async def _pulled_through(self, checkpoint: int) -> bool:
+        return await self.data.saved_checkpoint(self.data.load_state(), "pull") >= checkpoint
+
+    async def _poke_after(self) -> None:
+        """A poke that came during the sync that just ended: one more sync if its pull did not
+        reach the poke's checkpoint."""
+        waiting, self.poke_waiting = self.poke_waiting, None
+        if waiting is not None and not await self._pulled_through(waiting):
+            self.schedule(0)
 
     def schedule(self, delay: float) -> None:
         self.cancel()
@@ -211,7 +237,10 @@ class SyncController:
         self.on_change()
         if self.again:
             self.again = False
+            self.poke_waiting = None  # the sync below pulls too
             self.schedule(0)
+        else:
+            await self._poke_after()
 
     def _failed(self, message: str) -> None:
         self.failures += 1

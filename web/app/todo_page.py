@@ -33,7 +33,7 @@ class TodoPage:
     def __init__(self, data: UserData) -> None:
         self.data = data
         self.sync = SyncController(data, self.refresh_footer)
-        self.live = LiveUpdates(data.user.id, self.should_stream, lambda: self.sync.schedule(0),
+        self.live = LiveUpdates(data.user.id, self.should_stream, self.sync.poked,
                                 self.refresh_footer)
         self.todos = TodoList()
         self.view = ListView(self.todos, by_testid("todo-list"))
