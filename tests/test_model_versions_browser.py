@@ -237,6 +237,7 @@ def test_a_store_of_a_version_this_code_cannot_read_is_refused_and_left_alone(
     page = context.new_page()
     account = sign_up(page, live_server.url)
     add_todo(page, "kept")
+    wait_synced(page)  # the sync of the write is over: from here on, only the reload could write
     prefix = f"offsync:todo:{account.id}:"
     key = next(k for k in local_entries(page, prefix) if k.endswith("version:todos"))
     page.evaluate("k => localStorage.setItem(k, '3')", key)

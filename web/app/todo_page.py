@@ -32,6 +32,9 @@ INCOMPLETE_DATE = "The due date is incomplete: finish it (day, month and year) o
 class TodoPage:
     def __init__(self, data: UserData) -> None:
         self.data = data
+        # the page follows the model the server sent: a deploy whose Todo has no due date (an
+        # older version) gets the page without the date controls, not a page whose writes fail
+        self.has_due = "due" in data.Todo.fields
         self.sync = SyncController(data, self.refresh_footer)
         self.live = LiveUpdates(data.user.id, self.should_stream, self.sync.poked,
                                 self.refresh_footer)
@@ -182,9 +185,12 @@ class TodoPage:
         if due_field.validity.badInput:
             self.show_error(INCOMPLETE_DATE)
             return
+        values = {"title": field.value}
+        if self.has_due:
+            values["due"] = due_field.value or None
 
         async def create() -> None:
-            todo = await self.data.Todo.create(title=field.value, due=due_field.value or None)
+            todo = await self.data.Todo.create(**values)
             self.view.pinned.add(todo.id)  # shown even when it lands past the window
 
         if await self.guard(create()):
@@ -249,6 +255,7 @@ class TodoPage:
         due_editor = element("input", testid="todo-due-edit", cls="edit-due", type="date",
                              aria_label="Due date", title="Due date")
         due_editor.value = data.get("due") or ""
+        due_editor.hidden = not self.has_due
         row.classList.add("editing")
         row.append(editor, due_editor)
         editor.focus()
@@ -267,7 +274,9 @@ class TodoPage:
                 done["closed"] = False  # keep the editor and what the user typed
                 return
             title = editor.value.strip()
-            due = due_editor.value or None
+            changes = {"title": title}
+            if self.has_due:
+                changes["due"] = due_editor.value or None
             # the todo as stored now: a sync may have brought another device's change to it
             # while the box was open (the typed title goes on top of it)
             current = await self.data.Todo.find_by_id(id)
@@ -275,7 +284,7 @@ class TodoPage:
                 self.show_error("This todo was deleted on another device while you edited it.")
                 self.view.end_edit()
                 return
-            action = current.delete() if not title else current.update(title=title, due=due)
+            action = current.delete() if not title else current.update(**changes)
             if await self.guard(action):
                 self.view.end_edit()
             else:
@@ -391,6 +400,7 @@ class TodoPage:
             by_testid(f"filter-{name}").classList.toggle("selected", name == self.filter_name)
         snapshot = await self.load()
         self.show_footer()
+        by_testid("new-todo-due").hidden = not self.has_due
         for field in (new_todo, by_testid("new-todo-due")):
             field.disabled = False
         new_todo.focus()
