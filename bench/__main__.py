@@ -2,8 +2,8 @@
 
 Order: the server alone first (no browser running), on SQLite then on PostgreSQL (a throwaway
 cluster, bench/postgres.py), then start-up, local writes, push and incremental, pull, the cost
-curve (bench/curve.py: push and pull at the largest size that fits), and last offsync side by
-side with PouchDB (bench/sidebyside.py, its chart beside the results). Run counts
+curve (bench/curve.py: push and pull at the largest size that fits), the todo page with 10,000
+todos stored (bench/page.py, timed in the page), and last offsync side by side with PouchDB (bench/sidebyside.py, its chart beside the results). Run counts
 keep the whole run near a quarter of an hour on a 2-core machine (the migration of 100,000 todos
 is the longest part).
 """
@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import client, curve, postgres, report, server_scaling, sidebyside, startup
+from . import client, curve, page, postgres, report, server_scaling, sidebyside, startup
 from .auth import sign_up
 from .browser import chromium
 from .server import BenchServer
@@ -45,12 +45,14 @@ class Plan:
     load_seconds: float = 8.0
     migrate_todos: int = 100_000
     cost_requests: int = 300
+    page_todos: int = 10_000  # the todo page with this many stored (bench/page.py)
+    page_repeats: int = 10
 
 
 FULL = Plan()
 QUICK = Plan(runs=1, warm_runs=1, writes=20, sizes=(20,), curve_size=40, scale_small=20,
              scale_large=200, scale_requests=5, clients=5, load_seconds=1.0, migrate_todos=100,
-             cost_requests=20)
+             cost_requests=20, page_todos=20, page_repeats=3)
 
 
 def measure(plan: Plan, workdir: Path, log) -> dict:
@@ -100,6 +102,12 @@ def measure(plan: Plan, workdir: Path, log) -> dict:
             log("the cost curve: push and pull at the largest size that fits")
             results["curve"] = curve.measure(browser, server, plan.curve_size)
             phase("curve")
+            log(f"the todo page with {plan.page_todos:,} todos stored")
+            load = os.getloadavg()[0]
+            results["page"] = page.run(browser, server.url, plan.page_todos, 1,
+                                       plan.page_repeats)
+            results["page"]["loadavg"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+            phase("page")
             log("offsync side by side with PouchDB")
             results["sidebyside"] = sidebyside.run(
                 browser, server, workdir,
@@ -143,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
     (args.out / f"{stamp}.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
-    table = report.markdown(document) + "\n" + curve.markdown(measured)
+    table = (report.markdown(document) + "\n" + curve.markdown(measured) + "\n#### "
+             + page.markdown(measured["page"], tuple(measured["page"]["loadavg"])))
     side = measured["sidebyside"]
     (args.out / "latest.md").write_text(sidebyside.include(table, side))
     sidebyside.chart(side, args.out / sidebyside.CHART)

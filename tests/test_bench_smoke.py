@@ -27,7 +27,7 @@ def is_summary(value) -> bool:
 def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=360)
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
     return out, done
 
@@ -81,6 +81,22 @@ def test_the_json_has_every_measurement(written):
     assert is_summary(load["requests_per_second"]) and load["requests_per_second"]["min"] > 0
     assert set(load["by_endpoint_last_run"]) == {"POST /api/todos/sync/apply",
                                                  "GET /api/todos/sync/changes"}
+
+
+def test_the_json_and_the_markdown_have_the_todo_page_figures(written):
+    out, _ = written
+    document = json.loads((out / "latest.json").read_text())
+    page = document["results"]["page"]
+    assert page["n"] == document["plan"]["page_todos"]
+    assert is_summary(page["reopen_full_ms"]) and is_summary(page["reopen_empty_ms"])
+    assert page["reopen_ratio"]["median"] > 0 and page["reopen_ratio"]["target"] == 1.3
+    for step in ("add", "edit", "toggle", "delete", "filter", "toggle_all", "clear_completed"):
+        row = page[step]
+        assert row["n"] >= 1 and 0 < row["p50_ms"] <= row["p95_ms"] <= row["max_ms"], (step, row)
+        assert isinstance(row["met"], bool)
+    table = (out / "latest.md").read_text()
+    assert f"Todo page with {page['n']:,} todos in localStorage" in table
+    assert "| toggle all |" in table and "| reopen ratio" in table
 
 
 def test_the_json_has_the_postgresql_figures(written):
