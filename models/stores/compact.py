@@ -9,9 +9,9 @@ localStorage holds about 5 M characters, and a typical todo once took 460 of the
   the owner), followed by the other values in order, packed (`packing.pack_value`); or the body
   itself as an object when no shape fits; or null for a tombstone;
 - `extras`, only when needed: `t` type (when not what the history says), `h` history, `d`
-  deleted, `o` owner (when not the body's), `b` merge base revision with `bd` / `bg` (the fields
-  it differs in, the fields it lacks) or `bb` (a whole body), `s` synced (for an unpacked
-  revision), `u` unacknowledged bodies as deltas.
+  deleted, `o` owner (when not the body's), `b` merge base revision (or its place in `h`) with
+  `bd` / `bg` (the fields it differs in, the fields it lacks) or `bb` (a whole body), `s`
+  synced (for an unpacked revision), `u` unacknowledged bodies as deltas.
 A shape's id is 2 characters of a hash of its content, so writing it twice writes the same
 thing, and two tabs cannot give one id two meanings. The id of the body is the key's, and is not
 repeated. Entries of the earlier format (JSON objects, `codec.py`) still read.
@@ -98,7 +98,9 @@ def encode(doc: Document, shape: FieldShape | None) -> str:
     if synced and rev.startswith("="):
         extras["s"] = 1
     elif doc.base_rev is not None and not synced:
-        extras["b"] = pack_rev(doc.base_rev)
+        # the merge base is nearly always an ancestor: its place in the history then names it
+        extras["b"] = doc.history.index(doc.base_rev) if doc.base_rev in doc.history \
+            else pack_rev(doc.base_rev)
         base = doc.base_data
         if isinstance(base, dict) and isinstance(data, dict):
             extras["bd"] = {k: pack_value(v) for k, v in base.items()
@@ -175,7 +177,8 @@ def decode(model: str, id: str, raw: str,
     if synced:
         base_rev, base_data = rev, data
     elif "b" in extras:
-        base_rev = unpack_rev(extras["b"])[0]
+        base = extras["b"]
+        base_rev = history[base] if type(base) is int else unpack_rev(base)[0]
         if "bb" in extras:
             base_data = extras["bb"]
         else:
@@ -236,7 +239,8 @@ def readable(raw: str, shapes: Callable[[str], FieldShape | None]) -> dict:
         if key in ("h",):
             value = [unpack_rev(r)[0] for r in value]
         elif key == "b":
-            value = unpack_rev(value)[0]
+            value = (unpack_rev(rest[0]["h"][value])[0] if type(value) is int
+                     else unpack_rev(value)[0])
         elif key == "bd":
             value = {k: unpack_value(v) for k, v in value.items()}
         elif key == "u":

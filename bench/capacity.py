@@ -1,0 +1,227 @@
+"""Room in localStorage: characters per typical todo and how many todos fit (issue 13 item 4).
+
+Two parts. In CPython, with the very encoder the browser runs (`WebStorageStore` over a
+`DictStorage`, which counts characters the way Chromium's quota does: keys and values, one per
+UTF-16 unit), the characters one typical todo costs in the compact layout and in the earlier one
+(`offsync:<app>:<model>:doc:<id>`, JSON objects), before its first sync, once synced, and once
+edited after the sync (its merge base kept), with where they go: document key, entry, change
+key. In real Chromium, through the harness page (bench/browser.py): todos created one by one
+with `Todo.create` under a user's namespace until localStorage refuses one (`StorageFullError`),
+so the count that fits is measured, not computed; the quick mode leaves only `room` characters
+free and projects from the measured cost per todo. And the move of an earlier layout's store
+(`relayout.py`) at start-up: how long opening takes for `relayout_todos` todos written the old
+way, and what they take before and after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import secrets
+
+from .browser import Harness
+
+TITLES = ["Buy milk and eggs", "Call the bank about the card", "Book the dentist",
+          "Water the plants", "Pay the electricity bill", "Reply to Anna's email",
+          "Pick up the dry cleaning", "Renew the passport"]  # 22 characters on average
+QUOTA = 5_242_880  # Chromium: 10 MiB of UTF-16 per origin (measured below, not assumed)
+TARGET = 30_000
+HEADING = "#### Room in localStorage (characters per typical todo, and how many fit)"
+
+
+def title(i: int) -> str:
+    return f"{TITLES[i % len(TITLES)]} {i % 100}"
+
+
+async def _layout_figures(n: int = 1000) -> dict:
+    from models import DictStorage, Todo, WebStorageStore
+    from models.stores import codec
+
+    user = secrets.token_hex(16)
+    storage = DictStorage()
+    local = WebStorageStore(storage, app=f"todo:{user}")
+    T = Todo.using(local).as_user(user)
+    todos = [await T.create(title=title(i)) for i in range(n)]
+
+    def used() -> int:
+        return sum(len(k) + len(v) for k, v in storage._items.items())
+
+    def earlier(docs) -> dict:
+        old = f"offsync:todo:{user}:"
+        key = value = pointer = 0
+        for doc in docs:
+            k = f"{old}todos:doc:{doc.id}"
+            key, value = key + len(k), value + len(codec.encode(doc))
+            pointer += len(f"{old}chg:{doc.checkpoint}") + len(f"todos:{doc.id}")
+        return {"doc_key": key / n, "entry": value / n, "change_key": pointer / n,
+                "total": (key + value + pointer) / n}
+
+    def compact(docs) -> dict:
+        key = value = pointer = 0
+        for doc in docs:
+            k = local.doc_key("todos", doc.id)
+            key, value = key + len(k), value + len(storage.getItem(k))
+            c = local.change_key(doc.checkpoint)
+            pointer += len(c) + len(storage.getItem(c))
+        return {"doc_key": key / n, "entry": value / n, "change_key": pointer / n,
+                "total": used() / n}
+
+    out: dict = {"n": n, "average_title": sum(len(title(i)) for i in range(n)) / n}
+    docs = await local.feed("todos", 0, 10**9)
+    out["before_sync"] = {"compact": compact(docs), "earlier": earlier(docs)}
+    await local.mark_synced("todos", docs)
+    docs = await local.feed("todos", 0, 10**9)
+    out["synced"] = {"compact": compact(docs), "earlier": earlier(docs)}
+    for todo in todos:
+        todo.completed = True
+        await todo.save()
+    docs = await local.feed("todos", 0, 10**9)
+    out["edited_after_sync"] = {"compact": compact(docs), "earlier": earlier(docs)}
+    out["fits_by_quota"] = {state: {layout: int(QUOTA // figures[layout]["total"])
+                                    for layout in figures}
+                            for state, figures in out.items() if isinstance(figures, dict)
+                            and "compact" in figures}
+    return out
+
+
+def layout_figures(n: int = 1000) -> dict:
+    """In a thread of its own: Playwright's sync API keeps an event loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _layout_figures(n)).result()
+
+
+FILL_UNTIL_FULL = """
+import secrets
+from models import StorageFullError
+storage.clear()
+base = {base_room}
+quota = None
+if base is not None:  # fill to the last few characters, then free `base` of them (quick mode)
+    size, i = 1 << 20, 0
+    while size > 16:
+        try:
+            storage.setItem(f"filler:{{i}}", "x" * size); i += 1
+        except Exception:
+            size //= 2
+    quota = sum(len(storage.key(j)) + len(storage.getItem(storage.key(j)))
+                for j in range(storage.length))
+    storage.setItem("filler:0", "x" * ((1 << 20) - base))
+titles = {titles!r}
+user = secrets.token_hex(16)
+store = WebStorageStore(storage, app=f"todo:{{user}}")
+Mine = Todo.using(store).as_user(user)
+def used():
+    n = 0
+    for i in range(storage.length):
+        k = storage.key(i); n += len(k) + len(storage.getItem(k))
+    return n
+before = used()
+created = 0
+t0 = time.perf_counter()
+try:
+    while created < {limit}:
+        await Mine.create(title=f"{{titles[created % len(titles)]}} {{created % 100}}")
+        created += 1
+    full = False
+except StorageFullError:
+    full = True
+seconds = time.perf_counter() - t0
+after = used()
+fillers = sum(1 for i in range(storage.length) if storage.key(i).startswith("filler:"))
+json.dumps({{"created": created, "full": full, "seconds": seconds, "used_before": before,
+            "used_after": after, "fillers": fillers, "quota_when_filled": quota}})
+"""
+
+MOVE_EARLIER = """
+import secrets
+from models.document import Document
+from models.changes import ChangeType
+from models.revisions import next_revision
+from models.stores import codec
+storage.clear()
+user = secrets.token_hex(16)
+old = f"offsync:todo:{{user}}:"
+titles = {titles!r}
+for i in range({n}):
+    id = secrets.token_hex(16)
+    stamp = "2026-12-03T08:58:45.446Z"
+    data = {{"id": id, "title": f"{{titles[i % len(titles)]}} {{i % 100}}", "completed": False,
+            "created_at": stamp, "updated_at": stamp, "order": 1796288325446 + i, "due": None,
+            "owner": user}}
+    rev = next_revision(None, data)
+    doc = Document("todos", id, rev, i + 1, False, data, ChangeType.CREATE, (), rev, data, user)
+    storage.setItem(f"{{old}}todos:doc:{{id}}", codec.encode(doc))
+    storage.setItem(f"{{old}}chg:{{i + 1}}", f"todos:{{id}}")
+storage.setItem(f"{{old}}seq", str({n}))
+storage.setItem(f"{{old}}mark:version:todos", "2")
+def used():
+    n = 0
+    for i in range(storage.length):
+        k = storage.key(i); n += len(k) + len(storage.getItem(k))
+    return n
+before = used()
+t0 = time.perf_counter()
+moved_store = WebStorageStore(storage, app=f"todo:{{user}}")
+seconds = time.perf_counter() - t0
+count = len(await Todo.using(moved_store).as_user(user).find())
+json.dumps({{"n": {n}, "moved": moved_store.moved, "seconds": seconds, "found": count,
+            "chars_before": before, "chars_after": used()}})
+"""
+
+
+def in_chromium(browser, base_url: str, session, limit: int, room: int | None,
+                relayout_todos: int) -> dict:
+    harness = Harness(browser, base_url, session)
+    try:
+        fill = harness.run(FILL_UNTIL_FULL.format(base_room=room, titles=TITLES, limit=limit))
+        created = fill["created"]
+        per_todo = (fill["used_after"] - fill["used_before"]) / max(1, created)
+        fill["chars_per_todo"] = round(per_todo, 1)
+        if room is None:
+            fill["quota_chars"] = fill["used_after"] if fill["full"] else None
+            fill["fits"] = created if fill["full"] else None
+        else:  # the quick mode: a measured cost per todo, projected over the measured quota
+            fill["quota_chars"] = fill["quota_when_filled"]
+            fill["fits"] = int(fill["quota_chars"] // per_todo)
+        fill["projected"] = room is not None
+        move = harness.run(MOVE_EARLIER.format(titles=TITLES, n=relayout_todos))
+        harness.clear_storage()
+    finally:
+        harness.close()
+    return {"fill": fill, "move": move}
+
+
+def run(browser, base_url: str, session, limit: int, room: int | None,
+        relayout_todos: int) -> dict:
+    return {"layout": layout_figures(), "chromium": in_chromium(
+        browser, base_url, session, limit, room, relayout_todos)}
+
+
+def markdown(results: dict) -> str:
+    if "capacity" not in results:
+        return ""
+    cap = results["capacity"]
+    layout, fill, move = cap["layout"], cap["chromium"]["fill"], cap["chromium"]["move"]
+    lines = [HEADING, "",
+             f"A typical todo: a {layout['average_title']:.0f}-character title, a 32-hex id and "
+             "owner (CPython, the browser's encoder, "
+             f"{layout['n']:,} todos; characters = UTF-16 units, what the quota counts).", "",
+             "| state | layout | doc key | entry | change key | total per todo | fit in 5 M |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for state, label in (("before_sync", "created, not yet synced"), ("synced", "synced"),
+                         ("edited_after_sync", "edited after a sync (merge base kept)")):
+        for kind in ("earlier", "compact"):
+            f = layout[state][kind]
+            lines.append(f"| {label} | {kind} | {f['doc_key']:.0f} | {f['entry']:.0f} | "
+                         f"{f['change_key']:.0f} | {f['total']:.0f} | "
+                         f"{layout['fits_by_quota'][state][kind]:,} |")
+    how = ("projected from the cost per todo measured in the room left free"
+           if fill["projected"] else "created one by one until localStorage refused one")
+    lines += ["", f"In Chromium: **{fill['fits']:,} typical todos fit** ({how}; "
+              f"{fill['chars_per_todo']:.0f} characters each including the namespace record, "
+              f"field shapes and sequence; {fill['created']:,} created in "
+              f"{fill['seconds']:.1f} s). Target: {TARGET:,}.",
+              f"Opening a store of {move['n']:,} todos written in the earlier layout moves "
+              f"them in {move['seconds']:.2f} s ({move['moved']:,} moved, {move['found']:,} "
+              f"read back; {move['chars_before']:,} → {move['chars_after']:,} characters).", ""]
+    return "\n".join(lines) + "\n"
