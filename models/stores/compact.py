@@ -34,11 +34,13 @@ SHAPE_WIDTH = 2  # characters of a shape id: 28 bits
 class FieldShape:
     """A body's field names in order, and the fields whose value comes from the shape."""
 
-    __slots__ = ("defaults", "names", "text")
+    __slots__ = ("defaults", "id", "names", "text")
 
     def __init__(self, names: list[str], defaults: dict) -> None:
         self.names, self.defaults = names, defaults
         self.text = json.dumps([names, defaults], ensure_ascii=False, separators=(",", ":"))
+        digest = int.from_bytes(hashlib.sha256(self.text.encode()).digest()[:4], "big")
+        self.id = pack_int(digest & ((1 << (14 * SHAPE_WIDTH)) - 1), SHAPE_WIDTH)
 
     @classmethod
     def parse(cls, text: str) -> FieldShape:
@@ -48,10 +50,8 @@ class FieldShape:
             raise ValueError("not a field shape")
         return cls(names, defaults)
 
-    @property
-    def id(self) -> str:
-        digest = int.from_bytes(hashlib.sha256(self.text.encode()).digest()[:4], "big")
-        return pack_int(digest & ((1 << (14 * SHAPE_WIDTH)) - 1), SHAPE_WIDTH)
+
+_shapes: dict[tuple, FieldShape] = {}  # the shapes met so far: a handful per app
 
 
 def shape_of(data: dict, owner: str | None) -> FieldShape:
@@ -59,7 +59,13 @@ def shape_of(data: dict, owner: str | None) -> FieldShape:
     true, false, the owner) belong to the shape, the rest are the entry's."""
     defaults = {k: v for k, v in data.items()
                 if v is None or v is True or v is False or (owner is not None and v == owner)}
-    return FieldShape(list(data), defaults)
+    key = (tuple(data), tuple(defaults.items()))
+    found = _shapes.get(key)
+    if found is None:
+        if len(_shapes) >= 256:
+            _shapes.clear()
+        found = _shapes[key] = FieldShape(list(data), defaults)
+    return found
 
 
 def body_of(doc: Document) -> dict | None:

@@ -28,7 +28,9 @@ def candidate(app: str, attempt: int = 0) -> str:
 
 
 def read_claim(storage: Any, prefix: str) -> dict | None:
-    """The record under `prefix`; {} when it is there but damaged, None when it is not there."""
+    """The record under `prefix`; {} when it is there but damaged (then it is taken for another
+    app's: reading another user's data would be worse than not finding one's own), None when it
+    is not there."""
     raw = storage.getItem(prefix + CLAIM)
     if not isinstance(raw, str):
         return None

@@ -30,8 +30,15 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INT_LIMIT = 1 << (3 * BITS)  # what 3 characters hold: milliseconds until the year 2109
 
 
+_CHARS = [chr(BASE + code) for code in range(MASK + 1)]
+
+
 def pack_int(value: int, width: int) -> str:
-    return "".join(chr(BASE + ((value >> (BITS * i)) & MASK)) for i in range(width - 1, -1, -1))
+    out = [""] * width
+    for i in range(width - 1, -1, -1):
+        out[i] = _CHARS[value & MASK]
+        value >>= BITS
+    return "".join(out)
 
 
 def unpack_int(text: str) -> int:
@@ -57,14 +64,22 @@ def unpack_hex(text: str) -> str:
     return f"{unpack_int(text):032x}"
 
 
+_ids: dict[str, str] = {}  # the last ids packed: a write packs its id for several keys
+
+
 def pack_id(id: str) -> str:
     """A document id in a key: packed when it is 32 hex digits, else itself (behind `=` when it
     could be read as packed)."""
     id = id if isinstance(id, str) else f"{id}"
-    packed = pack_hex(id)
-    if packed is not None:
-        return packed
-    return "=" + id if id.startswith("=") or is_packed(id, 10) else id
+    found = _ids.get(id)
+    if found is None:
+        packed = pack_hex(id)
+        if packed is None:
+            packed = "=" + id if id.startswith("=") or is_packed(id, 10) else id
+        if len(_ids) >= 1024:
+            _ids.clear()
+        found = _ids[id] = packed
+    return found
 
 
 def unpack_id(text: str) -> str:
@@ -106,13 +121,26 @@ def _stamp_text(ms: int) -> str:
     return f"{date}T{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
 
 
+_day_numbers: dict[str, int | None] = {}
+
+
 def _stamp_ms(text: str) -> int | None:
-    try:
-        moment = datetime.strptime(text[:-1] + "000", "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
-    except ValueError:
+    """Milliseconds since 1970 of `YYYY-MM-DDTHH:MM:SS.mmmZ` (already matched by STAMP); None
+    when it is no date. `pack_value` checks that the text comes back the same."""
+    date = text[:10]
+    day = _day_numbers.get(date, -1)
+    if day == -1:
+        try:
+            day = (datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=UTC) - EPOCH).days
+        except ValueError:
+            day = None
+        if len(_day_numbers) >= 4096:
+            _day_numbers.clear()
+        _day_numbers[date] = day
+    if day is None:
         return None
-    delta = moment - EPOCH
-    ms = (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    ms = ((day * 24 + int(text[11:13])) * 60 + int(text[14:16])) * 60_000 \
+        + int(text[17:19]) * 1000 + int(text[20:23])
     return ms if 0 <= ms < INT_LIMIT else None
 
 

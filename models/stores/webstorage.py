@@ -153,7 +153,7 @@ class WebStorageStore(LocalStore):
         self.prefix = prefix
         self.journal_key = space.journal_key
         self.moved = 0  # documents and conflicts moved in from the earlier layout on this open
-        if record is None or record.get("moving") or record == {}:
+        if record is None or record.get("moving"):
             self._move_in(record)
         if space.corrupt_journal:
             self.corrupt_keys.add(space.journal_key)

@@ -156,3 +156,26 @@ async def ws_damaged_seq_recovered_without_reusing_checkpoints():
         assert points == [2, 3, 4] and changes[-1].id == c.id, f"seq={damage!r}: {changes}"
         assert storage.getItem(ws.seq_key) == "4", "the counter is repaired by the next write"
         assert len(await ws.changes("todos", 3)) == 1, "a puller at 3 must see the new write"
+
+
+@case(store_independent=True)
+async def ws_short_namespace_held_by_another_app_is_left_to_it():
+    """The prefix is a hash of the app's name: when the record under it names another app (the
+    same hash), the store takes the next candidate and reads nothing of the other's, and finds
+    its own data there again when reopened."""
+    from models.stores.namespace import candidate
+
+    storage = DictStorage()
+    taken = candidate("mine")  # as if "someone else" hashed to it first
+    storage.setItem(taken + "@", json.dumps({"app": "someone else"}))
+    foreign = {"rev": "1-" + "a" * 32, "checkpoint": 1, "data": {"title": "not yours"}}
+    storage.setItem(taken + "todos:x", json.dumps(foreign))
+    mine = WebStorageStore(storage, app="mine")
+    assert mine.prefix == candidate("mine", 1) != taken, mine.prefix
+    assert await Todo.using(mine).find() == []
+    await Todo.using(mine).create(title="mine")
+    again = WebStorageStore(storage, app="mine")
+    assert again.prefix == mine.prefix
+    assert [t.title for t in await Todo.using(again).find()] == ["mine"]
+    assert json.loads(storage.getItem(taken + "todos:x")) == foreign
+    assert json.loads(storage.getItem(mine.prefix + "@")) == {"app": "mine"}
