@@ -15,11 +15,24 @@ way, and what they take before and after.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import concurrent.futures
+import datetime as dt
+import json
+import os
+import platform
 import secrets
+import sys
+import tempfile
+from pathlib import Path
 
-from .browser import Harness
+from .auth import sign_up
+from .browser import Harness, chromium
+from .server import BenchServer
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SECTION_START, SECTION_END = "<!-- capacity:start -->", "<!-- capacity:end -->"
 
 TITLES = ["Buy milk and eggs", "Call the bank about the card", "Book the dentist",
           "Water the plants", "Pay the electricity bill", "Reply to Anna's email",
@@ -27,6 +40,8 @@ TITLES = ["Buy milk and eggs", "Call the bank about the card", "Book the dentist
 QUOTA = 5_242_880  # Chromium: 10 MiB of UTF-16 per origin (measured below, not assumed)
 TARGET = 30_000
 HEADING = "#### Room in localStorage (characters per typical todo, and how many fit)"
+FULL = {"limit": 100_000, "room": None, "relayout_todos": 10_000}
+QUICK = {"limit": 10_000, "room": 6_000, "relayout_todos": 50}
 
 
 def title(i: int) -> str:
@@ -198,9 +213,22 @@ def run(browser, base_url: str, session, limit: int, room: int | None,
 
 
 def markdown(results: dict) -> str:
+    """The section of latest.md, between its markers (empty without the figures)."""
     if "capacity" not in results:
         return ""
-    cap = results["capacity"]
+    return f"{SECTION_START}\n{_table(results['capacity'])}{SECTION_END}\n"
+
+
+def include(markdown_text: str, results: dict) -> str:
+    """`markdown_text` with its capacity section replaced (or added at the end)."""
+    start, end = markdown_text.find(SECTION_START), markdown_text.find(SECTION_END)
+    if 0 <= start < end:
+        rest = markdown_text[end + len(SECTION_END):].lstrip("\n")
+        return markdown_text[:start] + markdown(results) + "\n" + rest
+    return markdown_text.rstrip("\n") + "\n\n" + markdown(results)
+
+
+def _table(cap: dict) -> str:
     layout, fill, move = cap["layout"], cap["chromium"]["fill"], cap["chromium"]["move"]
     lines = [HEADING, "",
              f"A typical todo: a {layout['average_title']:.0f}-character title, a 32-hex id and "
@@ -225,3 +253,42 @@ def markdown(results: dict) -> str:
               f"them in {move['seconds']:.2f} s ({move['moved']:,} moved, {move['found']:,} "
               f"read back; {move['chars_before']:,} → {move['chars_after']:,} characters).", ""]
     return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.capacity [--quick]`: this section alone, written to
+    `capacity-<date>.json`, `capacity-latest.json` and its section of `latest.md`."""
+    parser = argparse.ArgumentParser(prog="python -m bench.capacity", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="leave 6,000 characters free")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where results go")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="offsync-capacity-") as tmp:
+        server = BenchServer(Path(tmp) / "bench.db").start()
+        try:
+            with chromium() as browser:
+                measured = run(browser, server.url, sign_up(server.url), plan["limit"],
+                               plan["room"], plan["relayout_todos"])
+        finally:
+            server.stop()
+    now = dt.datetime.now(dt.UTC)
+    document = {"date": now.isoformat(timespec="seconds"), "quick": args.quick, "plan": plan,
+                "machine": {"python": platform.python_version(),
+                            "platform": platform.platform(), "cpus": os.cpu_count(),
+                            "loadavg_before": round(load_before, 2),
+                            "loadavg_after": round(os.getloadavg()[0], 2)},
+                "results": {"capacity": measured}}
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2) + "\n"
+    (args.out / f"capacity-{now.strftime('%Y-%m-%dT%H%M%SZ')}.json").write_text(text)
+    (args.out / "capacity-latest.json").write_text(text)
+    latest = args.out / "latest.md"
+    latest.write_text(include(latest.read_text() if latest.exists() else "",
+                              document["results"]))
+    print(markdown(document["results"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -231,6 +231,12 @@ def test_corrupted_entry_is_flagged_on_the_debug_page_and_the_rest_works(page, l
     broken = page.locator(f'[data-testid=storage-entry][data-key="{key}"]')
     assert broken.get_attribute("data-corrupt") == "true"
     assert "unreadable" in broken.inner_text()
+    # the good entry is spelled out: its name in the long form, the body unpacked
+    good = page.locator("[data-testid=storage-entry]:not([data-corrupt])",
+                        has_text="todos:doc:")
+    assert good.count() == 1, good.count()
+    assert '"title": "Still fine"' in good.text_content() and \
+        '"completed": false' in good.text_content()
     pending = page.get_by_test_id("pending-change")
     assert pending.count() == 1 and "Still fine" in pending.inner_text()
     assert page.evaluate("key => localStorage.getItem(key)", key) == "{oops"
