@@ -5,6 +5,9 @@ after any write resumes at the next start, and a full storage stops it with noth
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from models import DictStorage, StorageFullError, Todo, WebStorageStore, sync
 from models.stores import codec, relayout
 
@@ -52,11 +55,22 @@ async def contents(store) -> dict:
             "checkpoint": await store.checkpoint()}
 
 
-async def legacy_storage(ref) -> tuple[DictStorage, dict]:
-    """What the earlier code would have stored for `ref`'s contents under `offsync:o:`, with a
-    damaged entry, the app's own key in that namespace and another site's key beside them."""
+def fingerprint(found: dict) -> str:
+    """`contents` as one text, the same for equal contents (to compare across tabs)."""
+    return json.dumps(
+        {**found, "docs": [dataclasses.asdict(d) for d in found["docs"]],
+         "conflicts": [[None if mine is None else dataclasses.asdict(mine),
+                        dataclasses.asdict(theirs)] for mine, theirs in found["conflicts"]]},
+        sort_keys=True, default=str)
+
+
+async def legacy_storage(ref, storage=None, app: str = "o") -> tuple[DictStorage, dict]:
+    """What the earlier code would have stored for `ref`'s contents under `offsync:<app>:`,
+    with a damaged entry, the app's own key in that namespace and another site's key beside
+    them."""
+    OLD = f"offsync:{app}:"
     want = await contents(ref)
-    storage = DictStorage()
+    storage = DictStorage() if storage is None else storage
     storage.setItem("theme", "dark")
     for doc in want["docs"]:
         storage.setItem(f"{OLD}todos:doc:{doc.id}", codec.encode(doc))
@@ -73,9 +87,16 @@ async def legacy_storage(ref) -> tuple[DictStorage, dict]:
     return storage, want
 
 
-async def check_moved(storage: DictStorage, want: dict, where: str) -> WebStorageStore:
-    moved = WebStorageStore(storage, app="o")
+async def check_moved(storage, want: dict | str, where: str,
+                      app: str = "o") -> WebStorageStore:
+    """Open the store (the next start) and check that nothing was lost; `want` is `contents` or
+    its `fingerprint`."""
+    OLD = f"offsync:{app}:"
+    moved = WebStorageStore(storage, app=app)
     got = await contents(moved)
+    if isinstance(want, str):
+        assert fingerprint(got) == want, f"{where}: {fingerprint(got)} != {want}"
+        want = got
     assert got == want, f"{where}: {got} != {want}"
     assert not moved.corrupt_keys & {moved.doc_key("todos", d.id) for d in want["docs"]}
     broken = moved.doc_key("todos", "broken")
