@@ -80,6 +80,7 @@ def test_the_json_has_every_measurement(written):
     fill, move = cap["chromium"]["fill"], cap["chromium"]["move"]
     assert fill["full"] and fill["created"] > 0 and fill["fits"] > fill["created"], fill
     assert fill["chars_per_todo"] > 0 and fill["quota_chars"] > 4_000_000, fill
+    assert fill["synced"] == fill["created"] and fill["synced_error"] is None, fill
     assert move["moved"] == move["n"] == move["found"] == document["plan"]["relayout_todos"]
     assert move["chars_after"] < move["chars_before"], move
     assert "#### Room in localStorage" in table and "typical todos fit" in table, table
