@@ -57,17 +57,17 @@ class DebugPage:
             raw = raw if isinstance(raw, str) else ""
             node = element("details", testid="storage-entry", cls="entry", data_key=key)
             summary = element("summary")
-            summary.append(element("span", cls="key", text=key))
             try:  # the compact layout spelled out: `todos:doc:<id>`, the entry unpacked
                 name, value = self.data.local.explain(key, raw)
-                summary.append(element("span", cls="name", text=name))
                 pretty = value if isinstance(value, str) else json.dumps(
                     value, indent=2, ensure_ascii=False)
-                shown = raw if raw == pretty else f"{pretty}\n\nstored as: {raw}"
+                summary.append(element("span", cls="key", text=name))
+                shown = f"{pretty}\n\nkey:   {key}\nvalue: {raw}"
             except (ValueError, TypeError, KeyError):
                 node.classList.add("corrupt")
                 node.setAttribute("data-corrupt", "true")
-                summary.append(element("span", cls="flag", text="unreadable"))
+                summary.append(element("span", cls="key", text=key),
+                               element("span", cls="flag", text="unreadable"))
                 shown = raw
             summary.append(element("span", cls="size", text=f"{len(key) + len(raw):,} chars"))
             node.append(summary, element("pre", text=shown))
