@@ -154,11 +154,11 @@ class WebStorageStore(LocalStore):
         self.journal_key = space.journal_key
         self.moved = 0  # documents and conflicts moved in from the earlier layout on this open
         if record is None or record.get("moving"):
-            self._move_in(record)
+            self._move_in()
         if space.corrupt_journal:
             self.corrupt_keys.add(space.journal_key)
 
-    def _move_in(self, record: dict | None) -> None:
+    def _move_in(self) -> None:
         """Claim the namespace, moving in what the earlier layout holds (`relayout.py`)."""
         old = namespace.LEGACY.format(app=self.app)
         WebStorageSpace(self.storage, old).roll_back_interrupted()
