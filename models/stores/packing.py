@@ -34,6 +34,14 @@ _CHARS = [chr(BASE + code) for code in range(MASK + 1)]
 
 
 def pack_int(value: int, width: int) -> str:
+    C, M = _CHARS, MASK
+    if width == 10:  # ids and revisions: unrolled, the hot path of every write
+        return "".join((C[value >> 126 & M], C[value >> 112 & M], C[value >> 98 & M],
+                        C[value >> 84 & M], C[value >> 70 & M], C[value >> 56 & M],
+                        C[value >> 42 & M], C[value >> 28 & M], C[value >> 14 & M],
+                        C[value & M]))
+    if width == 3:  # timestamps and ints
+        return C[value >> 28 & M] + C[value >> 14 & M] + C[value & M]
     out = [""] * width
     for i in range(width - 1, -1, -1):
         out[i] = _CHARS[value & MASK]
@@ -51,17 +59,37 @@ def unpack_int(text: str) -> int:
     return value
 
 
+FIRST, LAST = chr(BASE), chr(TOP)
+
+
 def is_packed(text: str, width: int) -> bool:
-    return len(text) == width and all(BASE <= ord(c) <= TOP for c in text)
+    return len(text) == width and min(text) >= FIRST and max(text) <= LAST
+
+
+_hex: dict[str, str] = {}  # hex -> packed, for the ids and revisions met lately (both ways)
+
+
+def _remember(hex_text: str, packed: str) -> None:
+    if len(_hex) >= 8192:
+        _hex.clear()
+    _hex[hex_text] = packed
 
 
 def pack_hex(text: str) -> str | None:
     """32 lowercase hex digits as 10 characters; None for anything else."""
-    return pack_int(int(text, 16), 10) if len(text) == 32 and HEX32.fullmatch(text) else None
+    found = _hex.get(text)
+    if found is None:
+        if len(text) != 32 or not HEX32.fullmatch(text):
+            return None
+        found = pack_int(int(text, 16), 10)
+        _remember(text, found)
+    return found
 
 
 def unpack_hex(text: str) -> str:
-    return f"{unpack_int(text):032x}"
+    found = f"{unpack_int(text):032x}"
+    _remember(found, text)  # the entry read now is the one written next (an edit, an ack)
+    return found
 
 
 _ids: dict[str, str] = {}  # the last ids packed: a write packs its id for several keys
@@ -102,9 +130,10 @@ def unpack_rev(text: str) -> tuple[str, bool]:
     """The revision and whether it was packed as synced (`+`)."""
     if text.startswith("="):
         return text[1:], False
-    if len(text) < 12 or text[-11] not in "-+" or not is_packed(text[-10:], 10):
+    mark = text[-11:-10]
+    if len(text) < 12 or (mark != "-" and mark != "+"):
         raise ValueError(f"not a packed revision: {text!r}")
-    return f"{text[:-11]}-{unpack_hex(text[-10:])}", text[-11] == "+"
+    return f"{text[:-11]}-{unpack_hex(text[-10:])}", mark == "+"  # unpack_hex checks the rest
 
 
 _days: dict[int, str] = {}
@@ -126,7 +155,7 @@ _day_numbers: dict[str, int | None] = {}
 
 def _stamp_ms(text: str) -> int | None:
     """Milliseconds since 1970 of `YYYY-MM-DDTHH:MM:SS.mmmZ` (already matched by STAMP); None
-    when it is no date. `pack_value` checks that the text comes back the same."""
+    when it names no moment (a 30 February, a 25th hour) or one outside 1970 to 2109."""
     date = text[:10]
     day = _day_numbers.get(date, -1)
     if day == -1:
@@ -137,10 +166,10 @@ def _stamp_ms(text: str) -> int | None:
         if len(_day_numbers) >= 4096:
             _day_numbers.clear()
         _day_numbers[date] = day
-    if day is None:
-        return None
-    ms = ((day * 24 + int(text[11:13])) * 60 + int(text[14:16])) * 60_000 \
-        + int(text[17:19]) * 1000 + int(text[20:23])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    if day is None or hour > 23 or minute > 59 or second > 59:
+        return None  # no such moment: kept as the text it is
+    ms = ((day * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + int(text[20:23])
     return ms if 0 <= ms < INT_LIMIT else None
 
 
@@ -149,8 +178,8 @@ def pack_value(value):
     are."""
     if isinstance(value, str):
         if len(value) == 24 and STAMP.fullmatch(value):
-            ms = _stamp_ms(value)
-            if ms is not None and _stamp_text(ms) == value:
+            ms = _stamp_ms(value)  # a real moment, so `_stamp_text` gives back this very text
+            if ms is not None:
                 return STAMP_TAG + pack_int(ms, 3)
         elif len(value) == 32 and HEX32.fullmatch(value):
             return HEX_TAG + pack_int(int(value, 16), 10)
@@ -167,10 +196,10 @@ def unpack_value(value):
         tag, body = value[0], value[1:]
         if tag == ESCAPE:
             return body
-        if tag == HEX_TAG and is_packed(body, 10):
+        if tag == HEX_TAG and len(body) == 10:
             return unpack_hex(body)
-        if is_packed(body, 3):
-            number = unpack_int(body)
+        if len(body) == 3:
+            number = unpack_int(body)  # which refuses characters that are not packed
             return _stamp_text(number) if tag == STAMP_TAG else number
         raise ValueError(f"not a packed value: {value!r}")
     return value
