@@ -88,7 +88,8 @@ def pack_hex(text: str) -> str | None:
 
 def unpack_hex(text: str) -> str:
     found = f"{unpack_int(text):032x}"
-    _remember(found, text)  # the entry read now is the one written next (an edit, an ack)
+    if len(found) == 32:  # (10 characters hold 140 bits: more than 32 digits is no packed id)
+        _remember(found, text)  # the entry read now is the one written next (an edit, an ack)
     return found
 
 
