@@ -73,6 +73,17 @@ def test_the_json_has_every_measurement(written):
     assert f"| push | {size:,} |" in table and f"| pull | {int(n):,} |" in table, table
     scaling = r["server"]["pull_scaling"]
     assert is_summary(scaling["ratio"]) and scaling["large_docs"] > scaling["small_docs"]
+    cap = r["capacity"]  # bench/capacity.py: characters per todo and what fits
+    for state in ("before_sync", "synced", "edited_after_sync"):
+        compact, earlier = cap["layout"][state]["compact"], cap["layout"][state]["earlier"]
+        assert 0 < compact["total"] < earlier["total"], (state, compact, earlier)
+    fill, move = cap["chromium"]["fill"], cap["chromium"]["move"]
+    assert fill["full"] and fill["created"] > 0 and fill["fits"] > fill["created"], fill
+    assert fill["chars_per_todo"] > 0 and fill["quota_chars"] > 4_000_000, fill
+    assert fill["synced"] == fill["created"] and fill["synced_error"] is None, fill
+    assert move["moved"] == move["n"] == move["found"] == document["plan"]["relayout_todos"]
+    assert move["chars_after"] < move["chars_before"], move
+    assert "#### Room in localStorage" in table and "typical todos fit" in table, table
     for engine in ("offsync", "pouchdb"):  # the side by side (tests/test_sidebyside_smoke.py)
         [side] = r["sidebyside"]["runs"][engine][n]
         assert side["server_count_after_push"] == int(n) == side["browser_count_after_pull"]

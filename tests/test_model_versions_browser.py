@@ -21,7 +21,9 @@ from tests.browser_helpers import (
     run_in_pyodide,
     server_todos,
     sign_up,
+    stored_docs,
     titles,
+    user_prefix,
     wait_synced,
 )
 from tests.live_server import ROOT, LiveServer
@@ -114,11 +116,11 @@ def test_offline_work_under_v1_survives_a_deploy_of_v2(browser, tmp_path):
         with page.expect_navigation(timeout=TIMEOUT):
             page.get_by_test_id("update-reload").click()
         open_page(page, url, navigate=False)
-        prefix = f"offsync:todo:{account.id}:"
+        prefix = user_prefix(account.id)
         wait_status(page, "idle")
         entries = local_entries(page, prefix)
-        assert entries[prefix + "mark:version:todos"] == "2", entries
-        docs = [json.loads(v) for k, v in entries.items() if k.startswith(prefix + "todos:doc:")]
+        assert entries[prefix + "=version:todos"] == "2", entries
+        docs = list(stored_docs(entries, prefix).values())
         assert len(docs) == 3 and all(d["data"].get("due", "missing") is None for d in docs), docs
         assert sorted(titles(page)) == ["bread edited", "eggs", "milk mine"], titles(page)
         page.get_by_test_id("conflict-banner").wait_for(state="visible", timeout=TIMEOUT)
@@ -156,7 +158,7 @@ def test_a_tab_is_told_to_update_when_another_moves_the_store_to_a_newer_version
     second.evaluate("""() => { window.updateEvents = [];
         window.addEventListener('offsync:update-required',
                                 e => window.updateEvents.push(e.detail)); }""")
-    key = f"offsync:todo:{account.id}:mark:version:todos"
+    key = user_prefix(account.id) + "=version:todos"
     assert first.evaluate("k => localStorage.getItem(k)", key) == "2"  # migrated at start
     first.evaluate("k => localStorage.setItem(k, '2')", key)  # the same version: nothing
     first.evaluate("k => localStorage.setItem(k, '3')", key)  # as a newer tab's start would
@@ -238,7 +240,7 @@ def test_a_store_of_a_version_this_code_cannot_read_is_refused_and_left_alone(
     account = sign_up(page, live_server.url)
     add_todo(page, "kept")
     wait_synced(page)  # the sync of the write is over: from here on, only the reload could write
-    prefix = f"offsync:todo:{account.id}:"
+    prefix = user_prefix(account.id)
     key = next(k for k in local_entries(page, prefix) if k.endswith("version:todos"))
     page.evaluate("k => localStorage.setItem(k, '3')", key)
     before = local_entries(page, prefix)

@@ -21,6 +21,7 @@ from . import (  # noqa: F401
     hooks,
     hostile,
     merge,
+    relayout,
     replication,
     resume,
     resync,
