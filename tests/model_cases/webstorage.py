@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from models import DictStorage, Todo, WebStorageStore
+from models import DictStorage, Todo, WebStorageStore, default_list_id
 
 from .registry import case
 from .storages import RecordingStorage
@@ -59,7 +59,8 @@ async def ws_entries_are_compact_and_earlier_entries_still_read():
     entry = json.loads(storage.getItem(f"offsync:c:todos:doc:{todo.id}"))
     assert set(entry) == {"rev", "checkpoint", "type", "data", "synced"}, entry
     [doc] = await local.feed("todos", 0, 10)
-    assert (doc.owner, doc.base_rev, doc.base_data, doc.history) == ("u1", doc.rev, doc.data, ())
+    assert (doc.owner, doc.base_rev, doc.base_data, doc.history) == (
+        default_list_id("u1"), doc.rev, doc.data, ()), "a todo belongs to its list"
     assert "id" not in entry["data"] and doc.data == todo.to_dict()
     todo.completed = True
     await todo.save()  # an edit keeps its merge base as the fields that differ
