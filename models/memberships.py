@@ -57,6 +57,21 @@ class Memberships:
                 self.by_user.setdefault(user, {})[doc.id] = role
 
 
+def cache_of(store: Any, group: Any) -> Memberships | None:
+    derived = getattr(store, "derived", None)
+    return None if derived is None else derived.get(("memberships", group.collection))
+
+
+def known_memberships(store: Any, group: Any, user_id: str | None) -> dict[str, str]:
+    """What the store's `Memberships` last read, without reading the store (for a caller that
+    cannot wait: a live poke); the default list alone when it read nothing yet."""
+    found = group.memberships_from((), user_id)
+    cache = cache_of(store, group)
+    if cache is not None and user_id:
+        found.update(cache.by_user.get(user_id, {}))
+    return found
+
+
 async def memberships_in(store: Any, group: Any, user_id: str | None) -> dict[str, str]:
     """The memberships of `user_id` among `group`'s documents in `store`: through the store's
     `Memberships` when it is a local store, else by reading every group document."""
@@ -70,4 +85,4 @@ async def memberships_in(store: Any, group: Any, user_id: str | None) -> dict[st
     return await cache.of(store, user_id)
 
 
-__all__ = ["Memberships", "memberships_in"]
+__all__ = ["Memberships", "known_memberships", "memberships_in"]

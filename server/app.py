@@ -70,7 +70,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_store(database_url) as store:
             app.state.store = store
-            hub = live.LiveHub(model_classes, live.relay_of(store))
+            hub = live.LiveHub(model_classes, live.relay_of(store), store)
             try:
                 await serve_with(app, store)
                 await hub.start()

@@ -212,3 +212,23 @@ async def test_a_members_pull_pages_are_never_empty_while_some_remain(app):
             if page["remaining"] == 0:
                 break
         assert sorted(seen) == sorted(f"shared {i}" for i in range(0, 30, 3)) and pages == 4
+
+
+async def test_live_pokes_reach_every_member_and_no_stranger(app):
+    async with people(app, "ann", "bob", "stan") as (ann, bob, stan):
+        a, b = Device(ann), Device(bob)
+        hub = app.state.live
+        streams = {p.id: hub.open(p.id, f"session-{p.id}") for p in (ann, bob, stan)}
+        shopping = await a.Lists.create(name="Shopping")
+        await a.sync()
+        for stream in streams.values():
+            stream.take()
+        await share(a, shopping.id, **{bob.id: "viewer"})
+        await b.sync()
+        assert streams[bob.id].take() is not None, "added: poked"
+        for stream in streams.values():
+            stream.take()
+        made = await ann.http.post("/api/todos", json={"title": "milk", "list_id": shopping.id})
+        assert made.status_code == 201, made.text
+        assert streams[ann.id].take() is not None and streams[bob.id].take() is not None
+        assert streams[stan.id].take() is None, "a stranger is never poked"
