@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sqlite:///data/offsync.db
 
-.PHONY: chromium postgres run test test-fast faults bench bench-deps bench-pouchdb lint install runtime test-deps clean
+.PHONY: chromium postgres run test test-fast faults bench bench-deps bench-pouchdb bench-capacity lint install runtime test-deps clean
 
 run: install runtime
 	$(BIN)/offsync serve --db $(DB) --host $(HOST) --port $(PORT)
@@ -76,6 +76,11 @@ bench-live: install test-deps postgres
 # Chromium: bench/results/sidebyside.md, sidebyside.png and the section of latest.md (~10 minutes).
 bench-pouchdb: install runtime test-deps bench-deps chromium
 	$(BIN)/python -m bench.sidebyside $(BENCH_ARGS)
+
+# Room in localStorage alone: characters per todo, how many fit in Chromium, the move of the
+# earlier layout (bench/capacity.py, ~2 minutes): capacity-latest.json and its section of latest.md.
+bench-capacity: install runtime test-deps chromium
+	$(BIN)/python -m bench.capacity $(BENCH_ARGS)
 
 lint: test-deps
 	$(BIN)/ruff check models server tests web bench

@@ -1,9 +1,11 @@
 """`python -m bench [--quick] [--out DIR]`: every measurement, then `<date>.json` and `latest.md`.
 
 Order: the server alone first (no browser running), on SQLite then on PostgreSQL (a throwaway
-cluster, bench/postgres.py), then start-up, local writes, push and incremental, pull, the cost
-curve (bench/curve.py: push and pull at the largest size that fits), and last offsync side by
-side with PouchDB (bench/sidebyside.py, its chart beside the results). Run counts
+cluster, bench/postgres.py), then start-up, local writes, push and incremental, pull, the room in
+localStorage (bench/capacity.py: characters per todo, how many fit, the layout move), the cost
+curve (bench/curve.py: push and pull at the largest size that fits), the todo page with 10,000
+todos stored (bench/page.py, timed in the page), and last offsync side by side with PouchDB
+(bench/sidebyside.py, its chart beside the results). Run counts
 keep the whole run near a quarter of an hour on a 2-core machine (the migration of 100,000 todos
 is the longest part).
 """
@@ -21,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import client, curve, postgres, report, server_scaling, sidebyside, startup
+from . import capacity, client, curve, page, postgres, report, server_scaling, sidebyside, startup
 from .auth import sign_up
 from .browser import chromium
 from .server import BenchServer
@@ -45,12 +47,18 @@ class Plan:
     load_seconds: float = 8.0
     migrate_todos: int = 100_000
     cost_requests: int = 300
+    page_todos: int = 10_000  # the todo page with this many stored (bench/page.py)
+    page_repeats: int = 10
+    capacity_limit: int = 100_000  # todos created until localStorage is full (never reached)
+    capacity_room: int | None = None  # None: fill the whole quota; else leave only this free
+    relayout_todos: int = 10_000  # todos in the earlier layout moved in at start-up
 
 
 FULL = Plan()
 QUICK = Plan(runs=1, warm_runs=1, writes=20, sizes=(20,), curve_size=40, scale_small=20,
              scale_large=200, scale_requests=5, clients=5, load_seconds=1.0, migrate_todos=100,
-             cost_requests=20)
+             cost_requests=20, page_todos=20, page_repeats=3, capacity_room=6_000,
+             relayout_todos=50)
 
 
 def measure(plan: Plan, workdir: Path, log) -> dict:
@@ -97,9 +105,20 @@ def measure(plan: Plan, workdir: Path, log) -> dict:
             pulls = client.pull(browser, server, list(plan.sizes), plan.runs)
             results["pull"] = {str(n): v for n, v in pulls.items()}
             phase("pull")
+            log("room in localStorage: characters per todo, how many fit, the layout move")
+            results["capacity"] = capacity.run(browser, server.url, session,
+                                               plan.capacity_limit, plan.capacity_room,
+                                               plan.relayout_todos)
+            phase("capacity")
             log("the cost curve: push and pull at the largest size that fits")
             results["curve"] = curve.measure(browser, server, plan.curve_size)
             phase("curve")
+            log(f"the todo page with {plan.page_todos:,} todos stored")
+            load = os.getloadavg()[0]
+            results["page"] = page.run(browser, server.url, plan.page_todos, 1,
+                                       plan.page_repeats)
+            results["page"]["loadavg"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+            phase("page")
             log("offsync side by side with PouchDB")
             results["sidebyside"] = sidebyside.run(
                 browser, server, workdir,
@@ -143,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
     (args.out / f"{stamp}.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
-    table = report.markdown(document) + "\n" + curve.markdown(measured)
+    table = (report.markdown(document) + "\n" + curve.markdown(measured) + "\n"
+             + capacity.markdown(measured) + "\n#### "
+             + page.markdown(measured["page"], tuple(measured["page"]["loadavg"])))
     side = measured["sidebyside"]
     (args.out / "latest.md").write_text(sidebyside.include(table, side))
     sidebyside.chart(side, args.out / sidebyside.CHART)

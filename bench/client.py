@@ -41,7 +41,7 @@ json.dumps({{"seconds": time.perf_counter() - t0, "created": created}})
 """
 
 STORED = """
-json.dumps(len([k for k in local.keys() if k.startswith(local.prefix + "todos:doc:")]))
+json.dumps(len([k for k in local.keys() if k.startswith(local.prefix + "todos:")]))
 """
 
 SYNC_TIMED = """

@@ -123,7 +123,8 @@ RENDER_WATCH = """() => {
     window.renderTimes = {};
     new MutationObserver(() => {
         for (const e of document.querySelectorAll('[data-testid=todo-title]'))
-            if (!(e.textContent in window.renderTimes)) window.renderTimes[e.textContent] = Date.now();
+            if (!(e.textContent in window.renderTimes))
+                window.renderTimes[e.textContent] = Date.now();
     }).observe(document, {subtree: true, childList: true, characterData: true});
 }"""
 

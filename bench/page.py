@@ -49,10 +49,18 @@ STEPS = r"""
   const list = () => document.querySelector('[data-testid=todo-list]');
   const byId = id => list().querySelector(`li[data-id="${id}"]`);
   const testid = name => document.querySelector(`[data-testid=${name}]`);
-  // resolve when `done()` holds, checked after every change to the page
-  const until = done => new Promise(resolve => {
+  // resolve when `done()` holds, checked after every change to the page; a step that never
+  // finishes (the page refused it, say storage full) fails with what the page says
+  const until = done => new Promise((resolve, reject) => {
     if (done()) return resolve();
-    const seen = new MutationObserver(() => { if (done()) { seen.disconnect(); resolve(); } });
+    const seen = new MutationObserver(() => {
+      if (done()) { seen.disconnect(); clearTimeout(timer); resolve(); }
+    });
+    const timer = setTimeout(() => {
+      seen.disconnect();
+      reject(new Error('the step did not finish in 300 s; the page says: '
+                       + (testid('error-message').textContent || 'nothing')));
+    }, 300000);
     seen.observe(document.body, {childList: true, subtree: true, attributes: true,
                                  characterData: true});
   });
@@ -137,6 +145,7 @@ def measure_page(page, n: int, repeats: int) -> dict[str, list[float]]:
     page.evaluate(STEPS)
     steps = page.evaluate
     out: dict[str, list[float]] = {name: [] for name in TARGETS_MS}
+    log("add, edit, toggle, delete, filter")
     for i in range(repeats):
         out["add"].append(steps("t => window.__steps.add(t)", f"added {i}"))
     for i in range(repeats):
@@ -151,7 +160,9 @@ def measure_page(page, n: int, repeats: int) -> dict[str, list[float]]:
     total = n  # as many added as deleted
     left_all = "0 items left"
     for expected in (left_all, f"{total} item{'' if total == 1 else 's'} left", left_all):
+        log(f"toggle all, until {expected!r}")
         out["toggle_all"].append(steps("e => window.__steps.toggleAll(e)", expected))
+    log("clear completed")
     out["clear_completed"].append(steps("() => window.__steps.clearCompleted()"))
     assert steps("() => window.__steps.count()") == 0, "clear completed left rows"
     return out

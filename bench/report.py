@@ -64,6 +64,17 @@ def figures(r: dict, plan: Any) -> list[dict]:
     out += [_figure(f"Incremental: edit {i['edited']:,} of {measured:,}, sync{short}", "s",
                     i["seconds"]),
             _figure("Incremental: HTTP requests", "requests", i["requests"])]
+    if "capacity" in r:
+        fill = r["capacity"]["chromium"]["fill"]
+        fits = fill["fits"] or 0
+        how = "projected" if fill["projected"] else "created until full"
+        out.append(_figure(f"Typical todos that fit in Chromium localStorage ({how})", "todos",
+                           {"min": fits, "median": fits, "max": fits, "runs": 1}, 30_000,
+                           better="higher"))
+        out.append(_figure("Characters per typical todo in localStorage (key, entry, change "
+                           "key)", "chars", {"min": fill["chars_per_todo"],
+                                             "median": fill["chars_per_todo"],
+                                             "max": fill["chars_per_todo"], "runs": 1}, 160))
     sc = r["server"]["pull_scaling"]
     out += [
         _figure(f"Server: pull 10 new changes, {sc['small_docs']:,} docs", "ms", sc["small_ms"]),

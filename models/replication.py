@@ -99,6 +99,7 @@ async def replicate(
     prune_unseen: bool = False,
     skip_synced: bool = False,
     checkpoints: Checkpoints | None = None,
+    peer_known: tuple[int | None, int] | None = None,
 ) -> ReplicationResult:
     """Copy every change of `source` after checkpoint `since` into `target`.
 
@@ -121,6 +122,10 @@ async def replicate(
     and that the source no longer has: they were deleted and purged there. And a document the
     source holds at an older revision than the target thought (the source lost the newer one
     with a purged tombstone) is sent again next time rather than taken as synced.
+    `peer_known`: the peer's (identity, checkpoint) known without asking it (with `checkpoints`):
+    a live poke's checkpoint, and the identity its last answer named. The peer is then not asked
+    before the first page; an answer from another database still stops the pass
+    (`DatabaseChangedError`), and a checkpoint above the poke's still means a restored database.
     `skip_synced`: do not send documents whose revision a peer already acknowledged (right when
     the target is that one peer: a client pushing to its server).
     """
@@ -132,7 +137,10 @@ async def replicate(
         peer = _Peer(target if direction == "push" else source)
         # The peer's identity first (its checkpoint is read after it, in the same answer from a
         # server): a switch after it is seen by the next run, never missed.
-        identity, peer.now = await peer.store.identity_and_checkpoint()
+        if peer_known is not None:
+            identity, peer.now = peer_known
+        else:
+            identity, peer.now = await peer.store.identity_and_checkpoint()
         saved = _Progress(checkpoints, direction, identity)
     # every change at or below the ceiling is read by the passes
     ceiling = peer.now if peer is not None and source is peer.store else await source.checkpoint()
@@ -381,6 +389,7 @@ async def sync(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Callable[[str, int, int], Any] | None = None,
     peer: str | None = None,
+    poked: tuple[int | None, int] | None = None,
 ) -> SyncResult:
     """Push local changes, then pull remote ones. Conflicts come back seen from the local side
     (source = remote, target = local) and are recorded locally, so they can be resolved offline.
@@ -389,7 +398,12 @@ async def sync(
     directions page by page in its `Checkpoints(local, peer)`: the next sync, or a
     retry after a failure halfway, starts where the last acknowledged page ended. `checkpoints`
     are then only where to start for a model with nothing saved yet. Without `peer`, the caller
-    keeps `result.checkpoints` and passes them next time."""
+    keeps `result.checkpoints` and passes them next time.
+
+    `poked` (with `peer`): the remote's (identity, checkpoint) from a live poke (the identity its
+    last answer named, the checkpoint the poke carried). The pull then starts with its first page,
+    without asking the remote where it is (`replicate`'s `peer_known`): with nothing to push, a
+    poke's sync is one request."""
     checkpoints = checkpoints or {}
 
     def phase(name: str) -> Progress | None:
@@ -407,8 +421,9 @@ async def sync(
     async def pull_pass() -> ReplicationResult:
         return await replicate(remote, local, checkpoints.get("pull"), models=models,
                                batch_size=batch_size, on_progress=phase("pull"),
-                               prune_unseen=True, checkpoints=kept)
+                               prune_unseen=True, checkpoints=kept, peer_known=known)
 
+    known = poked if kept is not None else None
     push = ReplicationResult(checkpoint=0, idle=True)
     if kept is None or not await _nothing_to_push(kept, models or _default_models(), batch_size):
         push = await push_pass()
@@ -418,6 +433,7 @@ async def sync(
         # to the new one now, as a push that had asked first would have sent it, and is read
         # back as the sync that began with that push would have.
         push = await push_pass()
+        known = None
         pull = ReplicationResult.combined([pull, await pull_pass()])
     found: dict[tuple[str, str], Conflict] = {
         (c.model.collection, c.id): c for c in pull.conflicts

@@ -115,3 +115,28 @@ def run_in_pyodide(page, url: str, code: str):
     (importable as `model_cases`), and run `code`: the value of its last expression."""
     page.goto(url + "/api/docs")
     return page.evaluate(PYODIDE_RUNNER, {"files": model_case_files(), "code": code})
+
+
+def user_prefix(user_id: str) -> str:
+    """The localStorage prefix of a user's todo store (web/app/app_state.py binds the app
+    `todo:<user id>`; models/stores/namespace.py makes it short; no other app collides in a
+    test browser, so it is the first candidate)."""
+    from models.stores.namespace import candidate
+
+    return candidate(f"todo:{user_id}")
+
+
+def stored_docs(entries: dict[str, str], prefix: str, model: str = "todos") -> dict[str, dict]:
+    """The documents among a user's localStorage entries, spelled out by id (what the debug
+    page shows: `KeyValueAdapter.explain`)."""
+    from models.stores.keyvalue import DictSpace, KeyValueAdapter
+
+    space = DictSpace()
+    space.items.update(entries)
+    adapter = KeyValueAdapter(space, prefix)
+    out = {}
+    for key, raw in entries.items():
+        name, value = adapter.explain(key, raw) if key.startswith(prefix) else (key, raw)
+        if name.startswith(f"{model}:doc:"):
+            out[name[len(f"{model}:doc:"):]] = value
+    return out

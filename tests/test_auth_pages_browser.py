@@ -14,6 +14,7 @@ from tests.browser_helpers import (
     server_todos,
     sign_up,
     titles,
+    user_prefix,
     wait_synced,
 )
 
@@ -24,7 +25,7 @@ def test_the_page_names_the_user_and_the_debug_page_their_namespace(page, live_s
     account = sign_up(page, live_server.url)
     assert page.get_by_test_id("current-user").inner_text() == account.username
     open_page(page, live_server.url + "/debug")
-    assert page.get_by_test_id("namespace").inner_text() == f"offsync:todo:{account.id}:"
+    assert page.get_by_test_id("namespace").inner_text() == user_prefix(account.id)
 
 
 def test_log_out_with_unsynced_changes_warns_and_keeps_them(page, live_server):

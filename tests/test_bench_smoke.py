@@ -27,7 +27,7 @@ def is_summary(value) -> bool:
 def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=360)
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
     return out, done
 
@@ -73,6 +73,17 @@ def test_the_json_has_every_measurement(written):
     assert f"| push | {size:,} |" in table and f"| pull | {int(n):,} |" in table, table
     scaling = r["server"]["pull_scaling"]
     assert is_summary(scaling["ratio"]) and scaling["large_docs"] > scaling["small_docs"]
+    cap = r["capacity"]  # bench/capacity.py: characters per todo and what fits
+    for state in ("before_sync", "synced", "edited_after_sync"):
+        compact, earlier = cap["layout"][state]["compact"], cap["layout"][state]["earlier"]
+        assert 0 < compact["total"] < earlier["total"], (state, compact, earlier)
+    fill, move = cap["chromium"]["fill"], cap["chromium"]["move"]
+    assert fill["full"] and fill["created"] > 0 and fill["fits"] > fill["created"], fill
+    assert fill["chars_per_todo"] > 0 and fill["quota_chars"] > 4_000_000, fill
+    assert fill["synced"] == fill["created"] and fill["synced_error"] is None, fill
+    assert move["moved"] == move["n"] == move["found"] == document["plan"]["relayout_todos"]
+    assert move["chars_after"] < move["chars_before"], move
+    assert "#### Room in localStorage" in table and "typical todos fit" in table, table
     for engine in ("offsync", "pouchdb"):  # the side by side (tests/test_sidebyside_smoke.py)
         [side] = r["sidebyside"]["runs"][engine][n]
         assert side["server_count_after_push"] == int(n) == side["browser_count_after_pull"]
@@ -81,6 +92,22 @@ def test_the_json_has_every_measurement(written):
     assert is_summary(load["requests_per_second"]) and load["requests_per_second"]["min"] > 0
     assert set(load["by_endpoint_last_run"]) == {"POST /api/todos/sync/apply",
                                                  "GET /api/todos/sync/changes"}
+
+
+def test_the_json_and_the_markdown_have_the_todo_page_figures(written):
+    out, _ = written
+    document = json.loads((out / "latest.json").read_text())
+    page = document["results"]["page"]
+    assert page["n"] == document["plan"]["page_todos"]
+    assert is_summary(page["reopen_full_ms"]) and is_summary(page["reopen_empty_ms"])
+    assert page["reopen_ratio"]["median"] > 0 and page["reopen_ratio"]["target"] == 1.3
+    for step in ("add", "edit", "toggle", "delete", "filter", "toggle_all", "clear_completed"):
+        row = page[step]
+        assert row["n"] >= 1 and 0 < row["p50_ms"] <= row["p95_ms"] <= row["max_ms"], (step, row)
+        assert isinstance(row["met"], bool)
+    table = (out / "latest.md").read_text()
+    assert f"Todo page with {page['n']:,} todos in localStorage" in table
+    assert "| toggle all |" in table and "| reopen ratio" in table
 
 
 def test_the_json_has_the_postgresql_figures(written):

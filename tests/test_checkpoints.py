@@ -1,6 +1,7 @@
 """`models.checkpoints.Checkpoints`: the local store keeps where replication with each peer
-reached, under the key browsers have kept their progress under
-(`...:mark:checkpoint:<peer>:<push|pull>:<model>`), and `replicate`/`sync` find the direction."""
+reached, as the mark `checkpoint:<peer>:<push|pull>:<model>` (`<prefix>=checkpoint:...` in Web
+Storage; browsers that kept it under `offsync:<app>:mark:checkpoint:...` have it moved in), and
+`replicate`/`sync` find the direction."""
 
 from __future__ import annotations
 
@@ -10,18 +11,23 @@ from models import Checkpoints, MemoryStore, Todo, replicate, sync
 from models.stores.webstorage import DictStorage, WebStorageStore
 
 
-async def test_the_stored_key_is_the_one_browsers_already_hold():
+async def test_the_stored_key_is_a_mark_and_the_one_browsers_held_is_moved_in():
     storage = DictStorage()
     local = WebStorageStore(storage, app="todo:u1")
     kept = Checkpoints(local, "server")
     await kept.save("pull", "todos", 41)
     await kept.save("push", "todos", 7)
     every = [storage.key(i) for i in range(storage.length)]
-    keys = {key: storage.getItem(key) for key in every if ":mark:" in key}
-    assert keys == {"offsync:todo:u1:mark:checkpoint:server:pull:todos": "41",
-                    "offsync:todo:u1:mark:checkpoint:server:push:todos": "7"}, keys
+    keys = {key: storage.getItem(key) for key in every if key.startswith(local.prefix + "=")}
+    assert keys == {f"{local.prefix}=checkpoint:server:pull:todos": "41",
+                    f"{local.prefix}=checkpoint:server:push:todos": "7"}, keys
     assert await kept.load("pull", "todos") == 41 and await kept.load("push", "todos") == 7
     assert await Checkpoints(local, "other").load("pull", "todos") is None
+    earlier = DictStorage()  # what a browser kept before the compact layout
+    earlier.setItem("offsync:todo:u1:mark:checkpoint:server:pull:todos", "41")
+    earlier.setItem("offsync:todo:u1:mark:checkpoint:server:push:todos", "7")
+    kept = Checkpoints(WebStorageStore(earlier, app="todo:u1"), "server")
+    assert await kept.load("pull", "todos") == 41 and await kept.load("push", "todos") == 7
 
 
 async def test_reached_is_the_lowest_over_the_models():

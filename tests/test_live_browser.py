@@ -126,8 +126,13 @@ def test_an_open_edit_box_keeps_its_text_while_a_poke_brings_a_change(browser, l
                                  timeout=ARRIVES_MS)
         # the pull lands in the local store while the box is open
         reader.wait_for_function(
-            """() => Object.keys(localStorage).some(k => k.includes(':todos:doc:')
-                   && localStorage.getItem(k).includes('"completed":true'))""",
+            """() => Object.keys(localStorage).some(k => {
+                // a todo entry whose field shape (`<prefix>&<id>`) holds completed: true
+                if (!/^o[\\w-]{4}:todos:/.test(k)) return false;
+                const entry = JSON.parse(localStorage.getItem(k));
+                const shape = typeof entry[2] === 'string'
+                    && localStorage.getItem(k.slice(0, 6) + '&' + entry[2]);
+                return !!shape && JSON.parse(shape)[1].completed === true; })""",
             timeout=ARRIVES_MS)
         reader.get_by_test_id("sync-status").filter(has_text="idle").wait_for()
         assert reader.get_by_test_id("todo-edit").input_value() == "Call the bank before noon"

@@ -363,6 +363,51 @@ async def test_an_answer_from_another_database_stops_the_replication(client, rem
         assert await state(local) == await state(remote)
 
 
+async def test_a_poked_sync_pulls_without_asking_where_the_server_is(client, remote):
+    """A live poke's sync (nothing to push): the poke gave the checkpoint and the last answer
+    named the database, so the one request is the page of changes."""
+    counted = RemoteStore(CountingTransport(client))
+    local, _ = await local_todos(2, client.account.id)
+    await sync(local, counted, models=[Todo], peer="server")
+    await Todo.using(remote).as_user(client.account.id).create(title="from another device")
+    now = (await client.get("/api/checkpoint")).json()["checkpoint"]
+    counted.transport.sent.clear()
+    result = await sync(local, counted, models=[Todo], peer="server",
+                        poked=(counted.database, now))
+    sent = [(method, path.split("?")[0]) for method, path in counted.transport.sent]
+    assert sent == [("GET", "/api/todos/sync/changes")], sent
+    assert result.pull.counts == {"applied": 1} and not result.pull.resynced, result
+    assert await state(local) == await state(remote)
+    assert await Checkpoints(local, "server").load("pull", "todos") == now
+
+
+async def test_a_poked_sync_that_meets_another_database_stops_and_the_next_one_resyncs(
+        client, remote, tmp_path):
+    """The poke's database, taken from the last answer, is not the one that answers the pull:
+    the pull stops at its first page with nothing applied or saved, and a sync that asks first
+    resyncs with the new database."""
+    other_app = create_app(f"sqlite:///{tmp_path}/other.db", web_dir=tmp_path / "web")
+    async with other_app.router.lifespan_context(other_app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=other_app), base_url="http://test") as other:
+        other.account = await sign_up(other)
+        local, _ = await local_todos(2, client.account.id)
+        await sync(local, remote, models=[Todo], peer="server")
+        first_db = remote.database
+        kept = Checkpoints(local, "server")
+        saved = await kept.load("pull", "todos")
+        before = await state(local)
+        remote.transport.client = other
+        await Todo.using(RemoteStore(HttpxTransport(other))).as_user(other.account.id).create(
+            title="in the other database")
+        with pytest.raises(DatabaseChangedError, match="sync again"):
+            await sync(local, remote, models=[Todo], peer="server", poked=(first_db, 10**6))
+        assert await state(local) == before, "nothing of the other database's is applied"
+        assert await kept.load("pull", "todos") == saved
+        assert await kept.database("pull", "todos") == first_db
+        result = await sync(local, remote, models=[Todo], peer="server")
+        assert result.pull.resynced and result.push.resynced, result
+
+
 def test_a_database_in_an_answer_must_be_decimal_text():
     from models.protocol import read_changes_answer
 

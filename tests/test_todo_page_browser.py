@@ -15,6 +15,7 @@ from tests.browser_helpers import (
     sign_up,
     sync_now,
     titles,
+    user_prefix,
     wait_synced,
 )
 from tests.live_server import LiveServer
@@ -188,7 +189,7 @@ def test_xss_title_is_shown_as_text(page, live_server):
 
 
 def test_quota_exceeded_refuses_the_write_and_keeps_everything(page, live_server):
-    sign_up(page, live_server.url)
+    account = sign_up(page, live_server.url)
     page.get_by_test_id("go-offline").click()
     add_todo(page, "Already here")
     # Fill the origin's storage to within a few hundred characters of the quota.
@@ -199,8 +200,10 @@ def test_quota_exceeded_refuses_the_write_and_keeps_everything(page, live_server
             catch (e) { chunk = chunk.slice(0, chunk.length >> 1); }
         }
     }""")
-    before = page.evaluate("() => JSON.stringify(Object.entries(localStorage).filter(([k]) => "
-                           "k.startsWith('offsync:')).sort())")
+    mine = ("p => JSON.stringify(Object.entries(localStorage).filter(([k]) => "
+            "k.startsWith('offsync:') || k.startsWith(p)).sort())")
+    prefix = user_prefix(account.id)
+    before = page.evaluate(mine, prefix)
     shown = titles(page)
     assert "Already here" in shown
     field = page.get_by_test_id("new-todo")
@@ -209,8 +212,7 @@ def test_quota_exceeded_refuses_the_write_and_keeps_everything(page, live_server
     error = page.get_by_test_id("error-message")
     error.wait_for(state="visible")
     assert "full" in error.inner_text()
-    after = page.evaluate("() => JSON.stringify(Object.entries(localStorage).filter(([k]) => "
-                          "k.startsWith('offsync:')).sort())")
+    after = page.evaluate(mine, prefix)
     assert after == before, "a refused write changed what was stored"
     assert titles(page) == shown
     assert field.input_value().startswith("This will not fit")  # what the user typed is kept
@@ -220,7 +222,7 @@ def test_corrupted_entry_is_flagged_on_the_debug_page_and_the_rest_works(page, l
     account = sign_up(page, live_server.url)
     page.get_by_test_id("go-offline").click()
     add_todo(page, "Still fine")
-    key = f"offsync:todo:{account.id}:todos:doc:broken"  # inside this user's namespace
+    key = user_prefix(account.id) + "todos:broken"  # inside this user's namespace
     page.evaluate("key => localStorage.setItem(key, '{oops')", key)
     page.reload()
     open_page(page, live_server.url + "/")
@@ -229,6 +231,12 @@ def test_corrupted_entry_is_flagged_on_the_debug_page_and_the_rest_works(page, l
     broken = page.locator(f'[data-testid=storage-entry][data-key="{key}"]')
     assert broken.get_attribute("data-corrupt") == "true"
     assert "unreadable" in broken.inner_text()
+    # the good entry is spelled out: its name in the long form, the body unpacked
+    good = page.locator("[data-testid=storage-entry]:not([data-corrupt])",
+                        has_text="todos:doc:")
+    assert good.count() == 1, good.count()
+    assert '"title": "Still fine"' in good.text_content() and \
+        '"completed": false' in good.text_content()
     pending = page.get_by_test_id("pending-change")
     assert pending.count() == 1 and "Still fine" in pending.inner_text()
     assert page.evaluate("key => localStorage.getItem(key)", key) == "{oops"

@@ -1,4 +1,7 @@
-"""How local stores turn a `Document` into one JSON text and back (the Web Storage entry format).
+"""The earlier entry format: a `Document` as one JSON object. Entries are now written in the
+compact format (`compact.py`); this one is still read wherever it is met (`compact.decode`
+hands it here), by the move of the earlier Web Storage layout (`relayout.py`), and by SQLite's
+upgrade of files that kept documents as JSON text.
 
 localStorage holds about 5 M characters, so an entry carries only what cannot be derived: the
 defaults (`type` "update", no `history`, not `deleted`) are left out; `owner` is written only when

@@ -2,19 +2,25 @@
 
 The memory store (a dict) and the Web Storage store (`localStorage`) are the same adapter over
 two key spaces; only how a transaction's keys are finally written differs (`KeySpace.commit`).
-Layout, under a prefix (`offsync:<app>:` in Web Storage):
-- `<model>:doc:<id>`       the document with its revision bookkeeping (one key per document,
-                           in the `codec` entry format);
-- `chg:<checkpoint>`       `<model>:<id>` of the document written then (newest per doc only), so
-                           a feed walks checkpoints, not documents;
-- `seq`                    the sequence number;
-- `<model>:conflict:<id>`  the other side's revision of a document in conflict;
-- `mark:<name>`            a number `LocalStore` keeps: `sent`, `checkpoint:<peer>:<push|pull>:
-                           <model>` (where a sync reached), `horizon:<model>` (tombstone purge).
-A write touches only its document's key, its new change key, the change key it replaces and `seq`
-(rule 8 in docs/ARCHITECTURE.md). A transaction's writes are kept in memory until it ends and are
-then handed to the key space in one `commit`, so a failed transaction wrote nothing. Entries that
-cannot be parsed are reported (`corrupt_keys`) and never overwritten or deleted.
+Layout, under a prefix (a short namespace in Web Storage, `namespace.py`), short because
+localStorage holds about 5 M characters and every document has two keys:
+- `<model>:<id>`     the document with its revision bookkeeping (one key per document, in the
+                     compact entry format of `compact.py`; a 32-hex id packed to 10 characters,
+                     `packing.pack_id`);
+- `#<checkpoint>`    (base 36) `<model>:<id>` of the document written then (newest per doc
+                     only), so a feed walks checkpoints, not documents;
+- `#`                the sequence number;
+- `<model>!<id>`     the other side's revision of a document in conflict;
+- `&<shape>`         a field shape entries refer to (`compact.FieldShape`), written with the
+                     first entry in it and never changed (its name is a hash of its content);
+- `=<name>`          a number `LocalStore` keeps: `sent`, `checkpoint:<peer>:<push|pull>:
+                     <model>` (where a sync reached), `horizon:<model>` (tombstone purge),
+                     `version:<model>`, `migrating:<model>`, `database`.
+A write touches only its document's key, its new change key, the change key it replaces and `#`
+(rule 8 in docs/ARCHITECTURE.md), and a shape the first time one is used. A transaction's writes
+are kept in memory until it ends and are then handed to the key space in one `commit`, so a
+failed transaction wrote nothing. Entries that cannot be parsed are reported (`corrupt_keys`) and
+never overwritten or deleted.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from ..document import Document
 from ..errors import CorruptEntryError
 from ..filters import Query, apply
 from .adapter import Adapter, Owners, Transaction, owner_tuple
-from .codec import decode, encode
+from .compact import FieldShape, body_of, decode, encode, readable, shape_of
+from .packing import pack_checkpoint, pack_id, unpack_checkpoint, unpack_id
 
 
 class KeySpace(Protocol):
@@ -69,23 +76,32 @@ class KeyValueAdapter(Adapter, Transaction):
         self.prefix = prefix
         self.corrupt_keys: set[str] = set()
         self._pending: dict[str, str | None] | None = None  # a transaction's writes, in order
+        self._shapes: dict[str, FieldShape] = {}  # shapes read or written (never change)
+        self._checked: set[str] = set()  # shapes seen stored in the transaction in progress
 
     # ---- keys --------------------------------------------------------------------------------
     def doc_key(self, model: str, id: str) -> str:
-        return f"{self.prefix}{model}:doc:{id}"
+        return f"{self.prefix}{model}:{pack_id(id)}"
 
     def conflict_key(self, model: str, id: str) -> str:
-        return f"{self.prefix}{model}:conflict:{id}"
+        return f"{self.prefix}{model}!{pack_id(id)}"
 
     def change_key(self, checkpoint: int) -> str:
-        return f"{self.prefix}chg:{checkpoint}"
+        return f"{self.prefix}#{pack_checkpoint(checkpoint)}"
 
     def mark_key(self, name: str) -> str:
-        return f"{self.prefix}mark:{name}"
+        return f"{self.prefix}={name}"
+
+    def pointer(self, model: str, id: str) -> str:
+        """What a change key holds: the document written then."""
+        return f"{model}:{pack_id(id)}"
+
+    def shape_key(self, shape: str) -> str:
+        return f"{self.prefix}&{shape}"
 
     @property
     def seq_key(self) -> str:
-        return f"{self.prefix}seq"
+        return f"{self.prefix}#"
 
     def keys(self) -> list[str]:
         """Every key under the prefix (a full scan: queries need it, writes never do)."""
@@ -103,9 +119,48 @@ class KeyValueAdapter(Adapter, Transaction):
         raw = self.space.get(key)
         return raw if isinstance(raw, str) else None
 
+    def _shape(self, shape: str) -> FieldShape | None:
+        """The stored shape of that name; None when it is missing or damaged (reported)."""
+        found = self._shapes.get(shape)
+        if found is None:
+            key = self.shape_key(shape)
+            raw = self.read(key)
+            if raw is None:
+                return None
+            try:
+                found = FieldShape.parse(raw)
+                if found.id != shape:
+                    raise ValueError("not the shape its key names")
+            except (ValueError, TypeError):
+                self.corrupt_keys.add(key)
+                return None
+            self._shapes[shape] = found
+        return found
+
+    def entry_steps(self, doc: Document, kind: str = "doc") -> list[tuple[str, str | None]]:
+        """The steps that store the entry: its body in a shape when one can be stored (written
+        with it the first time)."""
+        body = body_of(doc)
+        shape = None
+        steps: list[tuple[str, str | None]] = []
+        if isinstance(body, dict) and not doc.deleted:
+            shape = shape_of(body, doc.owner)
+            name = shape.id
+            if name not in self._checked:
+                key = self.shape_key(name)
+                raw = self.read(key)
+                if raw is None:
+                    steps.append((key, shape.text))
+                elif raw != shape.text:
+                    shape = None  # that name holds something else: the body goes as an object
+                if shape is not None and self._pending is not None:
+                    self._checked.add(name)
+        return steps + [(self.doc_key(doc.model, doc.id) if kind == "doc" else
+                         self.conflict_key(doc.model, doc.id), encode(doc, shape))]
+
     def _decode(self, model: str, id: str, key: str, raw: str) -> Document:
         try:
-            doc = decode(model, id, raw)
+            doc = decode(model, id, raw, self._shape)
         except (ValueError, KeyError, TypeError) as exc:
             self.corrupt_keys.add(key)
             raise CorruptEntryError(
@@ -117,12 +172,12 @@ class KeyValueAdapter(Adapter, Transaction):
 
     def _scan(self, model: str, kind: str) -> list[Document]:
         """Every readable entry of one kind (`doc` or `conflict`); damaged ones are reported."""
-        marker = f"{self.prefix}{model}:{kind}:"
+        marker = f"{self.prefix}{model}{':' if kind == 'doc' else '!'}"
         docs = []
         for key in self.keys():
             if key.startswith(marker) and (raw := self.read(key)) is not None:
                 try:
-                    docs.append(self._decode(model, key[len(marker):], key, raw))
+                    docs.append(self._decode(model, unpack_id(key[len(marker):]), key, raw))
                 except CorruptEntryError:
                     continue  # reported through corrupt_keys; the rest stays usable
         return docs
@@ -134,8 +189,6 @@ class KeyValueAdapter(Adapter, Transaction):
 
     def _mark(self, name: str) -> int | None:
         raw = self.read(self.mark_key(name))
-        if raw is None and name.startswith("horizon:"):  # where earlier versions kept it
-            raw = self.read(f"{self.prefix}{name[len('horizon:'):]}:horizon")
         return int(raw) if raw is not None and raw.isdigit() else None
 
     def _seq(self) -> int:
@@ -145,11 +198,36 @@ class KeyValueAdapter(Adapter, Transaction):
     def _recover_checkpoint(self) -> int:
         """The highest checkpoint any change key names: a missing or damaged counter is rebuilt
         from the keys rather than allowed to hand out numbers twice."""
-        marker = f"{self.prefix}chg:"
-        found = [int(k[len(marker):]) for k in self.keys()
-                 if k.startswith(marker) and k[len(marker):].isdigit()]
+        marker = f"{self.prefix}#"
+        found = [number for k in self.keys() if k.startswith(marker)
+                 and (number := unpack_checkpoint(k[len(marker):])) is not None]
         raw = self.read(self.seq_key)
         return max([*found, int(raw) if raw is not None and raw.isdigit() else 0])
+
+    def explain(self, key: str, raw: str) -> tuple[str, object]:
+        """One key under the prefix and its value as a person reads them (the debug page): the
+        key in the long form of the earlier layout (`todos:doc:<id>`, `chg:12`, `mark:sent`),
+        the value unpacked (`compact.readable`). Raises ValueError when the value is damaged."""
+        rest = key[len(self.prefix):]
+        if rest == "#":
+            return "seq", raw
+        if rest.startswith("#"):
+            model, id = parse_pointer(raw)
+            if id is None:
+                raise ValueError("not a change pointer")
+            return f"chg:{unpack_checkpoint(rest[1:])}", f"{model}:{id}"
+        if rest.startswith("="):
+            return f"mark:{rest[1:]}", raw
+        if rest.startswith("&"):
+            shape = FieldShape.parse(raw)
+            return f"shape:{rest[1:]}", {"fields": shape.names, "shared": shape.defaults}
+        if rest in ("@", "journal"):
+            return ("namespace" if rest == "@" else rest), json.loads(raw)
+        for sep, kind in ((":", "doc"), ("!", "conflict")):
+            model, found, id = rest.partition(sep)
+            if found and model.isidentifier():
+                return f"{model}:{kind}:{unpack_id(id)}", readable(raw, self._shape)
+        return rest, raw
 
     # ---- reads ---------------------------------------------------------------------------------
     async def read_doc(self, model: str, id: str) -> Document | None:
@@ -216,6 +294,7 @@ class KeyValueAdapter(Adapter, Transaction):
             yield self
             return
         self._pending = {}
+        self._checked = set()
         try:
             yield self
             pending = self._pending
@@ -245,17 +324,20 @@ class KeyValueAdapter(Adapter, Transaction):
                 checkpoint = self._recover_checkpoint() + 1
             doc = replace(doc, checkpoint=checkpoint)
             steps += [
-                (self.change_key(checkpoint), f"{model}:{doc.id}"),
+                (self.change_key(checkpoint), self.pointer(model, doc.id)),
                 (self.seq_key, str(checkpoint)),
             ]
             if current is not None:
                 steps.append((self.change_key(current.checkpoint), None))
-        steps.append((self.doc_key(model, doc.id), encode(doc)))
+        steps += self.entry_steps(doc)
         self._run(steps)
         return doc
 
     async def put_conflict(self, model: str, id: str, doc: Document | None) -> None:
-        self._run([(self.conflict_key(model, id), None if doc is None else encode(doc))])
+        if doc is None:
+            self._run([(self.conflict_key(model, id), None)])
+        else:
+            self._run(self.entry_steps(replace(doc, model=model, id=id), "conflict"))
 
     async def put_mark(self, name: str, value: int) -> None:
         self._run([(self.mark_key(name), str(value))])
@@ -277,8 +359,8 @@ class KeyValueAdapter(Adapter, Transaction):
 
 
 def parse_pointer(raw: str) -> tuple[str | None, str | None]:
-    """The model and id a change key points at (`todos:<id>`, or the JSON object earlier versions
-    wrote); (None, None) when it is neither."""
+    """The model and id a change key points at (`todos:<packed id>`; the JSON object of earlier
+    versions too); (None, None) when it is neither."""
     if raw.startswith("{"):
         try:
             pointer = json.loads(raw)
@@ -287,4 +369,9 @@ def parse_pointer(raw: str) -> tuple[str | None, str | None]:
             return None, None
         return (model, id) if isinstance(model, str) and isinstance(id, str) else (None, None)
     model, sep, id = raw.partition(":")
-    return (model, id) if sep and model and id else (None, None)
+    if not (sep and model and id):
+        return None, None
+    try:
+        return model, unpack_id(id)
+    except ValueError:
+        return None, None

@@ -1,7 +1,9 @@
 """A store in the Web Storage API (`window.localStorage` in the browser, any look-alike in tests).
 
-It is the key-value core (`keyvalue.py`, which documents the key layout) under the prefix
-`offsync:<app>:`, over a key space that writes to Web Storage. What that adds is surviving the
+It is the key-value core (`keyvalue.py`, which documents the key layout) under the app's short
+prefix (`namespace.py`: `o` + 4 characters of a hash of the app's name), over a key space that
+writes to Web Storage. Entries the earlier layout kept under `offsync:<app>:` are moved in when
+the store is opened (`relayout.py`), before anything reads them. What that adds is surviving the
 browser: if it refuses a key (quota), every key the transaction touched is put back, so the
 previous state is intact, and `StorageFullError` says so.
 
@@ -22,8 +24,10 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from ..errors import StorageFullError
+from . import namespace
 from .keyvalue import KeyValueAdapter, parse_pointer
 from .local import LocalStore
+from .relayout import legacy_keys, move_legacy
 
 
 class StorageLike(Protocol):
@@ -140,15 +144,39 @@ class WebStorageStore(LocalStore):
     adapter: KeyValueAdapter
 
     def __init__(self, storage: StorageLike, app: str = "app") -> None:
-        prefix = f"offsync:{app}:"
+        prefix, record = namespace.resolve(storage, app)
         space = WebStorageSpace(storage, prefix)
         space.roll_back_interrupted()
         super().__init__(KeyValueAdapter(space, prefix))
         self.storage = storage
+        self.app = app
         self.prefix = prefix
         self.journal_key = space.journal_key
+        self.moved = 0  # documents and conflicts moved in from the earlier layout on this open
+        if record is None or record.get("moving"):
+            self._move_in()
         if space.corrupt_journal:
             self.corrupt_keys.add(space.journal_key)
+
+    def _move_in(self) -> None:
+        """Claim the namespace, moving in what the earlier layout holds (`relayout.py`)."""
+        old = namespace.LEGACY.format(app=self.app)
+        WebStorageSpace(self.storage, old).roll_back_interrupted()
+        keys = legacy_keys(self.storage, old)
+        claim = self.prefix + namespace.CLAIM
+        try:
+            if keys:
+                self.storage.setItem(claim, namespace.claim_text(self.app, moving=True))
+                self.moved = move_legacy(self.storage, old, self.adapter, keys, is_quota_error)
+            self.storage.setItem(claim, namespace.claim_text(self.app))
+        except Exception as exc:
+            if not is_quota_error(exc):
+                raise
+            if keys:  # the move is not finished: every old key is still where it was
+                raise StorageFullError(
+                    "local storage is full: the saved data could not be moved to the compact "
+                    "layout; nothing was lost, and the next start tries again") from None
+            # a new namespace in a full storage: claimed at the next open
 
     @property
     def corrupt_keys(self) -> set[str]:
@@ -172,6 +200,16 @@ class WebStorageStore(LocalStore):
 
     def keys(self) -> list[str]:
         return self.adapter.keys()
+
+    def explain(self, key: str, raw: str) -> tuple[str, object]:
+        """A key and its value as a person reads them (`KeyValueAdapter.explain`)."""
+        return self.adapter.explain(key, raw)
+
+    def entry(self, model: str, id: str) -> dict | None:
+        """A document's stored entry spelled out (`compact.readable`), None when there is none."""
+        key = self.doc_key(model, id)
+        raw = self.storage.getItem(key)
+        return self.adapter.explain(key, raw)[1] if isinstance(raw, str) else None  # type: ignore[return-value]
 
 
 class DictStorage:

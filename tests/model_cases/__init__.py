@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     hostile,
     lists,
     merge,
+    relayout,
     replication,
     resume,
     resync,

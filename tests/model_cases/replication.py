@@ -134,7 +134,7 @@ async def ws_repl_apply_atomic_when_quota_runs_out():
     await seed_todos(ws, 1)
     docs = await source.feed("todos", 0)
     before = snapshot(storage)
-    storage.quota = used_chars(storage) + 700  # room for two or three documents, not six
+    storage.quota = used_chars(storage) + 300  # room for two documents, not six
     await raises(StorageFullError, ws.apply("todos", docs, merge=Todo.merge))
     assert snapshot(storage) == before, "a batch refused by the quota left traces"
     storage.quota = None

@@ -127,7 +127,8 @@ class DyingStorage:
 
 
 def app_state(storage, prefix: str) -> dict[str, str]:
-    """One app's keys (without its prefix) and values, to compare two states exactly."""
+    """One app's keys (without its prefix) and values, to compare two states exactly; the
+    record naming the app (`@`, models/stores/namespace.py) is left out, since it names it."""
     keys = [storage.key(i) for i in range(storage.length)]
     return {k[len(prefix):]: storage.getItem(k) for k in keys
-            if isinstance(k, str) and k.startswith(prefix)}
+            if isinstance(k, str) and k.startswith(prefix) and k != prefix + "@"}

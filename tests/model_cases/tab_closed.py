@@ -84,7 +84,7 @@ async def ws_tab_closed_between_the_writes_of_a_save(store):
             else:
                 died = False
             reopened = WebStorageStore(storage, app=app)
-            got = app_state(storage, prefix.replace("-clean:", f"-{k}:"))
+            got = app_state(storage, reopened.prefix)
             where = f"{name}, tab closed after {k} writes"
             half = {key: got.get(key) for key in set(got) | set(before)
                     if got.get(key) != before.get(key)}

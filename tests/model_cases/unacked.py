@@ -27,7 +27,7 @@ async def ws_unacked_bodies_only_where_a_push_went_unanswered():
     await sync(local, remote, models=[Todo], peer="server")
 
     def entry(id: str) -> dict:
-        return json.loads(storage.getItem(f"offsync:c:todos:doc:{id}"))
+        return local.entry("todos", id)
 
     clock.tick()
     for title in ("offline 1", "offline 2"):
@@ -43,7 +43,8 @@ async def ws_unacked_bodies_only_where_a_push_went_unanswered():
     assert (await local.get("todos", "t0")).unacked == ((sent.rev, sent.data),)
     assert "unacked" not in entry("t1") and "unacked" not in entry("t2")
     await sync(local, remote, models=[Todo], peer="server")
-    assert set(entry("t0")) == {"rev", "checkpoint", "data", "history", "synced"}, entry("t0")
+    assert set(entry("t0")) == {"rev", "checkpoint", "shape", "data", "history",
+                                 "synced"}, entry("t0")
     for i in range(UNACKED_LIMIT + 3):  # answers lost again and again: the oldest bodies go
         clock.tick()
         await edit_todo(T, "t1", title=f"lost {i}")

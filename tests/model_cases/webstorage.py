@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 from models import DictStorage, Todo, WebStorageStore, default_list_id
+from models.stores.packing import pack_id
+from models.stores.webstorage import parse_pointer
 
 from .registry import case
 from .storages import RecordingStorage
@@ -30,59 +32,60 @@ async def ws_keys_touched_per_write():
 
     storage.log.clear()
     todo = await T.create(title="mine")
-    doc = f"{p}todos:doc:{todo.id}"
-    assert touched() == {doc, f"{p}chg:2", f"{p}seq"}, f"create: {storage.touched()}"
+    doc, chg, seq = ws.doc_key("todos", todo.id), ws.change_key, ws.seq_key
+    assert doc == f"{p}todos:{pack_id(todo.id)}" and len(doc) == len(p) + 16, doc
+    assert touched() == {doc, chg(2), seq}, f"create: {storage.touched()}"
     storage.log.clear()
     await todo.update(title="mine 2")
-    assert touched() == {doc, f"{p}chg:3", f"{p}chg:2", f"{p}seq"}, storage.touched()
-    assert ("remove", f"{p}chg:2") in storage.log, "the replaced change key is removed"
+    assert touched() == {doc, chg(3), chg(2), seq}, storage.touched()
+    assert ("remove", chg(2)) in storage.log, "the replaced change key is removed"
     storage.log.clear()
     await todo.delete()
-    assert touched() == {doc, f"{p}chg:4", f"{p}chg:3", f"{p}seq"}, storage.touched()
-    assert storage.inner.getItem(f"{p}seq") == "4"
-    assert storage.inner.getItem(f"{p}todos:doc:{other.id}") is not None
-    assert storage.inner.getItem(f"{p}chg:4") == f"todos:{todo.id}"
-    entry = json.loads(storage.inner.getItem(doc))
-    assert entry["deleted"] is True and entry["data"] is None and entry["checkpoint"] == 4, entry
+    assert touched() == {doc, chg(4), chg(3), seq}, storage.touched()
+    assert storage.inner.getItem(seq) == "4"
+    assert storage.inner.getItem(ws.doc_key("todos", other.id)) is not None
+    assert parse_pointer(storage.inner.getItem(chg(4))) == ("todos", todo.id)
+    entry = ws.entry("todos", todo.id)
+    assert entry["deleted"] == 1 and entry["data"] is None and entry["checkpoint"] == 4, entry
 
 
 @case(store_independent=True)
 async def ws_entries_are_compact_and_earlier_entries_still_read():
-    """A synced todo's entry repeats nothing (localStorage holds ~5 M characters), and the longer
-    entries and JSON change pointers of earlier versions still read."""
+    """A synced todo's entry repeats nothing (localStorage holds ~5 M characters): no field
+    names, no id, no owner, packed revision and stamps; and an entry in the earlier format (a
+    JSON object) still reads wherever it is met."""
     storage = DictStorage()
     local = WebStorageStore(storage, app="c")
-    T = Todo.using(local).as_user("u1")
+    T = Todo.using(local).as_user("u1" * 16)
     todo = await T.create(title="compact")
     [sent] = await local.feed("todos", 0, 10)
     await local.mark_synced("todos", [sent])
-    entry = json.loads(storage.getItem(f"offsync:c:todos:doc:{todo.id}"))
-    assert set(entry) == {"rev", "checkpoint", "type", "data", "synced"}, entry
+    key = local.doc_key("todos", todo.id)
+    raw = storage.getItem(key)
+    assert len(key) + len(raw) <= 80 and "u1" not in raw and "title" not in raw, (key, raw)
+    entry = local.entry("todos", todo.id)
+    assert set(entry) == {"rev", "checkpoint", "shape", "data", "synced"}, entry
     [doc] = await local.feed("todos", 0, 10)
     assert (doc.owner, doc.base_rev, doc.base_data, doc.history) == (
-        default_list_id("u1"), doc.rev, doc.data, ()), "a todo belongs to its list"
-    assert "id" not in entry["data"] and doc.data == todo.to_dict()
+        default_list_id("u1" * 16), doc.rev, doc.data, ()), "a todo belongs to its list"
+    assert doc.data == todo.to_dict() and doc.rev == todo._rev
     todo.completed = True
     await todo.save()  # an edit keeps its merge base as the fields that differ
-    entry = json.loads(storage.getItem(f"offsync:c:todos:doc:{todo.id}"))
+    entry = local.entry("todos", todo.id)
     assert set(entry["base_diff"]) <= {"completed", "updated_at"}, entry
     [edited] = await local.feed("todos", 0, 10)
     assert edited.base_rev == doc.rev and edited.base_data == doc.data
     assert edited.data == todo.to_dict() and edited.history == (doc.rev,)
 
-    old = WebStorageStore(DictStorage(), app="o")
     data = {**todo.to_dict(), "title": "written by an earlier version"}
-    old.storage.setItem("offsync:o:todos:doc:x1", json.dumps({
+    storage.setItem(local.doc_key("todos", "x1"), json.dumps({
         "rev": "2-" + "a" * 32, "checkpoint": 1, "type": "update", "history": ["1-" + "b" * 32],
         "deleted": False, "data": {**data, "id": "x1"}, "owner": "u1", "base_rev": "2-" + "a" * 32,
     }))
-    old.storage.setItem("offsync:o:chg:1", json.dumps({"model": "todos", "id": "x1"}))
-    old.storage.setItem("offsync:o:seq", "1")
-    [doc] = await old.feed("todos", 0, 10)
-    assert doc.id == "x1" and doc.owner == "u1" and doc.history == ("1-" + "b" * 32,)
-    assert doc.base_rev == doc.rev and doc.base_data == doc.data and not doc.deleted
-    found = await Todo.using(old).find()
-    assert [t.title for t in found] == ["written by an earlier version"]
+    found = await local.get("todos", "x1")
+    assert found.owner == "u1" and found.history == ("1-" + "b" * 32,) and not found.deleted
+    assert found.base_rev == found.rev and found.base_data == found.data
+    assert found.data["title"] == "written by an earlier version"
 
 
 @case(store_independent=True)
@@ -98,7 +101,7 @@ async def ws_writes_never_scan():
     await todo.delete()
     assert not storage.scanned(), "a write walked the whole storage (key()/length)"
     gets = {key for op, key in storage.log if op == "get"}
-    assert all(key.startswith("offsync:app:") for key in gets), f"read foreign keys: {gets}"
+    assert all(key.startswith(T.store.prefix) for key in gets), f"read foreign keys: {gets}"
 
 
 @case(store_independent=True)
@@ -153,3 +156,26 @@ async def ws_damaged_seq_recovered_without_reusing_checkpoints():
         assert points == [2, 3, 4] and changes[-1].id == c.id, f"seq={damage!r}: {changes}"
         assert storage.getItem(ws.seq_key) == "4", "the counter is repaired by the next write"
         assert len(await ws.changes("todos", 3)) == 1, "a puller at 3 must see the new write"
+
+
+@case(store_independent=True)
+async def ws_short_namespace_held_by_another_app_is_left_to_it():
+    """The prefix is a hash of the app's name: when the record under it names another app (the
+    same hash), the store takes the next candidate and reads nothing of the other's, and finds
+    its own data there again when reopened."""
+    from models.stores.namespace import candidate
+
+    storage = DictStorage()
+    taken = candidate("mine")  # as if "someone else" hashed to it first
+    storage.setItem(taken + "@", json.dumps({"app": "someone else"}))
+    foreign = {"rev": "1-" + "a" * 32, "checkpoint": 1, "data": {"title": "not yours"}}
+    storage.setItem(taken + "todos:x", json.dumps(foreign))
+    mine = WebStorageStore(storage, app="mine")
+    assert mine.prefix == candidate("mine", 1) != taken, mine.prefix
+    assert await Todo.using(mine).find() == []
+    await Todo.using(mine).create(title="mine")
+    again = WebStorageStore(storage, app="mine")
+    assert again.prefix == mine.prefix
+    assert [t.title for t in await Todo.using(again).find()] == ["mine"]
+    assert json.loads(storage.getItem(taken + "todos:x")) == foreign
+    assert json.loads(storage.getItem(mine.prefix + "@")) == {"app": "mine"}

@@ -1,11 +1,13 @@
 """What both pages share: who is signed in, that user's local store in localStorage, the remote
 store, and the sync state.
 
-Each user's data lives under its own namespace (`offsync:todo:<user id>:`), so a second user of
+Each user's data lives under its own namespace (the app `todo:<user id>`, whose keys start with
+a short prefix of a hash of it, `o` + 4 characters: models/stores/namespace.py; what earlier
+versions kept under `offsync:todo:<user id>:` is moved there on open), so a second user of
 the same browser sees none of the first one's todos, and a user whose session expired keeps every
 local change until the next log-in. The last signed-in user is remembered locally, so the app
 opens offline too. Where sync reached is kept by the local store itself, page by page
-(`...:mark:checkpoint:server:<push|pull>:<model>`), so an interrupted sync resumes after the last
+(the mark `checkpoint:server:<push|pull>:<model>`), so an interrupted sync resumes after the last
 acknowledged page; earlier versions kept it in the sync state, which is still read as a fallback.
 """
 
@@ -128,7 +130,7 @@ class UserData:
         self.local = WebStorageStore(storage, app=self.namespace)
         self.Todo = Todo.using(self.local).as_user(user.id)
         self.progress = Checkpoints(self.local, PEER)  # what `sync(..., peer=PEER)` keeps
-        self.state_key = f"offsync:{self.namespace}:sync:state"
+        self.state_key = f"offsync:{self.namespace}:sync:state"  # the app's, beside the store
 
     def load_state(self) -> SyncState:
         return SyncState.load(self.state_key)

@@ -21,7 +21,6 @@ from sync_controller import SyncController
 
 from models import OffsyncError, Todo, stored_conflicts
 from models.protocol import doc_to_wire
-from models.stores.webstorage import parse_pointer
 
 
 class DebugPage:
@@ -58,21 +57,20 @@ class DebugPage:
             raw = raw if isinstance(raw, str) else ""
             node = element("details", testid="storage-entry", cls="entry", data_key=key)
             summary = element("summary")
-            summary.append(element("span", cls="key", text=key),
-                           element("span", cls="size", text=f"{len(key) + len(raw):,} chars"))
-            try:
-                if key.startswith(f"{prefix}chg:"):  # a change pointer: `<model>:<id>`
-                    if parse_pointer(raw)[1] is None:
-                        raise ValueError(raw)
-                    pretty = raw
-                else:
-                    pretty = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-            except ValueError:
+            try:  # the compact layout spelled out: `todos:doc:<id>`, the entry unpacked
+                name, value = self.data.local.explain(key, raw)
+                pretty = value if isinstance(value, str) else json.dumps(
+                    value, indent=2, ensure_ascii=False)
+                summary.append(element("span", cls="key", text=name))
+                shown = f"{pretty}\n\nkey:   {key}\nvalue: {raw}"
+            except (ValueError, TypeError, KeyError):
                 node.classList.add("corrupt")
                 node.setAttribute("data-corrupt", "true")
-                summary.append(element("span", cls="flag", text="unreadable"))
-                pretty = raw
-            node.append(summary, element("pre", text=pretty))
+                summary.append(element("span", cls="key", text=key),
+                               element("span", cls="flag", text="unreadable"))
+                shown = raw
+            summary.append(element("span", cls="size", text=f"{len(key) + len(raw):,} chars"))
+            node.append(summary, element("pre", text=shown))
             rows.append(node)
         by_testid("storage-list").replaceChildren(*rows)
         by_testid("entry-count").textContent = f"({len(keys)} keys)"
@@ -257,6 +255,7 @@ class DebugPage:
         for key in [k for i in range(storage.length)
                     if isinstance(k := storage.key(i), str) and k.startswith(prefix)]:
             storage.removeItem(key)
+        storage.removeItem(self.data.state_key)  # the app's sync state, kept beside the store
         self.sync.state = self.data.load_state()
         self.show_error("")
         await self.render()

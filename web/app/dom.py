@@ -49,3 +49,9 @@ def mark_ready() -> None:
     if not by_testid("app-ready"):  # querySelector gives JS null, which is not None
         ready = element("span", testid="app-ready", hidden="")
         document.body.appendChild(ready)
+
+
+def phase(name: str) -> None:
+    """A `performance.mark` ("offsync:<name>") at a step of start-up: the bench reads them to
+    say where the time to `app-ready` goes (bench/page.py), and DevTools shows them."""
+    js.performance.mark(f"offsync:{name}")

@@ -5,7 +5,8 @@ Reading 10,000 todos through `localStorage` itself costs some 30,000 Pyodide→J
 value, per entry); one JavaScript loop that hands back all of them as one JSON text costs a
 fraction of that. A `WebStorageStore` over the snapshot reads exactly what the real one would
 (the same code, the same format); writes stay in the snapshot, so nothing done with it ever
-reaches the browser's storage.
+reaches the browser's storage. Keys outside the prefix are read from the storage itself: the
+records naming other apps' namespaces, which opening a store consults (models/stores/namespace.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class StorageSnapshot:
     def __init__(self, storage, prefix: str) -> None:
         self.items: dict[str, str] = json.loads(_DUMP(storage, prefix))
         self._names = list(self.items)
+        self.storage, self.prefix = storage, prefix
 
     @property
     def length(self) -> int:
@@ -39,7 +41,10 @@ class StorageSnapshot:
         return self._names[index] if 0 <= index < len(self._names) else None
 
     def getItem(self, key: str) -> str | None:
-        return self.items.get(key)
+        if key.startswith(self.prefix) or key in self.items:
+            return self.items.get(key)
+        found = self.storage.getItem(key)
+        return found if isinstance(found, str) else None
 
     def setItem(self, key: str, value: str) -> None:
         if key not in self.items:

@@ -16,7 +16,7 @@ from app_state import MODELS, PEER, UserData, remote, transport
 from model_versions import announce_update_required
 from pyodide.ffi import create_proxy
 
-from models import AuthenticationError, OffsyncError, TransportError, sync
+from models import AuthenticationError, DatabaseChangedError, OffsyncError, TransportError, sync
 from models.errors import UpdateRequiredError
 
 DEBOUNCE_SECONDS = 0.0  # none: the other devices show a change within 100 ms (live updates);
@@ -41,6 +41,7 @@ class SyncController:
         self.halted = False  # another tab runs newer code: no more syncs here (update_prompt)
         self.again = False  # a local write came while a sync ran: sync once more after it
         self.poke_waiting: int | None = None  # the highest checkpoint poked during a sync
+        self.poke_known: int | None = None  # a poke's checkpoint the next sync may start from
         transport.enabled = self.online
 
     # ---- the switch ---------------------------------------------------------------------------
@@ -123,7 +124,13 @@ class SyncController:
             return
         if checkpoint is not None and await self._pulled_through(checkpoint):
             return
+        self._know(checkpoint)
         self.schedule(0)
+
+    def _know(self, checkpoint: int | None) -> None:
+        """The server is at `checkpoint` at least: the next sync's pull need not ask it first."""
+        if checkpoint is not None:
+            self.poke_known = max(self.poke_known or 0, checkpoint)
 
     async def _pulled_through(self, checkpoint: int) -> bool:
         return await self.data.saved_checkpoint(self.data.load_state(), "pull") >= checkpoint
@@ -133,6 +140,7 @@ class SyncController:
         reach the poke's checkpoint."""
         waiting, self.poke_waiting = self.poke_waiting, None
         if waiting is not None and not await self._pulled_through(waiting):
+            self._know(waiting)
             self.schedule(0)
 
     def schedule(self, delay: float) -> None:
@@ -190,12 +198,17 @@ class SyncController:
                 self.progress = f"{word} {done:,} of {total:,}"
                 self.on_change()
 
+        # A poke said where the server is, and its last answer which database it is: the pull
+        # starts with its first page (an answer from another database stops it, see below).
+        known, self.poke_known = self.poke_known, None
+        poked = (remote.database, known) if known is not None and remote.database is not None \
+            and self.failures == 0 else None
         try:
             # The local store saves the progress after every page, so a sync cut off halfway
             # resumes after the last acknowledged page (the sync state's checkpoints are only
             # the starting point of a store that saved none yet).
             await sync(self.data.local, remote, self.state.checkpoints, models=MODELS,
-                       on_progress=progress, peer=PEER)
+                       on_progress=progress, peer=PEER, poked=poked)
         except AuthenticationError:
             # The session ended (expired while offline, or logged out elsewhere). Local changes
             # stay where they are; syncing resumes after the next log-in.
@@ -219,6 +232,12 @@ class SyncController:
             announce_update_required(exc)
             return
         except TransportError as exc:
+            if poked is not None and isinstance(exc, DatabaseChangedError):
+                # the server's database changed since its last answer: sync again, asking first
+                self.status = "idle"
+                self.on_change()
+                self.schedule(0)
+                return
             self.reachable = False
             self._failed(str(exc))
             return

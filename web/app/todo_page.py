@@ -14,7 +14,7 @@ import asyncio
 import js
 import update_prompt
 from app_state import UserData, known_session_user, log_out, signed_in_user, storage
-from dom import by_testid, element, mark_ready, on
+from dom import by_testid, element, mark_ready, on, phase
 from list_view import ListView
 from live_updates import LiveUpdates
 from model_versions import open_local_store
@@ -67,8 +67,10 @@ class TodoPage:
         reader = Todo.using(snapshot).as_user(self.data.user.id)
         self.seen = await snapshot.checkpoint()
         self.todos.reset(await reader.find_documents(reader.query(order=ORDER)))
+        phase("todos-read")
         self.view.filter = self.filter_name
         self.view.render()
+        phase("rendered")
         self.show_counts()
         return snapshot
 
@@ -423,6 +425,7 @@ async def start() -> None:
     """Find who is signed in (the server, or offline the last answer it gave) and open their
     todos; with nobody signed in at all, go to the log-in page."""
     global page
+    phase("python-started")
     user = known_session_user()  # the session the server confirmed last time: no round trip
     confirm_later = user is not None
     if user is None:
@@ -433,6 +436,7 @@ async def start() -> None:
     data = UserData(user)
     if not await open_local_store(data):  # older models' data migrated first (or refused)
         return
+    phase("store-opened")
     page = TodoPage(data)
     await page.start()
     if confirm_later:
