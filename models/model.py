@@ -282,8 +282,10 @@ class Model(AccessControlled, Replicable):
                 bodies.append((stored.owner, stored.data))
             if all(owner is None for owner, _ in bodies):
                 bodies = [(None, None)]
+            leaving = stored is not None and not stored.deleted \
+                and acting.is_leaving(stored.data, data, cls.user_id)
             for owner, body in bodies:
-                if owner is not None or len(bodies) == 1:
+                if (owner is not None or len(bodies) == 1) and not leaving:
                     acting._enforce(WRITE, owner, body)
             if acting.creator_changed(data, stored.data if stored and not stored.deleted
                                       else None):

@@ -64,6 +64,13 @@ class AccessControlled:
         return None
 
     @classmethod
+    def is_leaving(cls, stored: dict | None, data: dict | None, user_id: str | None) -> bool:
+        """Whether writing `data` over `stored` is `user_id` giving up the role the stored body
+        gives them, and nothing else: allowed whatever the role (a member leaving a list).
+        Models whose bodies name no roles have no such write."""
+        return False
+
+    @classmethod
     def check_access(cls, access: str, **who: Any) -> None:
         if not cls.can(access, **who):
             raise cls._denied(access)

@@ -56,7 +56,9 @@ class Replicable:
 
         Tombstones too must name a valid id. The body must be in its saved form, exactly: every
         key one of the model's fields (a key that is not is refused, as `create` refuses it)."""
-        if cls.enforce_access:
+        leaving = current is not None and not current.deleted and not doc.deleted \
+            and cls.is_leaving(current.data, doc.data, cls.user_id)
+        if cls.enforce_access and not leaving:
             bodies = [(doc.owner, doc.data)]
             if current is not None:
                 bodies.append((current.owner, None if current.deleted else current.data))

@@ -89,6 +89,19 @@ class TodoList(Model):
         return ROLES.get(members.get(user_id)) if isinstance(members, dict) else None
 
     @classmethod
+    def is_leaving(cls, stored: dict | None, data: dict | None, user_id: str | None) -> bool:
+        """A member (editor or viewer) may write the list only to take themself out of its
+        members, every other field as stored: leaving. The owner cannot leave (they delete)."""
+        if not stored or not data or not user_id or stored.get("owner") == user_id:
+            return False
+        members = stored.get("members")
+        if not isinstance(members, dict) or user_id not in members:
+            return False
+        rest = {id: role for id, role in members.items() if id != user_id}
+        return data.get("members") == rest and all(
+            data.get(name) == stored.get(name) for name in cls.fields if name != "members")
+
+    @classmethod
     def members_of(cls, data: dict) -> set[str]:
         """Everyone the list's body gives a role: its owner and its members."""
         members, owner = data.get("members"), data.get("owner")

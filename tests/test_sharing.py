@@ -232,3 +232,23 @@ async def test_live_pokes_reach_every_member_and_no_stranger(app):
         assert made.status_code == 201, made.text
         assert streams[ann.id].take() is not None and streams[bob.id].take() is not None
         assert streams[stan.id].take() is None, "a stranger is never poked"
+
+
+async def test_a_member_who_leaves_forgets_the_list_on_every_device(app):
+    async with people(app, "ann", "bob") as (ann, bob):
+        a, b, b2 = Device(ann), Device(bob), Device(bob)
+        shopping = await a.Lists.create(name="Shopping", members={bob.id: "viewer"})
+        await a.Todos.create(title="milk", list_id=shopping.id)
+        await a.sync()
+        await b.sync()
+        await b2.sync()
+        assert await b2.titles() == ["milk"]
+        theirs = await b.Lists.find_by_id(shopping.id)
+        await theirs.update(members={})  # a viewer may write this much: leave
+        result = await b.sync()
+        assert result.push.rejected == [], result.push.rejected
+        assert await b.lists() == [] and await b.titles() == []
+        await b2.sync()
+        assert await b2.lists() == [] and await b2.titles() == []
+        await a.sync()
+        assert (await a.Lists.find_by_id(shopping.id)).members == {}

@@ -159,3 +159,50 @@ async def lists_feed_by_readable_owners_has_the_lists_todos_and_tombstones(store
     lists = await store.feed("todolists", 0, 100, owner=ed.readable_owners())
     assert [d.id for d in lists] == [shopping.id]
     assert await store.pending("todos", 0, ed.readable_owners()) == 2
+
+
+@case
+async def lists_a_member_may_leave_and_do_nothing_else(store):
+    """An editor or a viewer may take themself out of a list's members (leave), nothing more:
+    not rename it on the way, not take someone else out, not leave twice. The owner cannot
+    leave their own list (they delete it)."""
+    who, shopping, milk = await shared(store)
+    Ed, _ = who["ed"]
+    theirs = await Ed.find_by_id(shopping.id)
+    exc = await raises(AccessDeniedError, theirs.update(name="Mine", members={"vi": "viewer"}))
+    assert exc.message == DENIED_LISTS, "leaving and renaming at once is writing the list"
+    theirs = await Ed.find_by_id(shopping.id)
+    await raises(AccessDeniedError, theirs.update(members={"ed": "editor"}))  # Vi out: no
+    await raises(AccessDeniedError, theirs.update(members={"ed": "editor", "vi": "editor"}))
+    await theirs.update(members={"vi": "viewer"})  # Ed leaves
+    assert await Ed.find_by_id(shopping.id) is None, "left: the list is gone for them"
+    _, EdTodos = who["ed"]
+    assert await EdTodos.find() == []
+    Vi, _ = who["vi"]
+    await (await Vi.find_by_id(shopping.id)).update(members={})  # a viewer leaves too
+    assert await Vi.find() == []
+    Ann, _ = who["ann"]
+    mine = await Ann.find_by_id(shopping.id)
+    assert mine.members == {} and mine.name == "Shopping"
+    assert not TodoList.is_leaving(mine.to_dict(), {**mine.to_dict(), "members": {}}, "ann")
+    Stan, _ = who["stan"]
+    forged = Stan.from_dict(mine.to_dict(), rev=mine._rev)
+    await raises(AccessDeniedError, forged.update(members={}))
+
+
+@case
+async def lists_leaving_through_replication_is_checked_alike(store):
+    """What a push of a member's leave meets on the server: `check_replicated` allows exactly
+    the write `save` allows."""
+    who, shopping, milk = await shared(store)
+    stored = await store.get("todolists", shopping.id)
+
+    def pushed(**data):
+        return type(stored)(**{**stored.__dict__, "data": {**stored.data, **data}})
+
+    ed = await who["ed"][0].resolved()
+    assert ed.check_replicated(pushed(members={"vi": "viewer"}), stored) is None
+    problem = ed.check_replicated(pushed(members={"vi": "viewer"}, name="Ed's"), stored)
+    assert problem is not None and problem["message"] == DENIED_LISTS
+    stan = await who["stan"][0].resolved()
+    assert stan.check_replicated(pushed(members={"ed": "editor"}), stored) is not None
