@@ -11,6 +11,7 @@ from models import (
     TodoList,
     ValidationError,
     default_list_id,
+    replicate,
 )
 from models.todo_list import default_list_body
 
@@ -206,3 +207,26 @@ async def lists_leaving_through_replication_is_checked_alike(store):
     assert problem is not None and problem["message"] == DENIED_LISTS
     stan = await who["stan"][0].resolved()
     assert stan.check_replicated(pushed(members={"ed": "editor"}), stored) is not None
+
+
+@case
+async def lists_a_resolved_conflict_stays_in_its_list(store):
+    """Resolving a conflict on a shared list's todo, whichever way, leaves it owned by its
+    list (not by whoever created it): its members still read it."""
+    for how in ("source", "target", "manually"):
+        who, shopping, milk = await shared(store)
+        other = MemoryStore()
+        await replicate(store, other, models=[TodoList, Todo])
+        _, here = who["ed"]
+        there = Todo.using(other).as_user("ed")
+        await (await here.find_by_id(milk.id)).update(title="mine")
+        await (await there.find_by_id(milk.id)).update(title="theirs")
+        (conflict,) = (await replicate(other, store, models=[Todo])).conflicts
+        if how == "manually":
+            outcome = await conflict.resolve_manually({**(await here.find_by_id(milk.id))
+                                                       .to_dict(), "title": "both"})
+        else:
+            outcome = await getattr(conflict, f"resolve_using_{how}")()
+        assert outcome.status == "applied", (how, outcome)
+        assert (await store.get("todos", milk.id)).owner == shopping.id, how
+        assert (await here.find_by_id(milk.id)) is not None, how
