@@ -193,8 +193,11 @@ def test_share_edit_merge_conflict_unshare_offline_and_a_stranger_sees_nothing(
         assert [doc["data"]["title"] for doc in kept] == ["soy milk, 2 cartons"]
         assert [t["title"] for t in server_todos(a, url)] == ["soy milk"], \
             "the server did not apply the refused edit"
-        b1.reload()
-        open_page(b1, url + "/", navigate=False)
+        open_page(b1, url + "/debug")  # the debug page: only the default list, and the kept edit
+        held = b1.get_by_test_id("held-list").all_inner_texts()
+        assert len(held) == 1 and "My todos" in held[0] and "default list" in held[0], held
+        assert "soy milk, 2 cartons" in b1.get_by_test_id("kept-document").inner_text()
+        open_page(b1, url + "/")
         b1.get_by_test_id("kept-banner").wait_for(state="visible")  # kept until dismissed
         b1.get_by_test_id("kept-dismiss").click()
         b1.get_by_test_id("kept-banner").wait_for(state="hidden")
@@ -231,6 +234,13 @@ def test_a_viewer_cannot_edit_and_a_forced_edit_gets_the_servers_words(browser, 
         viewer.get_by_test_id("todo-title").dblclick()
         assert viewer.get_by_test_id("todo-edit").count() == 0, "no edit box for a viewer"
 
+        open_page(viewer, url + "/debug")
+        held = viewer.locator("[data-testid=held-list]", has_text="Reading")
+        assert "viewer" in held.inner_text() and "shared with you to read" in held.inner_text()
+        assert held.locator("td").nth(3).inner_text() == "1", "its one todo is held here"
+        open_page(viewer, url + "/")
+        wait_titles(viewer, ["Dune"])
+
         # forced past the page: the model refuses, with the server's message
         viewer.evaluate("() => document.querySelector('[data-testid=todo-toggle]').click()")
         error = viewer.get_by_test_id("error-message")
@@ -246,9 +256,9 @@ def test_a_viewer_cannot_edit_and_a_forced_edit_gets_the_servers_words(browser, 
             "() => document.querySelector('[data-testid=error-message]').textContent !== ''")
         assert error.inner_text() == DENIED
         todo_id = server_todos(viewer, url)[0]["id"]
+        token = viewer.evaluate("() => document.cookie.match(/offsync_csrf=([^;]+)/)[1]")
         answer = viewer.request.patch(f"{url}/api/todos/{todo_id}", data={"completed": True},
-                                      headers={"X-CSRF-Token": viewer.evaluate(
-                                          "() => document.cookie.match(/offsync_csrf=([^;]+)/)[1]")})
+                                      headers={"X-CSRF-Token": token})
         assert answer.status == 403 and answer.json()["error"]["message"] == DENIED
         wait_synced(viewer)
         assert [t["title"] for t in server_todos(owner, url)] == ["Dune"]
