@@ -273,3 +273,36 @@ def test_a_viewer_cannot_edit_and_a_forced_edit_gets_the_servers_words(browser, 
     finally:
         owner_context.close()
         viewer_context.close()
+
+
+def test_screenshots_of_a_shared_list_and_the_share_dialog(browser, live_server):
+    """docs/screenshots/todo-shared.png (a member's page) and share-dialog.png (the owner's)."""
+    url = live_server.url
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 700}) for _ in range(2)]
+    try:
+        owner, member = (context.new_page() for context in contexts)
+        sign_up(owner, url, f"ann-{secrets.token_hex(2)}")
+        bob = sign_up(member, url, f"bob-{secrets.token_hex(2)}")
+        new_list(owner, "Weekend trip")
+        for title in ("Book the train", "Pack the tent", "Buy sunscreen"):
+            add_todo(owner, title)
+        share(owner, bob.username, "editor")
+        wait_synced(owner)
+        sync_now(member)
+        pick(member, "Weekend trip · editor")
+        member.get_by_test_id("todo-toggle").nth(0).check()
+        wait_synced(member)
+        member.mouse.move(0, 0)
+        member.wait_for_timeout(500)  # the poke of its own push may start one more sync
+        wait_synced(member)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        member.screenshot(path=SCREENSHOTS / "todo-shared.png")
+        owner.get_by_test_id("share-list").click()
+        owner.get_by_test_id("share-username").fill("cat")
+        owner.get_by_test_id("share-role").select_option("viewer")
+        owner.wait_for_timeout(200)
+        owner.screenshot(path=SCREENSHOTS / "share-dialog.png")
+        assert (SCREENSHOTS / "share-dialog.png").stat().st_size > 10_000
+    finally:
+        for context in contexts:
+            context.close()
