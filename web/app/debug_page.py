@@ -86,7 +86,9 @@ class DebugPage:
         for doc in pending:
             row = element("tr", testid="pending-change")
             row.setAttribute("data-id", doc.id)
-            title = (doc.data or {}).get("title", "") if not doc.deleted else "(deleted)"
+            data = doc.data or {}
+            title = "(deleted)" if doc.deleted else data.get("title") \
+                or f"list {data.get('name', '')!r}"
             for cell in (
                 element("span", cls=f"tag {doc.type.value}", text=doc.type.value),
                 element("span", text=title),
@@ -240,12 +242,16 @@ class DebugPage:
         if not self.sync.online:
             box.textContent = f"{len(pending)} change(s) will be sent once you are online."
             return
+        missing = clashing = 0
         try:
-            diff = await remote.diff(Todo.collection, [doc.change for doc in pending])
+            for collection in sorted({doc.model for doc in pending}):  # todos, and lists
+                diff = await remote.diff(collection, [doc.change for doc in pending
+                                                      if doc.model == collection])
+                missing, clashing = missing + len(diff["missing"]), \
+                    clashing + len(diff["conflicts"])
         except OffsyncError as exc:
             box.textContent = f"Could not ask the server: {exc.message}"
             return
-        missing, clashing = len(diff["missing"]), len(diff["conflicts"])
         box.textContent = (f"{missing} change(s) the server does not have yet; {clashing} that "
                            "would meet a newer server version (merge or conflict).")
 
