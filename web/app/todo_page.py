@@ -47,6 +47,7 @@ class TodoPage:
         # the page follows the model the server sent: a deploy whose Todo has no due date (an
         # older version) gets the page without the date controls, not a page whose writes fail
         self.has_due = "due" in data.Todo.fields
+        self.has_lists = "list_id" in data.Todo.fields  # an older deploy's Todo has no lists
         self.sync = SyncController(data, self.refresh_footer)
         self.live = LiveUpdates(data.user.id, self.should_stream, self.sync.poked,
                                 self.refresh_footer)
@@ -85,8 +86,8 @@ class TodoPage:
                                    app=self.data.namespace)
         reader = Todo.using(snapshot).as_user(self.data.user.id)
         self.seen = await snapshot.checkpoint()
-        self.todos.reset(await reader.find_documents(
-            reader.query(where={"list_id": self.lists.current}, order=ORDER)))
+        where = {"list_id": self.lists.current} if self.has_lists else None
+        self.todos.reset(await reader.find_documents(reader.query(where=where, order=ORDER)))
         phase("todos-read")
         self.view.filter = self.filter_name
         self.view.render()
@@ -126,9 +127,12 @@ class TodoPage:
         this user may no longer read, leaves the view like a delete."""
         acting = await self.data.Todo.resolved()  # the memberships as the store holds them now
         current = self.lists.current
-        return [doc if doc.owner == current and acting.readable(doc) else replace(doc, deleted=True)
-                for doc in docs
-                if (doc.owner == current and acting.readable(doc)) or doc.id in self.todos.docs]
+
+        def shown(doc) -> bool:
+            return (doc.owner == current or not self.has_lists) and acting.readable(doc)
+
+        return [doc if shown(doc) else replace(doc, deleted=True)
+                for doc in docs if shown(doc) or doc.id in self.todos.docs]
 
     # ---- lists --------------------------------------------------------------------------------
     async def list_switched(self) -> None:
@@ -138,6 +142,7 @@ class TodoPage:
         await self.load()
 
     def show_lists(self) -> None:
+        by_testid("list-bar").hidden = not self.has_lists
         self.lists.render()
         self.members.render()
         read_only = self.lists.read_only
@@ -247,7 +252,9 @@ class TodoPage:
         if due_field.validity.badInput:
             self.show_error(INCOMPLETE_DATE)
             return
-        values = {"title": field.value, "list_id": self.lists.current}
+        values = {"title": field.value}
+        if self.has_lists:
+            values["list_id"] = self.lists.current
         if self.has_due:
             values["due"] = due_field.value or None
 
