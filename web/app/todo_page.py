@@ -16,6 +16,7 @@ that was unshared meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
 import js
@@ -35,8 +36,10 @@ from sync_controller import SyncController
 from todo_list import FILTERS, TodoList
 
 from models import OffsyncError, StorageFullError, Todo, WebStorageStore
+from models import TodoList as ListModel  # `TodoList` here is the page's copy of the rows
 
 ORDER = ["order ASC", "created_at ASC"]
+LISTS_EVERY = 3.0  # seconds between two forced reads of the lists (another tab's writes)
 EVERYTHING = 10**9  # a feed limit that means "all of it"
 INCOMPLETE_DATE = "The due date is incomplete: finish it (day, month and year) or clear it."
 
@@ -60,6 +63,9 @@ class TodoPage:
         self._counting: asyncio.Task | None = None
         self._listing: asyncio.Task | None = None
         self.ready = False  # start-up done: the entry fields follow the list's role
+        self.lists_seen = 0  # the local checkpoint through which the lists were read
+        self.lists_forced = False  # the next look reads the lists whatever the feed says
+        self.last_forced = 0.0
         self.counts_again = False  # another full count was asked for while one ran
         self.lists = ListPicker(data, self.guard, self.list_switched)
         self.people = People(data.namespace, data.user.id, data.user.username)
@@ -155,8 +161,18 @@ class TodoPage:
             by_testid("new-todo-due").disabled = read_only
         self.show_counts()
 
-    async def lists_changed(self) -> None:
-        """After a sync or another tab's write: the lists, their members' names, what was kept."""
+    async def lists_changed(self, force: bool = False) -> None:
+        """After a sync or another tab's write: the lists, their members' names, what was kept.
+        Read only when a list changed in the store, or a pull forgot some (reading them scans
+        the store's keys: not after every sync of 10,000 todos)."""
+        local, forgot = self.data.local, self.sync.forgot
+        self.sync.forgot = False
+        top = await local.checkpoint()
+        changed = top < self.lists_seen or bool(await local.adapter.feed_docs(
+            ListModel.collection, self.lists_seen, 1))
+        self.lists_seen = top
+        if not (force or forgot or changed):
+            return
         gone = await self.lists.refresh()
         if gone:
             await self.list_switched()
@@ -164,6 +180,10 @@ class TodoPage:
             self.show_lists()
         await self.kept.refresh()
         if self.members.unknown() and await self.people.refresh():
+            self.members.render()
+
+    async def people_then_members(self) -> None:
+        if await self.people.refresh():
             self.members.render()
 
     def catch_up_soon(self) -> None:
@@ -437,11 +457,21 @@ class TodoPage:
         if key is None or str(key).startswith(self.data.local.prefix):  # None: cleared
             self.catch_up_soon()
             self.count_soon(0.3)  # its sync may have acknowledged or recorded conflicts
-            self.lists_soon()
+            self.lists_soon(force=True)  # another tab's sync may have forgotten a list
 
-    def lists_soon(self) -> None:
+    def lists_soon(self, force: bool = False) -> None:
+        """Look at the lists soon; a forced look (which reads them whatever the feed says) at
+        most once per LISTS_EVERY seconds, however many `storage` events come."""
+        self.lists_forced = self.lists_forced or force
         if self._listing is None or self._listing.done():
-            self._listing = asyncio.ensure_future(self.lists_changed())
+            self._listing = asyncio.ensure_future(self._lists_later())
+
+    async def _lists_later(self) -> None:
+        if self.lists_forced:
+            await asyncio.sleep(max(0.0, self.last_forced + LISTS_EVERY - time.monotonic()))
+            self.last_forced = time.monotonic()
+        force, self.lists_forced = self.lists_forced, False
+        await self.lists_changed(force)
 
     async def start(self) -> None:
         self.show_user()
@@ -476,6 +506,7 @@ class TodoPage:
         self.lists.listen()
         self.share.listen()
         self.kept.listen()
+        self.lists_seen = await self.data.local.checkpoint()
         await self.lists.refresh()
         self.show_lists()
         snapshot = await self.load()
@@ -485,6 +516,8 @@ class TodoPage:
         for field in (new_todo, by_testid("new-todo-due")):
             field.disabled = self.lists.read_only
         self.spawn_plain(self.kept.refresh())
+        if self.members.unknown():
+            self.spawn_plain(self.people_then_members())
         new_todo.focus()
         mark_ready()
         self.count_soon(store=snapshot)
