@@ -17,7 +17,7 @@ def test_a_bulk_filled_database_reads_as_n_todos_spread_over_the_other_users(tmp
         store = SQLiteStore(str(path))
         try:
             docs = await store.feed("todos", 0, 5000)
-            owner = docs[7].data["owner"]  # the user who wrote it (the document's owner is its list)
+            owner = docs[7].data["owner"]  # who wrote it (the document's owner is its list)
             mine = await Todo.using(store).as_user(owner).find()
             top = await store.checkpoint()
             await Todo.using(store).as_user(owner).create(title="after the fill")

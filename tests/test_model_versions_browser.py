@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 
 from models.todo import Todo
-
 from tests.browser_helpers import (
     add_todo,
     open_page,
@@ -164,8 +163,9 @@ def test_a_tab_is_told_to_update_when_another_moves_the_store_to_a_newer_version
                                 e => window.updateEvents.push(e.detail)); }""")
     key = user_prefix(account.id) + "=version:todos"
     assert first.evaluate("k => localStorage.getItem(k)", key) == str(NOW)  # migrated at start
-    first.evaluate("([k, v]) => localStorage.setItem(k, v)", [key, str(NOW)])  # the same: nothing
-    first.evaluate("([k, v]) => localStorage.setItem(k, v)", [key, str(NOW + 1)])  # a newer tab's start
+    put = "([k, v]) => localStorage.setItem(k, v)"
+    first.evaluate(put, [key, str(NOW)])  # the same version: nothing
+    first.evaluate(put, [key, str(NOW + 1)])  # as a newer tab's start would
     second.wait_for_function("() => window.updateEvents.length > 0", timeout=TIMEOUT)
     events = second.evaluate("() => window.updateEvents")
     assert [(e["client_version"], e["server_version"]) for e in events] == [(NOW, NOW + 1)], events
