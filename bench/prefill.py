@@ -11,7 +11,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from models import Todo
+from models import Todo, default_list_id
+from models.ownership import owner_of
 from models.stores.sqlite import SQLiteStore
 
 from .server import remove_database
@@ -84,7 +85,9 @@ def bulk_fresh(path: Path, n: int) -> None:
             owner = owners[i % len(owners)]
             body = dict(data, id=doc_id, owner=owner, title=f"someone's todo {i}",
                         completed=i % 3 == 0)
-            yield tuple({**row, "id": doc_id, "owner": owner, "checkpoint": i + 1,
+            if "list_id" in body:  # a todo belongs to its list: the owner column holds the list
+                body["list_id"] = default_list_id(owner)
+            yield tuple({**row, "id": doc_id, "owner": owner_of("todos", body), "checkpoint": i + 1,
                          "data": json.dumps(body, separators=(",", ":"))}[k] for k in names)
 
     db = sqlite3.connect(path, isolation_level=None)

@@ -9,10 +9,12 @@ from .access import (
     ALLOW,
     AUTHENTICATED,
     DENY,
+    EDITOR,
     EVERYONE,
     OWNER,
     READ,
     REPLICATE,
+    VIEWER,
     WRITE,
     AccessRule,
 )
@@ -34,7 +36,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .fields import Boolean, Date, DateTime, Field, Integer, Number, String
+from .fields import Boolean, Date, DateTime, Field, Integer, Number, Roles, String
 from .model import Model
 from .outcome import Outcome
 from .reconcile import three_way_merge
@@ -42,6 +44,7 @@ from .registry import MODELS
 from .replication import ReplicationResult, SyncResult, replicate, sync
 from .stores import DictStorage, MemoryStore, RemoteStore, Store, WebStorageStore
 from .todo import Todo
+from .todo_list import TodoList, default_list_id
 from .transport import Response, Transport
 
 __all__ = [
@@ -54,5 +57,6 @@ __all__ = [
     "Model",
     "three_way_merge", "ReplicationResult", "SyncResult", "replicate", "sync", "DictStorage",
     "MemoryStore", "RemoteStore", "Store", "WebStorageStore", "Document", "Outcome", "Todo",
+    "TodoList", "default_list_id", "Roles", "EDITOR", "VIEWER",
     "Response", "Transport", "MODELS",
 ]

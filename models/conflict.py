@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .changes import Change, ChangeType
 from .document import Document
 from .outcome import Outcome
+from .ownership import owner_of
 from .revisions import join_histories, merge_revision
 from .stores.store import Store
 
@@ -83,7 +84,7 @@ class Conflict:
             deleted, None if deleted else data,
             ChangeType.DELETE if deleted else ChangeType.UPDATE, history,
             self.source_doc.rev, self.source_doc.data,
-            (data or {}).get("owner") or (current.owner if current else self.source_doc.owner),
+            owner_of(collection, data, current.owner if current else self.source_doc.owner),
         )
         (outcome,) = await self.target.apply(collection, [resolution], from_peer=False)
         return outcome

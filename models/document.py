@@ -8,9 +8,11 @@ revision (`acknowledged`, `behind_base`). Its wire form is the protocol's (`mode
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .changes import Change, ChangeType
+from .ownership import owner_of
 from .revisions import generation
 
 
@@ -103,16 +105,19 @@ def behind_base(current: Document, held: Document) -> Document | None:
     return None
 
 
-def with_owner(doc: Document, owner: str) -> Document:
+def with_owner(doc: Document, owner: str,
+               adopt: Callable[[dict, str], dict] | None = None) -> Document:
     """`doc` owned by `owner`: the owner rewritten wherever the document carries it (itself, its
     body, its merge base body and its unacknowledged bodies, so a merge sees no owner change).
     The revisions stay: they do not name the owner (`models.revisions.named_content`)."""
 
     def owned(body: dict | None) -> dict | None:
-        return None if body is None else {**body, "owner": owner}
+        return None if body is None else adopt(body, owner) if adopt else {**body, "owner": owner}
 
-    return replace(doc, owner=owner, data=owned(doc.data), base_data=owned(doc.base_data),
-                   unacked=tuple((rev, {**body, "owner": owner}) for rev, body in doc.unacked))
+    data = owned(doc.data)
+    return replace(doc, owner=owner_of(doc.model, data, owner), data=data,
+                   base_data=owned(doc.base_data),
+                   unacked=tuple((rev, owned(body) or {}) for rev, body in doc.unacked))
 
 
 __all__ = ["UNACKED_LIMIT", "Document", "acknowledged", "behind_base", "remember_unacked",

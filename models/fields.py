@@ -205,6 +205,36 @@ class Date(Field):
         return {**super().schema(), "format": "date"}
 
 
+class Roles(Field):
+    """A JSON object naming users and the role each holds (`{"<user id>": "editor"}`); the
+    roles allowed are the field's `roles`. An empty object when unset."""
+
+    json_type = "object"
+
+    def __init__(self, *, roles: tuple[str, ...], max_entries: int = 1000, **kw: Any) -> None:
+        kw.setdefault("default_factory", dict)
+        super().__init__(**kw)
+        self.roles = roles
+        self.max_entries = max_entries
+
+    def coerce(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise FieldError(f"must be an object of user ids and roles, not {type(value).__name__}")
+        if len(value) > self.max_entries:
+            raise FieldError(f"must name at most {self.max_entries} users (got {len(value)})")
+        for user, role in value.items():
+            if not isinstance(user, str) or not 1 <= len(user) <= 64 or text_problem(user):
+                raise FieldError(f"names a user id that is not 1-64 characters: {user!r:.70}")
+            if role not in self.roles:
+                raise FieldError(f"gives {user!r:.70} the role {role!r:.40}: the roles are "
+                                 + ", ".join(self.roles))
+        return dict(sorted(value.items()))
+
+    def schema(self) -> dict:
+        return {**super().schema(),
+                "additionalProperties": {"type": "string", "enum": list(self.roles)}}
+
+
 def format_datetime(moment: _dt.datetime) -> str:
     """`moment` in UTC as `YYYY-MM-DDTHH:MM:SS.mmmZ` (the year always in four digits, which
     strftime does not promise); OverflowError when UTC leaves years 1-9999."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from .document import Document
 from .errors import ModelVersionError, ValidationError
+from .ownership import owner_of
 
 Step = Callable[[dict], dict]
 
@@ -81,8 +82,9 @@ def migrate_document(model: Any, doc: Document, stored: int) -> Document:
         return doc
     check_path(model, stored)
     try:
+        data = migrate_body(model, doc.data, stored)
         return replace(
-            doc, data=migrate_body(model, doc.data, stored),
+            doc, data=data, owner=owner_of(doc.model, data, doc.owner),
             base_data=migrate_body(model, doc.base_data, stored),
             unacked=tuple((rev, migrate_body(model, body, stored)) for rev, body in doc.unacked))
     except ModelVersionError:

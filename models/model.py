@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, ClassVar, Self, TypeVar
 
+from . import ownership
 from .access import WRITE, AccessRule
 from .document import Document
 from .errors import OffsyncError, ValidationError
@@ -70,6 +71,8 @@ class Model(AccessControlled, Replicable):
         cls.fields = collected
         if not cls.collection:
             cls.collection = cls.__name__.lower() + "s"
+        if "owned_by" in vars(cls):
+            ownership.register(cls.collection, cls.owned_by)
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(set(values) - set(self.fields) - {"_rev"})
@@ -138,6 +141,17 @@ class Model(AccessControlled, Replicable):
         """Rules across fields: override and return {field: [messages]}."""
         return None
 
+    @classmethod
+    def adopted(cls, data: dict, owner: str) -> dict:
+        """`data` (a body another server wrote) made `owner`'s: what moving one's data between
+        servers does to it (owners are each server's ids). Override when other fields follow
+        from the owner."""
+        return {**data, "owner": owner}
+
+    def complete(self, is_new: bool) -> None:
+        """Fill what follows from other fields before the access rules look (a todo's list
+        from its owner); override. Runs on every save, before `before_save`."""
+
     def to_dict(self) -> dict[str, Any]:
         return {name: self.__dict__.get(name) for name in self.fields}
 
@@ -200,7 +214,8 @@ class Model(AccessControlled, Replicable):
         """The stored documents matching `query` (checked already, see `query`) that this
         class's user may read: what `find` reads, for a caller that needs the documents (the
         REST API answers with the stored bodies and revisions)."""
-        return await cls._store().find(cls.collection, cls._scoped(query))
+        acting = await cls.resolved()
+        return await cls._store().find(cls.collection, acting._scoped(query))
 
     @classmethod
     async def find_one(cls, where: Any = None, order: Any = None) -> Self | None:
@@ -219,7 +234,7 @@ class Model(AccessControlled, Replicable):
         if cls.id_problem(id):
             return None
         doc = await cls._store().get(cls.collection, id)
-        return doc if doc is not None and cls.readable(doc) else None
+        return doc if doc is not None and (await cls.resolved()).readable(doc) else None
 
     @classmethod
     async def count(cls, where: Any = None) -> int:
@@ -229,7 +244,8 @@ class Model(AccessControlled, Replicable):
     async def count_documents(cls, query: Query) -> int:
         """How many stored documents match `query` (checked already) among those this class's
         user may read."""
-        return await cls._store().count(cls.collection, cls._scoped(query))
+        acting = await cls.resolved()
+        return await cls._store().count(cls.collection, acting._scoped(query))
 
     @property
     def is_new(self) -> bool:
@@ -253,13 +269,27 @@ class Model(AccessControlled, Replicable):
         if self.id is None:
             self.id = new_id()
         cls = type(self)
+        if cls.enforce_access and is_new and "owner" in self.fields \
+                and self.__dict__.get("owner") is None:
+            self.__dict__["owner"] = cls.user_id
+        self.complete(is_new)
         if cls.enforce_access:
-            if is_new and "owner" in self.fields and self.__dict__.get("owner") is None:
-                self.__dict__["owner"] = cls.user_id
+            acting = await cls.resolved()
             stored = None if is_new else await self._store().get_any(self.collection, self.id)
-            for owner in {self.__dict__.get("owner"), stored.owner if stored else None} - {None} \
-                    or {None}:
-                cls._enforce(WRITE, owner)
+            data = self.to_dict()
+            bodies = [(ownership.owner_of(self.collection, data), data)]
+            if stored is not None:
+                bodies.append((stored.owner, stored.data))
+            if all(owner is None for owner, _ in bodies):
+                bodies = [(None, None)]
+            leaving = stored is not None and not stored.deleted \
+                and acting.is_leaving(stored.data, data, cls.user_id)
+            for owner, body in bodies:
+                if (owner is not None or len(bodies) == 1) and not leaving:
+                    acting._enforce(WRITE, owner, body)
+            if acting.creator_changed(data, stored.data if stored and not stored.deleted
+                                      else None):
+                raise acting._denied(WRITE)
         await self._hook("before_save", is_new)
         now = type(self).clock()
         for name, field in self.fields.items():
@@ -288,8 +318,13 @@ class Model(AccessControlled, Replicable):
 
     async def delete(self) -> None:
         if type(self).enforce_access:
+            acting = await type(self).resolved()
             stored = await self._store().get_any(self.collection, self.id)
-            type(self)._enforce(WRITE, stored.owner if stored else self.__dict__.get("owner"))
+            if stored is not None:
+                acting._enforce(WRITE, stored.owner, stored.data)
+            else:
+                data = self.to_dict()
+                acting._enforce(WRITE, ownership.owner_of(self.collection, data), data)
         await self._hook("before_delete")
         await self._store().write(self.collection, self.id, None, base_rev=self._rev)
         self._rev = None

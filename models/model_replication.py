@@ -56,10 +56,19 @@ class Replicable:
 
         Tombstones too must name a valid id. The body must be in its saved form, exactly: every
         key one of the model's fields (a key that is not is refused, as `create` refuses it)."""
-        if cls.enforce_access:
-            for owner in {doc.owner, current.owner if current else doc.owner}:
-                if not cls.can(WRITE, user_id=cls.user_id, owner_id=owner):
+        leaving = current is not None and not current.deleted and not doc.deleted \
+            and cls.is_leaving(current.data, doc.data, cls.user_id)
+        if cls.enforce_access and not leaving:
+            bodies = [(doc.owner, doc.data)]
+            if current is not None:
+                bodies.append((current.owner, None if current.deleted else current.data))
+            for owner, body in bodies:
+                if not cls.can(WRITE, user_id=cls.user_id, owner_id=owner, data=body):
                     return cls._denied(WRITE).to_dict()
+            stored = current.data if current is not None and not current.deleted else None
+            if cls.creator_changed(doc.data, stored) and not (
+                    current is not None and current.knows(doc.rev)):
+                return cls._denied(WRITE).to_dict()
         if current is not None and current.knows(doc.rev):
             return None  # nothing to validate: a revision this store has
         problem = cls.id_problem(doc.id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from .changes import ChangeType
 from .document import Document, acknowledged, behind_base
+from .ownership import owner_of
 from .revisions import join_histories, merge_revision
 
 Merge = Callable[[dict, dict, dict], "dict | None"]
@@ -110,5 +111,5 @@ def reconcile(
     unacked = tuple(item for item in current.unacked if not incoming.knows(item[0]))
     return Decision("merged", Document(
         current.model, current.id, rev, 0, False, merged, ChangeType.UPDATE, history,
-        incoming.rev, incoming.data, merged.get("owner", current.owner), unacked,
+        incoming.rev, incoming.data, owner_of(current.model, merged, current.owner), unacked,
     ))

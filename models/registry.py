@@ -5,5 +5,7 @@ from __future__ import annotations
 
 from .model import Model
 from .todo import Todo
+from .todo_list import TodoList
 
-MODELS: dict[str, type[Model]] = {Todo.collection: Todo}
+# Lists before todos: a sync pushes a new list before the todos written into it.
+MODELS: dict[str, type[Model]] = {TodoList.collection: TodoList, Todo.collection: Todo}

@@ -192,6 +192,8 @@ async def replicate(
             except CheckpointExpiredError:  # tombstones after `start` were purged on the source
                 reached = await full_pass()
         reached = max(reached, ceiling)
+        if prune_unseen:
+            await _forget_unreadable(source, target, collection, result)
         if saved is not None:
             await saved.save(collection, reached, resynced=changed)
         reached_per_model.append(reached)
@@ -312,6 +314,20 @@ async def _send_page(source: Store, target: Store, model: type, docs: list[Docum
             result.rejected.append({"id": outcome.id, "rev": outcome.rev,
                                     "error": outcome.error})
     await source.mark_synced(collection, held)
+
+
+async def _forget_unreadable(source: Store, target: Store, collection: str,
+                             result: ReplicationResult) -> None:
+    """After a pull from its server: when the server said which owners the user may read now
+    (documents that belong to shared lists), the target forgets what it holds of any other (a
+    list unshared, even while this device was offline), keeping unsynced edits aside."""
+    owners = await source.readable_owners(collection)
+    if owners is None:
+        return
+    forgotten, kept = await target.evict(collection, owners)
+    for status, n in (("evicted", forgotten), ("kept", kept)):
+        if n:
+            result.counts[status] = result.counts.get(status, 0) + n
 
 
 async def _has_purged(source: Store, collection: str) -> bool:

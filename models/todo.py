@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import time
 
-from .access import ALL, ALLOW, AUTHENTICATED, DENY, EVERYONE, OWNER, REPLICATE, AccessRule
+from .access import (
+    ALL,
+    ALLOW,
+    AUTHENTICATED,
+    DENY,
+    EDITOR,
+    EVERYONE,
+    OWNER,
+    READ,
+    REPLICATE,
+    VIEWER,
+    AccessRule,
+)
 from .fields import Boolean, Date, DateTime, Number, String
-from .model import Model
+from .model import Model, _valid_id
+from .todo_list import TodoList, default_list_id
 
 
 def todo_v1_to_v2(data: dict) -> dict:
@@ -16,17 +29,32 @@ def todo_v1_to_v2(data: dict) -> dict:
     return data
 
 
+def todo_v2_to_v3(data: dict) -> dict:
+    """Version 3 puts every todo in a list: one written before is in its owner's default list,
+    whose id follows from the owner's, so every side migrates it alike."""
+    if data.get("list_id") is None and isinstance(data.get("owner"), str):
+        data["list_id"] = default_list_id(data["owner"])
+    data.setdefault("list_id", None)
+    return data
+
+
 class Todo(Model):
-    """Version 1: title, completed, order, owner and the two stamps. Version 2 adds `due`."""
+    """Version 1: title, completed, order, owner and the two stamps. Version 2 adds `due`,
+    version 3 `list_id`."""
 
     collection = "todos"
-    version = 2
-    migrations = {1: todo_v1_to_v2}
-    migration_samples = {1: [
-        {"id": "sample", "title": "Buy milk", "completed": False,
-         "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
-         "order": 1, "owner": "u1"},
-    ]}
+    version = 3
+    migrations = {1: todo_v1_to_v2, 2: todo_v2_to_v3}
+    migration_samples = {
+        1: [{"id": "sample", "title": "Buy milk", "completed": False,
+             "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
+             "order": 1, "owner": "u1"}],
+        2: [{"id": "sample", "title": "Buy milk", "completed": False,
+             "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
+             "order": 1, "due": "2026-01-02", "owner": "u1"}],
+    }
+    owned_by = "list_id"  # a todo belongs to its list: the list's members read (and edit) it
+    groups = TodoList
 
     title = String(required=True, trim=True, min_length=1, max_length=500,
                    description="What to do; trimmed, 1-500 characters")
@@ -36,6 +64,8 @@ class Todo(Model):
     order = Number(description="Position in the list; new todos go last")
     due = Date(description="The day it is due (YYYY-MM-DD), or null; since version 2")
     owner = String(read_only=True, description="The user who created it; set on create")
+    list_id = String(validators=(_valid_id,), description=(
+        "The list it belongs to; the creator's default list when not given; since version 3"))
 
     # Each todo belongs to the user who created it: only they read and write it; any signed-in
     # user may replicate (the sync endpoints then serve and accept only their own todos).
@@ -44,7 +74,27 @@ class Todo(Model):
         AccessRule(AUTHENTICATED, REPLICATE, ALLOW),
         AccessRule(OWNER, ALL, ALLOW),
     )
-    acl = OWNER_ONLY
+    # A todo follows its list: the list's owner and editors read and write it, viewers read it,
+    # anyone else does not know it exists.
+    LIST_MEMBERS = (
+        *OWNER_ONLY,
+        AccessRule(EDITOR, ALL, ALLOW),
+        AccessRule(VIEWER, READ, ALLOW),
+    )
+    acl = LIST_MEMBERS
+
+    @classmethod
+    def adopted(cls, data: dict, owner: str) -> dict:
+        """Another server's todo of the user's default list goes to their default list here."""
+        before = data.get("owner")
+        moved = {**data, "owner": owner}
+        if isinstance(before, str) and data.get("list_id") == default_list_id(before):
+            moved["list_id"] = default_list_id(owner)
+        return moved
+
+    def complete(self, is_new: bool) -> None:
+        if self.list_id is None and isinstance(self.owner, str):
+            self.list_id = default_list_id(self.owner)
 
     def before_save(self, is_new: bool) -> None:
         if self.order is None:

@@ -24,7 +24,19 @@ from models.stores import Store
 from models.stores.local import LocalStore
 from models.stores.migrate import migrate_store
 
-from . import archive, auth, auth_pages, build, live, openapi, rest, static, sync, unknown_model
+from . import (
+    archive,
+    auth,
+    auth_pages,
+    build,
+    live,
+    openapi,
+    people,
+    rest,
+    static,
+    sync,
+    unknown_model,
+)
 from .accounts import Accounts
 from .body import DEFAULT_MAX_BODY_BYTES
 from .csrf import CSRFMiddleware
@@ -70,7 +82,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_store(database_url) as store:
             app.state.store = store
-            hub = live.LiveHub(model_classes, live.relay_of(store))
+            hub = live.LiveHub(model_classes, live.relay_of(store), store)
             try:
                 await serve_with(app, store)
                 await hub.start()
@@ -97,6 +109,8 @@ def create_app(
         app.state.register_limiter = RateLimiter(db, "register", register_attempts,
                                                  register_window_seconds,
                                                  "registrations from this address")
+        app.state.lookup_limiter = RateLimiter(db, "lookup", people.LOOKUP_ATTEMPTS,
+                                               people.LOOKUP_WINDOW_SECONDS, "username look-ups")
         for table in (app.state.accounts, app.state.sessions, app.state.login_limiter):
             await table.create_schema()
 
@@ -107,6 +121,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *auth.routes(),
         *auth_pages.routes(),
+        *people.routes(),
         *rest.routes(model_classes, max_body_bytes),
         *sync.routes(model_classes, max_sync_body_bytes),
         *live.routes(),
@@ -141,6 +156,7 @@ def create_app(
     app.state.sessions = None
     app.state.login_limiter = None
     app.state.register_limiter = None
+    app.state.lookup_limiter = None
     return app
 
 

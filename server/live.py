@@ -33,8 +33,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from models.access import READ
+from models.access import READ, is_allowed
 from models.document import Document
+from models.memberships import known_memberships, memberships_in
 from models.model import Model
 from models.stores import Store
 
@@ -111,18 +112,28 @@ def relay_of(store: Store) -> Relay:
     return Relay()
 
 
-def may_read(model: type[Model], user_id: str, owner: str | None) -> bool:
-    """Whether `user_id` may read a document of `model` owned by `owner` (the model's rules)."""
+def may_read(model: type[Model], user_id: str, owner: str | None,
+             store: Store | None = None) -> bool:
+    """Whether `user_id` may read a document of `model` owned by `owner` (the model's rules),
+    with the memberships `store` last read (a list's members are poked too)."""
     acting = model.as_user(user_id)
-    return not acting.enforce_access or acting.can(READ, user_id=user_id, owner_id=owner)
+    if not acting.enforce_access:
+        return True
+    if store is not None and acting.groups is not None:
+        memberships = known_memberships(store, acting.groups, user_id)
+        return is_allowed(acting.acl, READ, user_id=user_id, owner_id=owner,
+                          memberships=memberships)
+    return acting.can(READ, user_id=user_id, owner_id=owner)
 
 
 class LiveHub:
     """The open streams of this process, and the relay to the other processes."""
 
-    def __init__(self, models: Mapping[str, type[Model]], relay: Relay) -> None:
+    def __init__(self, models: Mapping[str, type[Model]], relay: Relay,
+                 store: Store | None = None) -> None:
         self.models = models
         self.relay = relay
+        self.store = store  # whose memberships decide who reads a group's documents
         self.origin = secrets.token_hex(8)  # this process's own relayed messages come back
         self.streams: dict[str, set[Stream]] = {}
 
@@ -158,6 +169,10 @@ class LiveHub:
             key = (change.collection, change.owner)
             if key not in latest or latest[key].checkpoint < change.checkpoint:
                 latest[key] = change
+        if self.store is not None:  # memberships current before deciding whom to poke
+            for group in {m.groups for m in self.models.values()
+                          if getattr(m, "groups", None) is not None}:
+                await memberships_in(self.store, group, None)
         for change in latest.values():
             self._poke(change)
             await self.relay.publish({"origin": self.origin, **change.payload()})
@@ -191,7 +206,7 @@ class LiveHub:
         if model is None:
             return
         for user_id, streams in self.streams.items():
-            if may_read(model, user_id, change.owner):
+            if may_read(model, user_id, change.owner, self.store):
                 for stream in streams:
                     stream.poke(change.checkpoint)
 

@@ -44,7 +44,7 @@ from models.limits import printable
 from models.model import Model
 from models.revisions import is_revision
 
-from . import live
+from . import live, sharing
 from .body import DEFAULT_MAX_BODY_BYTES, read_json_object
 from .params import if_match
 from .state import user_model
@@ -108,6 +108,8 @@ class CollectionAPI:
         """Poke the change streams of whoever may read the document just written (committed):
         its owner now, and before if that was another."""
         after = await model.store.get_any(self.collection, id)  # type: ignore[union-attr]
+        await sharing.reach_new_members(request, model.store,  # type: ignore[arg-type]
+                                        model, {id: before}, [after])
         await live.notify(request, live.document_changes(self.collection, [after, before]))
 
     async def _live(self, model: type[Model], id: str) -> Document:
@@ -141,7 +143,7 @@ class CollectionAPI:
         obj._rev = None
         if isinstance(obj.id, str):
             existing = await model.store.get_any(model.collection, obj.id)  # type: ignore
-            if existing is not None and not model.readable(existing):
+            if existing is not None and not (await model.resolved()).readable(existing):
                 raise ConflictError(f"the id {obj.id!r} is taken; choose another",
                                     {"id": obj.id})
             if existing is not None and not existing.deleted:

@@ -49,7 +49,7 @@ from models.protocol.versions import (
 )
 from models.stores import Store
 
-from . import live
+from . import live, sharing
 from .body import read_json_object
 from .params import int_param
 from .sessions import require_user
@@ -77,15 +77,16 @@ class SyncAPI:
         self.collection = collection
         self.max_body_bytes = max_body_bytes
 
-    def model(self, request: Request) -> type[Model]:
-        """The model acting for the request's user, who must be allowed to replicate."""
+    async def model(self, request: Request) -> type[Model]:
+        """The model acting for the request's user, who must be allowed to replicate, with
+        their memberships read (rules that follow data decide every document alike)."""
         model = user_model(request, self.collection)
         model.check_replicate()
-        return model
+        return await model.resolved()
 
     async def changes(self, request: Request) -> JSONResponse:
         """A page of documents (tombstones too) written after `since`, oldest first."""
-        model = self.model(request)
+        model = await self.model(request)
         owner = model.feed_owner()
         if "protocol" in request.query_params:
             protocol.read_protocol_param(request.query_params["protocol"])
@@ -101,28 +102,32 @@ class SyncAPI:
                                 **({"full": True} if full else {}))
         checkpoint = docs[-1].checkpoint if docs else since
         remaining = await store.pending(self.collection, checkpoint, owner)
+        # documents owned by groups: the owners readable now, so that a device forgets the rest
+        owners = owner if isinstance(owner, tuple) else None
         return JSONResponse(protocol.changes_answer(docs, checkpoint, remaining, database,
-                                                    model.version))
+                                                    model.version, owners))
 
     async def apply(self, request: Request) -> JSONResponse:
         """Take a batch of revisions in one transaction, under this server's model rules."""
-        model = self.model(request)
+        model = await self.model(request)
         body = await read_json_object(request, self.max_body_bytes, max_values=MAX_SYNC_VALUES)
         docs = await adopt_foreign_owners(request, model, migrated_push(
             model, body, protocol.read_apply_request(self.collection, body)))
         store = store_of(request)
         database = await database_identity(store)
         # check_replicated of the user's model: WRITE on the incoming and the stored owner
+        before = await sharing.before_write(store, model, [doc.id for doc in docs])
         outcomes = await store.apply(self.collection, docs, merge=model.merge,
                                      check=model.check_replicated)
-        await live.notify(request, live.document_changes(
-            self.collection, [o.current for o in outcomes if o.status in live.WRITTEN]))
+        written = [o.current for o in outcomes if o.status in live.WRITTEN]
+        await sharing.reach_new_members(request, store, model, before, written)
+        await live.notify(request, live.document_changes(self.collection, written))
         return JSONResponse(protocol.apply_answer(outcomes, await store.checkpoint(), database))
 
     async def diff(self, request: Request) -> JSONResponse:
         """Which of the client's changes this server lacks, and which would conflict. A document
         the user may not read is answered as if the server did not have it (`missing`)."""
-        model = self.model(request)
+        model = await self.model(request)
         body = await read_json_object(request, self.max_body_bytes, max_values=MAX_SYNC_VALUES)
         changes = protocol.read_diff_request(self.collection, body)
         store = store_of(request)
@@ -140,7 +145,7 @@ class SyncAPI:
     async def conflicts(self, request: Request) -> JSONResponse:
         """Conflicts this server recorded (a push it could not merge), until a resolution
         descending from both revisions arrives."""
-        model = self.model(request)
+        model = await self.model(request)
         check_pull_version(model, client_version(request))
         pairs = [
             (mine, theirs) for mine, theirs in await store_of(request).conflicts(self.collection)
@@ -184,9 +189,14 @@ async def adopt_foreign_owners(request: Request, model: type[Model],
     if user is None or "owner" not in model.fields:
         return docs
     accounts = request.app.state.accounts
-    foreign = {owner for owner in {doc.owner for doc in docs} - {None, user}
+
+    def creator(doc: Document) -> str | None:  # the user it names (a todo's owner is its list)
+        return doc.owner if doc.data is None else doc.data.get("owner")
+
+    foreign = {owner for owner in {creator(doc) for doc in docs} - {None, user}
                if owner is not None and await accounts.get(owner) is None}
-    return [with_owner(doc, user) if doc.owner in foreign else doc for doc in docs]
+    return [with_owner(doc, user, model.adopted) if creator(doc) in foreign else doc
+            for doc in docs]
 
 
 def routes(models: Mapping[str, type[Model]], max_body_bytes: int) -> list[BaseRoute]:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from models import MemoryStore, RemoteStore, Todo, sync
+from models import MemoryStore, RemoteStore, Todo, default_list_id, sync
 from models.protocol import doc_to_wire
 from models.revisions import next_revision
 from models.todo import Todo as _Todo
@@ -488,7 +488,8 @@ async def test_other_users_deleted_todo_stays_theirs(ada, bob, started):
                          409, "REVISION_CONFLICT")
     assert error["details"] == {"id": todo["id"]}
     assert snapshot(started) == before
-    assert stored(started, todo["id"])[1:] == (1, None, ada.account.id)
+    # the tombstone stays in ada's default list (a todo's owner column is its list)
+    assert stored(started, todo["id"])[1:] == (1, None, default_list_id(ada.account.id))
 
 
 async def test_post_with_other_users_id_conflicts_without_their_revision(ada, bob, started):
@@ -545,8 +546,9 @@ async def test_owner_is_set_by_the_server(ada, bob, started):
     assert patched.json()["owner"] == bob_id and patched.json()["title"] == "p"
     replaced = await bob.put("/api/todos/bob-put", json={"title": "again", "owner": ada_id})
     assert replaced.status_code == 200 and replaced.json()["owner"] == bob_id
-    owners = query(started, "SELECT DISTINCT owner FROM documents")
-    assert owners == [(bob_id,)]
+    creators = query(started, "SELECT DISTINCT json_extract(data, '$.owner'), owner "
+                              "FROM documents")
+    assert creators == [(bob_id, default_list_id(bob_id))], "bob's, in bob's default list"
     assert await counted(ada) == 0
 
 
@@ -581,7 +583,8 @@ async def test_changes_feed_has_only_the_users_documents(ada, bob):
     assert adas["remaining"] == 2
     everything = (await ada.get(CHANGES, params=PULL)).json()["docs"]
     assert [d["id"] for d in everything] == ada_ids[:2] + ada_ids[2:]
-    assert everything[-1]["deleted"] is True and everything[-1]["owner"] == ada.account.id
+    assert everything[-1]["deleted"] is True
+    assert everything[-1]["owner"] == default_list_id(ada.account.id), "a todo's owner: its list"
 
 
 async def test_apply_rejects_other_users_documents_and_applies_the_rest(ada, bob, started):
@@ -628,8 +631,10 @@ async def test_apply_rejects_other_users_documents_and_applies_the_rest(ada, bob
     # ada's todos are untouched, nothing was made in her name; bob's changes are in
     assert {id: stored(started, id) for id in adas_before} == adas_before
     assert stored(started, forged["id"]) is None
-    assert query(started, "SELECT COUNT(*) FROM documents WHERE owner = ?", ada_id) == [(2,)]
-    assert stored(started, new_docs[0]["id"])[3] == bob_id
+    assert query(started, "SELECT COUNT(*) FROM documents WHERE owner = ?",
+                 default_list_id(ada_id)) == [(2,)]
+    assert stored(started, new_docs[0]["id"])[3] == default_list_id(bob_id)
+    assert json.loads(stored(started, own["id"])[2])["owner"] == bob_id, "still bob's"
     assert json.loads(stored(started, own["id"])[2])["title"] == "bob's new title"
     assert stored(started, dropped["id"])[1:] == (1, None, bob_id)
     assert await ids_listed(bob) == {own["id"], new_docs[0]["id"], new_docs[1]["id"]}

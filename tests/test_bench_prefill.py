@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bench import prefill
-from models import Todo
+from models import Todo, default_list_id
 from models.stores.sqlite import SQLiteStore
 
 
@@ -17,7 +17,7 @@ def test_a_bulk_filled_database_reads_as_n_todos_spread_over_the_other_users(tmp
         store = SQLiteStore(str(path))
         try:
             docs = await store.feed("todos", 0, 5000)
-            owner = docs[7].owner
+            owner = docs[7].data["owner"]  # who wrote it (the document's owner is its list)
             mine = await Todo.using(store).as_user(owner).find()
             top = await store.checkpoint()
             await Todo.using(store).as_user(owner).create(title="after the fill")
@@ -30,6 +30,7 @@ def test_a_bulk_filled_database_reads_as_n_todos_spread_over_the_other_users(tmp
     assert len(docs) == 2500 and len({doc.id for doc in docs}) == 2500
     assert [doc.checkpoint for doc in docs] == list(range(1, 2501))
     assert len({doc.owner for doc in docs}) == prefill.OTHER_USERS
+    assert all(doc.owner == default_list_id(doc.data["owner"]) for doc in docs)
     assert {todo.owner for todo in mine} == {owner} and len(mine) in (2, 3)
     assert all(todo.title.startswith("someone's todo ") for todo in mine)
-    assert top == 2500 and new.checkpoint == 2501 and new.owner == owner
+    assert top == 2500 and new.checkpoint == 2501 and new.data["owner"] == owner

@@ -43,10 +43,10 @@ async def test_a_v1_push_is_migrated_and_accepted_and_its_pull_refused(client):
     with pytest.raises(UpdateRequiredError) as refused:
         await replicate(pull, MemoryStore(), None, models=[TodoV1])
     assert refused.value.details == {"model": "Todo", "collection": "todos",
-                                     "client_version": 1, "server_version": 2}
+                                     "client_version": 1, "server_version": Todo.version}
     for path in (CHANGES, CONFLICTS):  # an old client sends no version: it is version 1
         error = assert_error(await client.get(path), 409, "UPDATE_REQUIRED")
-        assert "reload" in error["message"] and error["details"]["server_version"] == 2
+        assert "reload" in error["message"] and error["details"]["server_version"] == Todo.version
     current = await client.get(CHANGES, params={"version": str(Todo.version)})
     assert current.status_code == 200 and current.json()["version"] == Todo.version
 
@@ -76,15 +76,16 @@ async def test_a_client_ahead_of_the_server_is_refused_before_writing(client):
     local, New, _ = v1_tab(client)
     doc = await Todo.using(local).as_user(client.account.id).create(title="from the future")
     wire = doc_to_wire(await local.get("todos", doc.id))
-    assert_error(await client.get(CHANGES, params={"version": "3"}), 409, "VERSION_AHEAD")
+    ahead = str(Todo.version + 1)
+    assert_error(await client.get(CHANGES, params={"version": ahead}), 409, "VERSION_AHEAD")
     for bad in ("0", "two", "2.0"):
         assert_error(await client.get(CHANGES, params={"version": bad}), 400,
                      "INVALID_PARAMETER")
-    body = {"protocol": 1, "version": 3, "docs": [wire]}
+    body = {"protocol": 1, "version": Todo.version + 1, "docs": [wire]}
     assert_error(await client.post(APPLY, json=body), 409, "VERSION_AHEAD")
     assert_error(await client.post(APPLY, json={**body, "version": "two"}), 400, "INVALID_BODY")
     assert (await client.get("/api/todos")).json() == []
-    accepted = await client.post(APPLY, json={**body, "version": 2})
+    accepted = await client.post(APPLY, json={**body, "version": Todo.version})
     assert accepted.json()["results"][0]["status"] == "applied", accepted.text
 
 
@@ -112,12 +113,13 @@ async def test_a_database_written_by_version_1_is_migrated_at_start(tmp_path, da
     app = create_app(database_url, web_dir=tmp_path / "web")
     async with signed_in_client(app):
         store = app.state.store
-        assert await stored_version(store, "todos") == 2
+        assert await stored_version(store, "todos") == Todo.version
         after = {d.id: d for d in await store.feed("todos", 0, 100)}
         assert set(after) == set(before)
         for id, doc in after.items():
             assert (doc.rev, doc.checkpoint) == (before[id].rev, before[id].checkpoint)
-            assert doc.data == (None if doc.deleted else {**before[id].data, "due": None})
+            assert doc.data == (None if doc.deleted else {
+                **before[id].data, "due": None, "list_id": "inbox-someone"})  # versions 2, 3
 
 
 def test_the_cli_migrates_a_version_1_file_before_replicating_it(tmp_path):
@@ -146,4 +148,5 @@ def test_the_cli_migrates_a_version_1_file_before_replicating_it(tmp_path):
 
     for path in (source, target):
         ((data, version),) = asyncio.run(read(path))
-        assert (data["title"], data["due"], version) == ("milk", None, 2), (path, data)
+        assert (data["title"], data["due"], data["list_id"], version) == (
+            "milk", None, "inbox-someone", Todo.version), (path, data)

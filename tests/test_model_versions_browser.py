@@ -15,6 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
+from models.todo import Todo
 from tests.browser_helpers import (
     add_todo,
     open_page,
@@ -27,6 +28,8 @@ from tests.browser_helpers import (
     wait_synced,
 )
 from tests.live_server import ROOT, LiveServer
+
+NOW = Todo.version  # the version this repository's models/ run: the deploy after version 1
 
 V1_TODO = Path(__file__).resolve().parent / "fixtures" / "todo_v1.py"
 TIMEOUT = 30_000
@@ -100,8 +103,8 @@ def test_offline_work_under_v1_survives_a_deploy_of_v2(browser, tmp_path):
         page.wait_for_function("() => window.updateEvents.length > 0", timeout=TIMEOUT)
         detail = page.evaluate("() => window.updateEvents[0]")
         assert (detail["model"], detail["client_version"], detail["server_version"]) == (
-            "Todo", 1, 2), detail
-        assert page.evaluate("() => window.offsyncUpdateRequired.server_version") == 2
+            "Todo", 1, NOW), detail
+        assert page.evaluate("() => window.offsyncUpdateRequired.server_version") == NOW
         wait_status(page, "update required")
         prompt = page.get_by_test_id("update-prompt")
         prompt.wait_for(timeout=TIMEOUT)
@@ -119,7 +122,7 @@ def test_offline_work_under_v1_survives_a_deploy_of_v2(browser, tmp_path):
         prefix = user_prefix(account.id)
         wait_status(page, "idle")
         entries = local_entries(page, prefix)
-        assert entries[prefix + "=version:todos"] == "2", entries
+        assert entries[prefix + "=version:todos"] == str(NOW), entries
         docs = list(stored_docs(entries, prefix).values())
         assert len(docs) == 3 and all(d["data"].get("due", "missing") is None for d in docs), docs
         assert sorted(titles(page)) == ["bread edited", "eggs", "milk mine"], titles(page)
@@ -159,12 +162,13 @@ def test_a_tab_is_told_to_update_when_another_moves_the_store_to_a_newer_version
         window.addEventListener('offsync:update-required',
                                 e => window.updateEvents.push(e.detail)); }""")
     key = user_prefix(account.id) + "=version:todos"
-    assert first.evaluate("k => localStorage.getItem(k)", key) == "2"  # migrated at start
-    first.evaluate("k => localStorage.setItem(k, '2')", key)  # the same version: nothing
-    first.evaluate("k => localStorage.setItem(k, '3')", key)  # as a newer tab's start would
+    assert first.evaluate("k => localStorage.getItem(k)", key) == str(NOW)  # migrated at start
+    put = "([k, v]) => localStorage.setItem(k, v)"
+    first.evaluate(put, [key, str(NOW)])  # the same version: nothing
+    first.evaluate(put, [key, str(NOW + 1)])  # as a newer tab's start would
     second.wait_for_function("() => window.updateEvents.length > 0", timeout=TIMEOUT)
     events = second.evaluate("() => window.updateEvents")
-    assert [(e["client_version"], e["server_version"]) for e in events] == [(2, 3)], events
+    assert [(e["client_version"], e["server_version"]) for e in events] == [(NOW, NOW + 1)], events
 
 
 PROGRESS_WATCH = """() => {
@@ -242,12 +246,12 @@ def test_a_store_of_a_version_this_code_cannot_read_is_refused_and_left_alone(
     wait_synced(page)  # the sync of the write is over: from here on, only the reload could write
     prefix = user_prefix(account.id)
     key = next(k for k in local_entries(page, prefix) if k.endswith("version:todos"))
-    page.evaluate("k => localStorage.setItem(k, '3')", key)
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [key, str(NOW + 1)])
     before = local_entries(page, prefix)
     page.reload()
     page.get_by_test_id("error-message").wait_for(state="visible", timeout=TIMEOUT)
     message = page.get_by_test_id("error-message").inner_text()
-    assert "Todo" in message and "3" in message, message
+    assert "Todo" in message and str(NOW + 1) in message, message
     loading = page.get_by_test_id("loading").inner_text()
     assert loading.startswith("This version of the app cannot open your saved data"), loading
     assert page.locator('[data-testid="app-ready"]').count() == 0

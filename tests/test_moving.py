@@ -75,7 +75,12 @@ def post(http: httpx.Client, **body: object) -> dict:
 
 
 def without_owner(found: dict[str, dict]) -> dict[str, dict]:
-    return {id: {k: v for k, v in todo.items() if k != "owner"} for id, todo in found.items()}
+    """The todos without what follows from each server's id of the account: the owner, and the
+    default list (`inbox-<owner>`) the todos are in."""
+    for todo in found.values():
+        assert todo["list_id"] == f"inbox-{todo['owner']}", todo
+    return {id: {k: v for k, v in todo.items() if k not in ("owner", "list_id")}
+            for id, todo in found.items()}
 
 
 def test_a_person_moves_their_todos_between_two_servers_and_back(servers):

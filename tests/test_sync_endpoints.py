@@ -92,8 +92,10 @@ async def test_changes_apply_diff_conflicts_happy_paths(client):
     database = (await client.get("/api/checkpoint")).json()["database"]
     assert database.isdigit() and 2**52 <= int(database) < 2**53, database
     empty = (await client.get(CHANGES, params=PULL)).json()
+    user = client.account.id  # todos belong to lists: the answer names what the user reads
     assert empty == {"protocol": 1, "docs": [], "checkpoint": 0, "remaining": 0,
-                     "database": database, "version": _Todo.version}
+                     "database": database, "version": _Todo.version,
+                     "owners": [f"inbox-{user}", user]}
 
     store, todos = await local_todos(3, client.account.id)
     docs = await wire_docs(store)

@@ -111,11 +111,17 @@ def _with_database(answer: dict[str, Any], database: int | None) -> dict[str, An
 
 
 def changes_answer(docs: list[Document], checkpoint: int, remaining: int,
-                   database: int | None = None, version: int = 1) -> dict[str, Any]:
-    """`version`: the model version of the docs (left out when 1, as older servers did)."""
+                   database: int | None = None, version: int = 1,
+                   owners: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """`version`: the model version of the docs (left out when 1, as older servers did).
+    `owners`: for a model whose documents belong to groups, every owner whose documents the user
+    may read now; a client forgets what it holds of any other (docs/PROTOCOL.md, "Access that
+    changes")."""
     answer = _with_database({"protocol": PROTOCOL_VERSION,
                              "docs": [doc_to_wire(doc) for doc in docs],
                              "checkpoint": checkpoint, "remaining": remaining}, database)
+    if owners is not None:
+        answer["owners"] = list(owners)
     return _with_version(answer, version)
 
 
@@ -164,6 +170,7 @@ class ChangesPage:
     remaining: Any
     database: int | None = None
     version: int = 1  # the model version of the docs (1 from an older server)
+    owners: tuple[str, ...] | None = None  # what the user may read now (None: not told)
 
 
 def read_database(body: dict[str, Any], where: str) -> int | None:
@@ -220,8 +227,13 @@ def read_changes_answer(model: str, body: Any, path: str, *, with_docs: bool = T
     version = body.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise TransportError(f"GET {path}: version is not a positive integer")
+    owners = body.get("owners")
+    if owners is not None and (not isinstance(owners, list)
+                               or not all(isinstance(o, str) for o in owners)):
+        raise TransportError(f"GET {path}: owners is not a list of strings")
     return ChangesPage(docs, body["checkpoint"], body["remaining"],
-                       read_database(body, f"GET {path}"), version)
+                       read_database(body, f"GET {path}"), version,
+                       None if owners is None else tuple(owners))
 
 
 def read_apply_answer(model: str, body: Any, sent: int, path: str) -> list[Outcome]:

@@ -14,6 +14,7 @@ from ..changes import Change, ChangeType
 from ..document import UNACKED_LIMIT, Document
 from ..limits import MAX_INTEGER, parse_ascii_int
 from ..outcome import Outcome
+from ..ownership import owner_of
 from ..revisions import REVISION_FORM, is_revision, join_histories
 from .limits import MAX_WIRE_HISTORY
 
@@ -81,7 +82,7 @@ def doc_from_wire(model: str, raw: Any) -> Document:
     except ValueError:
         raise ValueError("doc.type must be create, update or delete") from None
     checkpoint = _checkpoint(raw.get("checkpoint", 0), "doc")
-    owner = data.get("owner") if data else raw.get("owner")
+    owner = owner_of(model, data, raw.get("owner"))
     if owner is not None and not isinstance(owner, str):
         raise ValueError("doc.owner must be a string or null")
     return Document(model, id, rev, checkpoint, deleted, data, kind, join_histories(history),

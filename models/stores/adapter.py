@@ -20,6 +20,13 @@ from contextlib import AbstractAsyncContextManager
 from ..document import Document
 from ..filters import Query
 
+Owners = str | tuple[str, ...] | None  # a feed's owner: one, any of several, or None (all)
+
+
+def owner_tuple(owner: Owners) -> tuple[str, ...] | None:
+    """`owner` as a tuple of owners (None: no limit)."""
+    return (owner,) if isinstance(owner, str) else None if owner is None else tuple(owner)
+
 
 class Transaction(abc.ABC):
     """The reads and writes of one all-or-nothing unit of work."""
@@ -54,6 +61,12 @@ class Transaction(abc.ABC):
     async def drop_tombstones(self, model: str, through: int) -> int:
         """Delete tombstones with checkpoint <= `through`; return how many."""
 
+    @abc.abstractmethod
+    async def forget_doc(self, model: str, id: str) -> None:
+        """Remove the document and its change entirely, as if it had never been here (not a
+        delete: no tombstone, nothing to replicate). What a device does with what its user may
+        no longer read (`LocalStore.evict`)."""
+
 
 class Adapter(abc.ABC):
     """A database that holds documents, conflicts and marks, and finds them."""
@@ -76,13 +89,14 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     async def feed_docs(
-        self, model: str, since: int, limit: int, owner: str | None = None
+        self, model: str, since: int, limit: int, owner: Owners = None
     ) -> list[Document]:
         """Up to `limit` documents (tombstones too) with checkpoint > `since`, oldest first;
-        with `owner`, only that owner's. Must cost what changed, not what is stored."""
+        with `owner` (one, or a tuple: any of them), only theirs. Must cost what changed, not
+        what is stored."""
 
     @abc.abstractmethod
-    async def count_changed(self, model: str, since: int, owner: str | None = None) -> int:
+    async def count_changed(self, model: str, since: int, owner: Owners = None) -> int:
         """How many documents have checkpoint > `since` (exact with `owner`; without, an upper
         bound is enough)."""
 

@@ -4,14 +4,14 @@ hands it here), by the move of the earlier Web Storage layout (`relayout.py`), a
 upgrade of files that kept documents as JSON text.
 
 localStorage holds about 5 M characters, so an entry carries only what cannot be derived: the
-defaults (`type` "update", no `history`, not `deleted`) are left out; `owner` is written only
-when it differs from `data["owner"]`; `data["id"]` not at all (the key names the document, and
-every model's data carries its id); an edited document's merge base only as the fields it differs
-in (`base_diff`, `base_gone`); and a document whose merge base is its own revision (the common
-case after a sync) says `"synced": true` instead of repeating its revision and body. The bodies
-of unacknowledged revisions (`unacked`, only on documents whose push got no answer) are deltas
-against `data` too: `[rev, changed fields]`, or `[rev, changed fields, fields it lacks]`. `decode`
-also reads the longer entries earlier versions wrote.
+defaults (`type` "update", no `history`, not `deleted`) are left out; `owner` is written only when
+it differs from the one its body names (`models.ownership.owner_of`); `data["id"]` not at all (the
+key names the document, and every model's data carries its id); an edited document's merge base
+only as the fields it differs in (`base_diff`, `base_gone`); and a document whose merge base is its
+own revision (the common case after a sync) says `"synced": true` instead of repeating its revision
+and body. The bodies of unacknowledged revisions (`unacked`, only on documents whose push got no
+answer) are deltas against `data` too: `[rev, changed fields]`, or `[rev, changed fields, fields it
+lacks]`. `decode` also reads the longer entries earlier versions wrote.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import json
 
 from ..changes import ChangeType
 from ..document import Document
+from ..ownership import owner_of
 
 
 def encode(doc: Document) -> str:
@@ -36,7 +37,7 @@ def encode(doc: Document) -> str:
         entry["data"] = {k: v for k, v in data.items() if k != "id"}
     else:
         entry["data"] = data
-    if doc.owner != (doc.data or {}).get("owner"):
+    if doc.owner != owner_of(doc.model, doc.data):
         entry["owner"] = doc.owner
     if doc.base_rev is not None and doc.base_rev == doc.rev:
         entry["synced"] = True  # the server has this very revision: the merge base is itself
@@ -97,7 +98,7 @@ def decode(model: str, id: str, raw: str) -> Document:
         base_data.update(diff)
     else:
         base_data = entry.get("base_data")
-    owner = entry["owner"] if "owner" in entry else (data or {}).get("owner")
+    owner = entry["owner"] if "owner" in entry else owner_of(model, data)
     unacked = entry.get("unacked", [])
     if not isinstance(unacked, list) or (unacked and not isinstance(data, dict)):
         raise ValueError("not a document entry")

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from ..changes import ChangeType
 from ..document import Document
+from ..ownership import owner_of
 from . import codec
 from .packing import pack_int, pack_rev, pack_value, unpack_rev, unpack_value
 
@@ -56,9 +57,11 @@ _shapes: dict[tuple, FieldShape] = {}  # the shapes met so far: a handful per ap
 
 def shape_of(data: dict, owner: str | None) -> FieldShape:
     """The shape of a body (without its id): the values that repeat from body to body (null,
-    true, false, the owner) belong to the shape, the rest are the entry's."""
+    true, false, the owner, the user who wrote it) belong to the shape, the rest are the entry's.
+    A shared list gives one shape per writer: still a handful."""
     defaults = {k: v for k, v in data.items()
-                if v is None or v is True or v is False or (owner is not None and v == owner)}
+                if v is None or v is True or v is False or (owner is not None and v == owner)
+                or (k == "owner" and isinstance(v, str) and len(v) <= 64)}
     key = (tuple(data), tuple(defaults.items()))
     found = _shapes.get(key)
     if found is None:
@@ -99,7 +102,7 @@ def encode(doc: Document, shape: FieldShape | None) -> str:
         extras["h"] = [pack_rev(r) for r in doc.history]
     if doc.deleted:
         extras["d"] = 1
-    if doc.owner != (data or {}).get("owner"):
+    if doc.owner != owner_of(doc.model, data):
         extras["o"] = doc.owner
     if synced and rev.startswith("="):
         extras["s"] = 1
@@ -196,7 +199,7 @@ def decode(model: str, id: str, raw: str,
             base_data.update({k: unpack_value(v) for k, v in diff.items()})
     else:
         base_rev, base_data = None, None
-    owner = extras["o"] if "o" in extras else (data or {}).get("owner")
+    owner = extras["o"] if "o" in extras else owner_of(model, data)
     unacked = extras.get("u", [])
     if not isinstance(unacked, list) or (unacked and not isinstance(data, dict)):
         raise ValueError("not a document entry")

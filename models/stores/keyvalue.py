@@ -34,7 +34,7 @@ from typing import Protocol
 from ..document import Document
 from ..errors import CorruptEntryError
 from ..filters import Query, apply
-from .adapter import Adapter, Transaction
+from .adapter import Adapter, Owners, Transaction, owner_tuple
 from .compact import FieldShape, body_of, decode, encode, readable, shape_of
 from .packing import pack_checkpoint, pack_id, unpack_checkpoint, unpack_id
 
@@ -250,8 +250,9 @@ class KeyValueAdapter(Adapter, Transaction):
         return len(await self.query_docs(model, Query(where=query.where)))
 
     async def feed_docs(
-        self, model: str, since: int, limit: int, owner: str | None = None
+        self, model: str, since: int, limit: int, owner: Owners = None
     ) -> list[Document]:
+        owners = owner_tuple(owner)
         out: list[Document] = []
         for checkpoint in range(since + 1, self._seq() + 1):
             raw = self.read(self.change_key(checkpoint))
@@ -268,14 +269,14 @@ class KeyValueAdapter(Adapter, Transaction):
             except CorruptEntryError:
                 continue  # the document's key is reported in corrupt_keys
             if doc is not None and doc.checkpoint == checkpoint and (
-                owner is None or doc.owner == owner
+                owners is None or doc.owner in owners
             ):
                 out.append(doc)
                 if len(out) >= limit:
                     break
         return out
 
-    async def count_changed(self, model: str, since: int, owner: str | None = None) -> int:
+    async def count_changed(self, model: str, since: int, owner: Owners = None) -> int:
         if owner is not None:
             return len(await self.feed_docs(model, since, 10**9, owner))
         return max(0, self._seq() - since)
@@ -340,6 +341,12 @@ class KeyValueAdapter(Adapter, Transaction):
 
     async def put_mark(self, name: str, value: int) -> None:
         self._run([(self.mark_key(name), str(value))])
+
+    async def forget_doc(self, model: str, id: str) -> None:
+        current = self._doc(model, id)
+        if current is not None:
+            self._run([(self.doc_key(model, id), None),
+                       (self.change_key(current.checkpoint), None)])
 
     async def drop_tombstones(self, model: str, through: int) -> int:
         gone = [doc for doc in self._scan(model, "doc")

@@ -9,12 +9,14 @@ adapter only stores and finds, so a new database never touches any of this.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 
 from ..changes import Change, ChangeType
 from ..document import Document, acknowledged, remember_unacked
 from ..errors import CheckpointExpiredError, ConflictError, NotFoundError, StorageFullError
 from ..filters import Query
 from ..outcome import Outcome
+from ..ownership import owner_of
 from ..reconcile import Decision, classify, reconcile
 from ..revisions import join_histories, next_revision
 from .adapter import Adapter, Transaction
@@ -24,6 +26,7 @@ SENT_MARK = "sent"  # the highest checkpoint a replication handed to a peer (`no
 CHECKPOINT_MARK = "checkpoint:"  # prefix of the saved replication checkpoints
 HORIZON_MARK = "horizon:"  # + model: the checkpoint through which tombstones were purged
 IDENTITY_MARK = "database"  # the store's identity (`identity`), made once
+KEPT_PREFIX = "kept."  # + model: what `evict` kept of documents the user may no longer read
 IDENTITY_BITS = 52  # random bits of an identity: 2^52 <= identity < 2^53, exact in JavaScript
 
 
@@ -38,6 +41,7 @@ class LocalStore(Store):
     def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
         self._identity: int | None = None  # once read it never changes (`create_mark`)
+        self.derived: dict = {}  # what is computed from the documents (models/memberships.py)
 
     # ---- the data API -------------------------------------------------------------------------
     async def get_any(self, model: str, id: str) -> Document | None:
@@ -82,7 +86,7 @@ class LocalStore(Store):
 
     async def feed(
         self, model: str, since: int = 0, limit: int = 1000, *, full: bool = False,
-        owner: str | None = None,
+        owner: str | tuple[str, ...] | None = None,
     ) -> list[Document]:
         if not full and since > 0:
             horizon = await self.purge_horizon(model)
@@ -162,8 +166,49 @@ class LocalStore(Store):
         async with self.adapter.transaction() as tx:
             await tx.put_conflict(theirs.model, theirs.id, theirs)
 
-    async def pending(self, model: str, since: int = 0, owner: str | None = None) -> int:
+    async def pending(self, model: str, since: int = 0,
+                      owner: str | tuple[str, ...] | None = None) -> int:
         return await self.adapter.count_changed(model, since, owner)
+
+    async def evict(self, model: str, owners: tuple[str, ...]) -> tuple[int, int]:
+        """Forget every document of `model` owned by none of `owners` (what the user may read
+        now, as the server said): no tombstone, nothing to push. One that holds changes no peer
+        acknowledged is first kept, as it is, under `kept.<model>` (`models/kept.py`), never
+        replicated, until the user dismisses it (an unsynced delete is just forgotten: the
+        document was going away anyway). Returns (forgotten, kept). Documents with no
+        owner at all are not the server's to take back and stay."""
+        readable, gone, cursor = set(owners), [], 0
+        while page := await self.adapter.feed_docs(model, cursor, 1000):
+            cursor = page[-1].checkpoint
+            gone += [doc for doc in page if doc.owner is not None and doc.owner not in readable]
+        kept = 0
+        if gone:
+            self.derived.clear()  # forgotten documents leave no change to catch up with
+            async with self.adapter.transaction() as tx:
+                for doc in gone:
+                    if doc.rev != doc.base_rev and not doc.deleted:
+                        await tx.put_doc(replace(doc, model=KEPT_PREFIX + model),
+                                         new_checkpoint=False)
+                        kept += 1
+                    await tx.forget_doc(model, doc.id)
+                    await tx.put_conflict(model, doc.id, None)
+        return len(gone), kept
+
+    async def restamp(self, model: str, owner: str) -> int:
+        """Give every document of `owner` (tombstones too) a new checkpoint, revisions kept:
+        someone who just gained access to it reads all of it at their next pull, however old,
+        and the per-owner feeds stay a walk over what changed. Returns how many."""
+        docs, cursor = [], 0
+        while page := await self.adapter.feed_docs(model, cursor, 1000, owner):
+            cursor = page[-1].checkpoint
+            docs += page
+        if docs:
+            async with self.adapter.transaction() as tx:
+                for doc in docs:
+                    current = await tx.read_doc(model, doc.id)
+                    if current is not None and current.owner == owner:
+                        await tx.put_doc(current)
+        return len(docs)
 
     async def purge_tombstones(self, model: str, through: int) -> int:
         async with self.adapter.transaction() as tx:
@@ -206,7 +251,7 @@ def plan_write(
     kind = ChangeType.DELETE if deleted else ChangeType.UPDATE if live else ChangeType.CREATE
     history = (join_histories((current_rev,), current.history, keep=current.base_rev)
                if current else ())
-    owner = data.get("owner") if data else (current.owner if current else None)
+    owner = owner_of(model, data, current.owner if current else None)
     unacked: tuple[tuple[str, dict], ...] = ()
     if current is not None and live and not deleted:
         unacked = current.unacked

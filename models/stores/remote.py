@@ -60,6 +60,7 @@ class RemoteStore(Store):
         self.base_path = base_path.rstrip("/")
         self.database: int | None = None  # the identity the server last named (`identity()`)
         self._models = models
+        self._owners: dict[str, tuple[str, ...] | None] = {}  # per model, from the last pull
 
     def model_class(self, model: str) -> Any:
         """The model class of `model` this client runs, or None."""
@@ -144,6 +145,7 @@ class RemoteStore(Store):
                                         since, limit, full, self.version(model)))
         page = protocol.read_changes_answer(model, response.data, path, with_docs=with_docs)
         self._check_database(page.database, f"GET {path}")
+        self._owners[model] = page.owners
         return self._migrated(model, page, path)
 
     def _migrated(self, model: str, page: protocol.ChangesPage,
@@ -179,7 +181,12 @@ class RemoteStore(Store):
     async def changes(self, model: str, since: int = 0, limit: int = 1000) -> list[Change]:
         return [doc.change for doc in await self.feed(model, since, limit)]
 
-    async def pending(self, model: str, since: int = 0, owner: str | None = None) -> int:
+    async def readable_owners(self, model: str) -> tuple[str, ...] | None:
+        """The owners the last changes page of `model` said the user may read."""
+        return self._owners.get(model)
+
+    async def pending(self, model: str, since: int = 0,
+                      owner: str | tuple[str, ...] | None = None) -> int:
         """How many documents changed after `since`: an empty page's `remaining` (the server
         already counts only what the signed-in user may read, whatever `owner` says)."""
         return int((await self._changes_page(model, since, 0, with_docs=False)).remaining)

@@ -25,7 +25,7 @@ from dataclasses import replace
 from ..changes import ChangeType
 from ..document import Document
 from ..filters import Query
-from .adapter import Adapter, Transaction
+from .adapter import Adapter, Owners, Transaction, owner_tuple
 from .codec import decode
 from .local import IDENTITY_MARK, LocalStore, new_identity
 from .sqlite_query import json_path, where_clause
@@ -63,6 +63,15 @@ PLACES = ", ".join("?" * 12)
 
 def _json(value: object) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _by_owner(owner: Owners) -> tuple[str, tuple[str, ...]]:
+    """The SQL limiting a feed to `owner` (any of them: `owner IN (...)`, on the owner index)
+    and its parameters."""
+    owners = owner_tuple(owner)
+    if owners is None:
+        return "", ()
+    return f"AND owner IN ({', '.join('?' * len(owners))}) ", owners
 
 
 def _row(row: sqlite3.Row) -> Document:
@@ -157,21 +166,21 @@ class SQLiteAdapter(Adapter, Transaction):
         return self.db.execute(sql, (model, *params)).fetchone()[0]
 
     async def feed_docs(
-        self, model: str, since: int, limit: int, owner: str | None = None
+        self, model: str, since: int, limit: int, owner: Owners = None
     ) -> list[Document]:
-        by_owner = "" if owner is None else "AND owner = ? "
+        by_owner, owners = _by_owner(owner)
         rows = self.db.execute(
             f"SELECT * FROM documents WHERE model = ? {by_owner}AND checkpoint > ? "
             "ORDER BY checkpoint LIMIT ?",
-            (model, *(() if owner is None else (owner,)), since, limit),
+            (model, *owners, since, limit),
         ).fetchall()
         return [_row(row) for row in rows]
 
-    async def count_changed(self, model: str, since: int, owner: str | None = None) -> int:
-        by_owner = "" if owner is None else "AND owner = ? "
+    async def count_changed(self, model: str, since: int, owner: Owners = None) -> int:
+        by_owner, owners = _by_owner(owner)
         return self.db.execute(
             f"SELECT COUNT(*) FROM documents WHERE model = ? {by_owner}AND checkpoint > ?",
-            (model, *(() if owner is None else (owner,)), since),
+            (model, *owners, since),
         ).fetchone()[0]
 
     async def last_checkpoint(self) -> int:
@@ -222,6 +231,9 @@ class SQLiteAdapter(Adapter, Transaction):
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
             " SET value = excluded.value", (f"mark:{name}", value),
         )
+
+    async def forget_doc(self, model: str, id: str) -> None:
+        self.db.execute("DELETE FROM documents WHERE model = ? AND id = ?", (model, id))
 
     async def drop_tombstones(self, model: str, through: int) -> int:
         return self.db.execute(

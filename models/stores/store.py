@@ -70,7 +70,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def feed(
         self, model: str, since: int = 0, limit: int = 1000, *, full: bool = False,
-        owner: str | None = None,
+        owner: str | tuple[str, ...] | None = None,
     ) -> list[Document]:
         """Documents (tombstones too) changed after checkpoint `since`, oldest first, with
         history and merge base; with `owner`, only that user's. Raises
@@ -134,9 +134,19 @@ class Store(abc.ABC):
         """Keep the other side's revision of a document in conflict (until a resolution)."""
 
     @abc.abstractmethod
-    async def pending(self, model: str, since: int = 0, owner: str | None = None) -> int:
+    async def pending(self, model: str, since: int = 0,
+                      owner: str | tuple[str, ...] | None = None) -> int:
         """How many documents changed after `since` (for progress reports; without `owner` an
         upper bound is enough, with it exact: a user learns nothing about the others)."""
+
+    async def readable_owners(self, model: str) -> tuple[str, ...] | None:
+        """The owners whose documents of `model` this store's user may read, as its last feed
+        page said (a server answering for a user with shared lists); None: no limit told."""
+        return None
+
+    async def evict(self, model: str, owners: tuple[str, ...]) -> tuple[int, int]:
+        """Forget the documents the user may no longer read (see `LocalStore.evict`)."""
+        return 0, 0
 
     @abc.abstractmethod
     async def purge_tombstones(self, model: str, through: int) -> int:

@@ -14,13 +14,14 @@ from typing import Any
 
 from models.model import Model
 
-from . import auth, rest, sync
+from . import auth, people, rest, sync
 from .common import ERROR_SCHEMA, error_responses, errors
 from .page import DOCS_PATHS, render_docs, routes
 
 
 def build_spec(models: Mapping[str, type[Model]], *, title: str = "offsync") -> dict[str, Any]:
-    paths: dict[str, Any] = {**sync.CHECKPOINT_PATHS, **DOCS_PATHS, **auth.paths()}
+    paths: dict[str, Any] = {**sync.CHECKPOINT_PATHS, **DOCS_PATHS, **auth.paths(),
+                            **people.paths()}
     schemas: dict[str, Any] = {**sync.SCHEMAS, **auth.SCHEMAS, "Error": ERROR_SCHEMA}
     for collection, model in models.items():
         schemas.update(rest.schemas(model))

@@ -25,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from models.changes import ChangeType
 from models.document import Document
 from models.filters import Query
-from models.stores.adapter import Adapter, Transaction
+from models.stores.adapter import Adapter, Owners, Transaction
 from models.stores.local import LocalStore
 
 from .query import json_text, order_clause, where_clause
@@ -39,6 +39,10 @@ FEED = ("SELECT * FROM documents WHERE model = %s AND checkpoint > %s"
         " ORDER BY checkpoint LIMIT %s")
 FEED_BY_OWNER = ("SELECT * FROM documents WHERE model = %s AND owner = %s AND checkpoint > %s"
                  " ORDER BY checkpoint LIMIT %s")
+FEED_BY_OWNERS = ("SELECT * FROM documents WHERE model = %s AND owner = ANY(%s)"
+                  " AND checkpoint > %s ORDER BY checkpoint LIMIT %s")
+COUNT_CHANGED_BY_OWNERS = ("SELECT count(*) AS n FROM documents WHERE model = %s"
+                           " AND owner = ANY(%s) AND checkpoint > %s")
 COUNT_CHANGED = "SELECT count(*) AS n FROM documents WHERE model = %s AND checkpoint > %s"
 COUNT_CHANGED_BY_OWNER = ("SELECT count(*) AS n FROM documents WHERE model = %s AND owner = %s"
                           " AND checkpoint > %s")
@@ -124,6 +128,9 @@ class PostgresTransaction(Transaction):
             "INSERT INTO meta (key, value) VALUES (%s, %s)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (f"mark:{name}", value))
 
+    async def forget_doc(self, model: str, id: str) -> None:
+        await self.conn.execute("DELETE FROM documents WHERE model = %s AND id = %s", (model, id))
+
     async def drop_tombstones(self, model: str, through: int) -> int:
         cursor = await self.conn.execute(
             "DELETE FROM documents WHERE model = %s AND deleted AND checkpoint <= %s",
@@ -185,15 +192,23 @@ class PostgresAdapter(Adapter):
         return (await self._fetch(statement, [model, *params]))[0]["n"]
 
     async def feed_docs(
-        self, model: str, since: int, limit: int, owner: str | None = None
+        self, model: str, since: int, limit: int, owner: Owners = None
     ) -> list[Document]:
-        rows = await (self._fetch(FEED, (model, since, limit)) if owner is None
-                      else self._fetch(FEED_BY_OWNER, (model, owner, since, limit)))
+        if owner is None:
+            rows = await self._fetch(FEED, (model, since, limit))
+        elif isinstance(owner, str):
+            rows = await self._fetch(FEED_BY_OWNER, (model, owner, since, limit))
+        else:
+            rows = await self._fetch(FEED_BY_OWNERS, (model, list(owner), since, limit))
         return [_row(row) for row in rows]
 
-    async def count_changed(self, model: str, since: int, owner: str | None = None) -> int:
-        rows = await (self._fetch(COUNT_CHANGED, (model, since)) if owner is None
-                      else self._fetch(COUNT_CHANGED_BY_OWNER, (model, owner, since)))
+    async def count_changed(self, model: str, since: int, owner: Owners = None) -> int:
+        if owner is None:
+            rows = await self._fetch(COUNT_CHANGED, (model, since))
+        elif isinstance(owner, str):
+            rows = await self._fetch(COUNT_CHANGED_BY_OWNER, (model, owner, since))
+        else:
+            rows = await self._fetch(COUNT_CHANGED_BY_OWNERS, (model, list(owner), since))
         return rows[0]["n"]
 
     async def list_conflicts(self, model: str) -> list[tuple[Document | None, Document]]:

@@ -20,6 +20,7 @@ from . import (  # noqa: F401
     filters,
     hooks,
     hostile,
+    lists,
     merge,
     relayout,
     replication,

@@ -22,6 +22,7 @@ async def json_round_trip(store):
     assert again == todo and again._rev == todo._rev
     assert set(todo.to_dict()) == set(T.fields) == {
         "id", "title", "completed", "created_at", "updated_at", "order", "owner", "due",
+        "list_id",
     }, todo.to_dict()
     assert json.loads(text)["_rev"] == todo._rev
     stored = await T.find_by_id(todo.id)

@@ -11,7 +11,7 @@ from models.fields import Date
 from models.migrations import check_model, check_models, migrate_documents
 from models.registry import MODELS
 from models.stores.migrate import PROGRESS_MARK, migrate_store, stored_version
-from models.todo import todo_v1_to_v2
+from models.todo import todo_v1_to_v2, todo_v2_to_v3
 
 from .helpers import FakeClock, raises, raises_sync
 from .registry import case
@@ -42,6 +42,9 @@ def v2_on(store):
     return T
 
 
+NEW_FIELDS = {"due": None, "list_id": None}  # what versions 2 and 3 add to an ownerless todo
+
+
 async def replicate_as(model, source, target):
     return await replicate(source, target, None, models=[model])
 
@@ -53,12 +56,57 @@ async def version_todo_step_1_to_2_adds_no_due_date():
     (sample,) = Todo.migration_samples[1]
     migrated = todo_v1_to_v2(dict(sample))
     assert migrated == {**sample, "due": None}, migrated
+    obj = Todo.from_dict(todo_v2_to_v3(dict(migrated)))  # version 3 puts it in its list
+    obj.validate()
+    assert obj.to_dict() == {**migrated, "list_id": "inbox-u1"}
+    assert todo_v1_to_v2({**sample, "due": "2026-12-24"})["due"] == "2026-12-24"
+    check_models(MODELS.values())
+    assert Todo.version == 3 and TodoV1.version == 1
+
+
+@case(store_independent=True)
+async def version_todo_step_2_to_3_puts_it_in_its_owners_default_list():
+    """Version 3: a todo written before belongs to its owner's default list, whose id follows
+    from the owner's alone (every side migrates alike, offline); one already in a list keeps it;
+    one with no owner has no list (and belongs to nobody, as before)."""
+    (sample,) = Todo.migration_samples[2]
+    migrated = todo_v2_to_v3(dict(sample))
+    assert migrated == {**sample, "list_id": "inbox-u1"}, migrated
+    assert todo_v2_to_v3({**sample, "list_id": "shared"})["list_id"] == "shared"
+    assert todo_v2_to_v3(todo_v2_to_v3(dict(sample))) == migrated, "twice is once"
+    assert todo_v2_to_v3({**sample, "owner": None})["list_id"] is None
     obj = Todo.from_dict(migrated)
     obj.validate()
     assert obj.to_dict() == migrated
-    assert todo_v1_to_v2({**sample, "due": "2026-12-24"})["due"] == "2026-12-24"
-    check_models(MODELS.values())
-    assert Todo.version == 2 and TodoV1.version == 1
+
+
+@case
+async def version_2_store_migrates_into_default_lists_and_feeds_by_list(store):
+    """A store of version 2 todos (owners u1 and u2) opened by version 3 code: every todo is in
+    its owner's default list, and the owner column (what per-owner feeds read) follows."""
+
+    class TodoV2(Model):
+        collection = "todos"
+        version = 2
+        migrations = {1: todo_v1_to_v2}
+        title = String(required=True)
+        completed = Boolean(required=True, default=False)
+        order = Number()
+        due = Date()
+        owner = String(read_only=True)
+
+    V2 = TodoV2.using(store)
+    await V2.create(id="a", title="a", owner="u1")
+    await V2.create(id="b", title="b", owner="u2")
+    gone = await V2.create(id="c", title="c", owner="u1")
+    await gone.delete()
+    assert await migrate_store(store, [Todo]) == {"todos": 3}
+    docs = {d.id: d for d in await store.feed("todos", 0, 100)}
+    assert docs["a"].data["list_id"] == "inbox-u1" and docs["a"].owner == "inbox-u1"
+    assert docs["b"].owner == "inbox-u2"
+    assert [d.id for d in await store.feed("todos", 0, owner="inbox-u1")] == ["a"]
+    assert docs["c"].owner == "u1", "a tombstone keeps its owner: the user's feed has it"
+    assert [t.title for t in await Todo.using(store).as_user("u1").find()] == ["a"]
 
 
 @case(store_independent=True)
@@ -149,14 +197,15 @@ async def version_store_open_migrates_documents_bases_and_conflicts(store):
         old = before[id]
         assert (doc.rev, doc.checkpoint, doc.history, doc.base_rev, doc.deleted) == (
             old.rev, old.checkpoint, old.history, old.base_rev, old.deleted), id
-        assert doc.data == (None if old.data is None else {**old.data, "due": None}), id
+        # version 2 adds `due`, version 3 `list_id` (no owner here: no list either)
+        assert doc.data == (None if old.data is None else {**old.data, **NEW_FIELDS}), id
         assert doc.base_data == (None if old.base_data is None
-                                 else {**old.base_data, "due": None}), id
+                                 else {**old.base_data, **NEW_FIELDS}), id
     assert after["a"].data["title"] == "a edited offline" and after["a"].base_rev != after["a"].rev
     ((mine, theirs),) = await store.conflicts("todos")
-    assert mine.data == {**mine_d.data, "due": None} and theirs.rev == theirs_d.rev
-    assert theirs.data == {**theirs_d.data, "due": None}, theirs.data
-    assert await stored_version(store, "todos") == 2
+    assert mine.data == {**mine_d.data, **NEW_FIELDS} and theirs.rev == theirs_d.rev
+    assert theirs.data == {**theirs_d.data, **NEW_FIELDS}, theirs.data
+    assert await stored_version(store, "todos") == Todo.version
     assert await migrate_store(store, [Todo]) == {"todos": 0}  # nothing twice
     # the migrated store works under version 2: the conflict resolves, the edit still saves
     (conflict,) = await stored_conflicts(store, v2_on(store))
@@ -273,7 +322,7 @@ async def version_store_of_newer_or_unreachable_version_is_refused_before_writin
         title = String()
 
     error = await raises(ModelVersionError, migrate_store(store, [Older]))
-    assert "version 2" in str(error) and "Older" in str(error), error
+    assert f"version {Todo.version}" in str(error) and "Older" in str(error), error
 
     class Reset(Model):
         collection = "counted"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from models import DictStorage, Todo, WebStorageStore
+from models import DictStorage, Todo, WebStorageStore, default_list_id
 from models.stores.packing import pack_id
 from models.stores.webstorage import parse_pointer
 
@@ -67,7 +67,7 @@ async def ws_entries_are_compact_and_earlier_entries_still_read():
     assert set(entry) == {"rev", "checkpoint", "shape", "data", "synced"}, entry
     [doc] = await local.feed("todos", 0, 10)
     assert (doc.owner, doc.base_rev, doc.base_data, doc.history) == (
-        "u1" * 16, doc.rev, doc.data, ())
+        default_list_id("u1" * 16), doc.rev, doc.data, ()), "a todo belongs to its list"
     assert doc.data == todo.to_dict() and doc.rev == todo._rev
     todo.completed = True
     await todo.save()  # an edit keeps its merge base as the fields that differ

@@ -24,13 +24,14 @@ from models import (
     Checkpoints,
     RemoteStore,
     Todo,
+    TodoList,
     TransportError,
     WebStorageStore,
 )
 from models.fields import utc_now
 
 APP = "todo"
-MODELS = [Todo]
+MODELS = [TodoList, Todo]  # lists first: a new list reaches the server before its todos
 PEER = "server"  # the name the local store keeps its sync progress with the server under
 SESSION_KEY = f"offsync:{APP}:session"  # the last signed-in user, for offline starts
 LOGOUT_KEY = f"offsync:{APP}:logout"  # the CSRF token of a session still to end on the server
@@ -149,7 +150,8 @@ class UserData:
         a snapshot of the local store, when given)."""
         store = store or self.local
         since = await self.saved_checkpoint(state, "push", store)
-        return [doc for doc in await store.feed(Todo.collection, since, 10**9, full=True)
+        return [doc for model in MODELS
+                for doc in await store.feed(model.collection, since, 10**9, full=True)
                 if doc.base_rev != doc.rev]
 
 

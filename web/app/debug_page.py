@@ -19,8 +19,13 @@ from model_versions import open_local_store
 from pyodide.ffi import to_js
 from sync_controller import SyncController
 
-from models import OffsyncError, Todo, stored_conflicts
+from models import OffsyncError, Todo, TodoList, default_list_id, stored_conflicts
+from models.access import EDITOR, OWNER, VIEWER
+from models.kept import kept_documents
 from models.protocol import doc_to_wire
+
+WHY_HELD = {OWNER: "you own it", EDITOR: "shared with you to edit",
+            VIEWER: "shared with you to read"}
 
 
 class DebugPage:
@@ -44,6 +49,7 @@ class DebugPage:
         pending = await self.data.pending_docs(self.sync.state)
         self.render_pending(pending)
         await self.render_facts()
+        await self.render_lists()
         await self.render_conflicts()
         await self.render_push_preview(pending)
 
@@ -80,7 +86,9 @@ class DebugPage:
         for doc in pending:
             row = element("tr", testid="pending-change")
             row.setAttribute("data-id", doc.id)
-            title = (doc.data or {}).get("title", "") if not doc.deleted else "(deleted)"
+            data = doc.data or {}
+            title = "(deleted)" if doc.deleted else data.get("title") \
+                or f"list {data.get('name', '')!r}"
             for cell in (
                 element("span", cls=f"tag {doc.type.value}", text=doc.type.value),
                 element("span", text=title),
@@ -118,6 +126,40 @@ class DebugPage:
         by_testid("namespace").textContent = self.data.local.prefix
         by_testid("current-user").textContent = self.data.user.username
         by_testid("network-status").textContent = self.sync.network_text()
+
+    async def render_lists(self) -> None:
+        """The lists this device holds, the role the user has in each and why it is here, and
+        the kept documents of lists it no longer holds."""
+        me, local = self.data.user.id, self.data.local
+        held = {doc.id: doc for doc in await local.feed(TodoList.collection, 0, 10**9)
+                if not doc.deleted}
+        inbox = default_list_id(me)
+        counts: dict[str, int] = {}
+        for doc in await local.feed(Todo.collection, 0, 10**9):
+            if not doc.deleted:
+                counts[doc.owner or ""] = counts.get(doc.owner or "", 0) + 1
+        rows = []
+        for list_id in [inbox, *sorted(set(held) - {inbox})]:
+            doc = held.get(list_id)
+            role = OWNER if list_id == inbox else TodoList.role_of(doc, me) if doc else None
+            why = ("your default list (yours without a document)" if list_id == inbox
+                   else WHY_HELD.get(role or "", "not readable: forgotten at the next sync"))
+            name = (doc.data or {}).get("name") if doc else "My todos"
+            row = element("tr", testid="held-list")
+            row.setAttribute("data-list-id", list_id)
+            for text in (f"{name} ({list_id})", (role or "none").lstrip("$"), why,
+                         str(counts.get(list_id, 0))):
+                row.append(element("td", text=text))
+            rows.append(row)
+        by_testid("held-lists").replaceChildren(*rows)
+        by_testid("held-list-count").textContent = f"({len(rows)})"
+        kept = await kept_documents(local, Todo.collection)
+        by_testid("kept-documents").replaceChildren(*[
+            element("li", testid="kept-document",
+                    text=f"{(doc.data or {}).get('title')!r} in list "
+                         f"{(doc.data or {}).get('list_id')} (revision {doc.rev})")
+            for doc in kept])
+        by_testid("kept-count").textContent = f"({len(kept)})"
 
     async def render_conflicts(self) -> None:
         conflicts = await stored_conflicts(self.data.local, Todo)
@@ -200,12 +242,16 @@ class DebugPage:
         if not self.sync.online:
             box.textContent = f"{len(pending)} change(s) will be sent once you are online."
             return
+        missing = clashing = 0
         try:
-            diff = await remote.diff(Todo.collection, [doc.change for doc in pending])
+            for collection in sorted({doc.model for doc in pending}):  # todos, and lists
+                diff = await remote.diff(collection, [doc.change for doc in pending
+                                                      if doc.model == collection])
+                missing, clashing = missing + len(diff["missing"]), \
+                    clashing + len(diff["conflicts"])
         except OffsyncError as exc:
             box.textContent = f"Could not ask the server: {exc.message}"
             return
-        missing, clashing = len(diff["missing"]), len(diff["conflicts"])
         box.textContent = (f"{missing} change(s) the server does not have yet; {clashing} that "
                            "would meet a newer server version (merge or conflict).")
 

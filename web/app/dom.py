@@ -55,3 +55,16 @@ def phase(name: str) -> None:
     """A `performance.mark` ("offsync:<name>") at a step of start-up: the bench reads them to
     say where the time to `app-ready` goes (bench/page.py), and DevTools shows them."""
     js.performance.mark(f"offsync:{name}")
+
+
+def download(filename: str, text: str, mime: str = "application/json") -> None:
+    """Offer `text` as a file to save (a Blob behind a link clicked once)."""
+    from pyodide.ffi import to_js
+
+    blob = js.Blob.new(to_js([text]), to_js({"type": mime}, dict_converter=js.Object.fromEntries))
+    url = js.URL.createObjectURL(blob)
+    link = element("a", href=url, download=filename)
+    document.body.appendChild(link)
+    link.click()
+    link.remove()
+    js.URL.revokeObjectURL(url)

@@ -42,6 +42,7 @@ class SyncController:
         self.again = False  # a local write came while a sync ran: sync once more after it
         self.poke_waiting: int | None = None  # the highest checkpoint poked during a sync
         self.poke_known: int | None = None  # a poke's checkpoint the next sync may start from
+        self.forgot = False  # a pull forgot documents (a list unshared): the page looks again
         transport.enabled = self.online
 
     # ---- the switch ---------------------------------------------------------------------------
@@ -207,8 +208,10 @@ class SyncController:
             # The local store saves the progress after every page, so a sync cut off halfway
             # resumes after the last acknowledged page (the sync state's checkpoints are only
             # the starting point of a store that saved none yet).
-            await sync(self.data.local, remote, self.state.checkpoints, models=MODELS,
-                       on_progress=progress, peer=PEER, poked=poked)
+            result = await sync(self.data.local, remote, self.state.checkpoints, models=MODELS,
+                                on_progress=progress, peer=PEER, poked=poked)
+            counts = result.pull.counts
+            self.forgot = self.forgot or bool(counts.get("evicted") or counts.get("kept"))
         except AuthenticationError:
             # The session ended (expired while offline, or logged out elsewhere). Local changes
             # stay where they are; syncing resumes after the next log-in.

@@ -5,26 +5,41 @@ the model's, the same the server enforces.
 The page reads the user's todos once (`todo_list.TodoList`); afterwards it reads only what the
 store's feed says changed since the last checkpoint it saw (`catch_up`): after a write here,
 another tab's write (the `storage` event) or a sync, and `list_view.ListView` redraws only those
-rows."""
+rows.
+
+The page shows one list at a time (list_picker.py: "My todos" or a list owned by or shared
+with the user); new todos go into it, and a viewer's page has no editing controls (the model
+refuses with the server's words if one is forced). list_members.py and share_dialog.py show
+and change who the list is shared with; kept_edits.py shows what a sync kept of edits to a list
+that was unshared meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import replace
 
 import js
 import update_prompt
 from app_state import UserData, known_session_user, log_out, signed_in_user, storage
 from dom import by_testid, element, mark_ready, on, phase
+from kept_edits import KeptEdits
+from list_members import ListMembers
+from list_picker import ListPicker
 from list_view import ListView
 from live_updates import LiveUpdates
 from model_versions import open_local_store
+from people import People
+from share_dialog import ShareDialog
 from storage_snapshot import StorageSnapshot
 from sync_controller import SyncController
 from todo_list import FILTERS, TodoList
 
 from models import OffsyncError, StorageFullError, Todo, WebStorageStore
+from models import TodoList as ListModel  # `TodoList` here is the page's copy of the rows
 
 ORDER = ["order ASC", "created_at ASC"]
+LISTS_EVERY = 3.0  # seconds between two forced reads of the lists (another tab's writes)
 EVERYTHING = 10**9  # a feed limit that means "all of it"
 INCOMPLETE_DATE = "The due date is incomplete: finish it (day, month and year) or clear it."
 
@@ -35,6 +50,7 @@ class TodoPage:
         # the page follows the model the server sent: a deploy whose Todo has no due date (an
         # older version) gets the page without the date controls, not a page whose writes fail
         self.has_due = "due" in data.Todo.fields
+        self.has_lists = "list_id" in data.Todo.fields  # an older deploy's Todo has no lists
         self.sync = SyncController(data, self.refresh_footer)
         self.live = LiveUpdates(data.user.id, self.should_stream, self.sync.poked,
                                 self.refresh_footer)
@@ -45,7 +61,17 @@ class TodoPage:
         self.conflicts: set[str] = set()  # ids recorded in conflict
         self._catching_up: asyncio.Task | None = None
         self._counting: asyncio.Task | None = None
+        self._listing: asyncio.Task | None = None
+        self.ready = False  # start-up done: the entry fields follow the list's role
+        self.lists_seen = 0  # the local checkpoint through which the lists were read
+        self.lists_forced = False  # the next look reads the lists whatever the feed says
+        self.last_forced = 0.0
         self.counts_again = False  # another full count was asked for while one ran
+        self.lists = ListPicker(data, self.guard, self.list_switched)
+        self.people = People(data.namespace, data.user.id, data.user.username)
+        self.members = ListMembers(self.lists, self.people)
+        self.share = ShareDialog(self.lists, self.people, self.members)
+        self.kept = KeptEdits(data, self.lists.name_of)
 
     def should_stream(self) -> bool:
         """Whether live updates should be on: online and signed in, as this browser's state
@@ -66,7 +92,8 @@ class TodoPage:
                                    app=self.data.namespace)
         reader = Todo.using(snapshot).as_user(self.data.user.id)
         self.seen = await snapshot.checkpoint()
-        self.todos.reset(await reader.find_documents(reader.query(order=ORDER)))
+        where = {"list_id": self.lists.current} if self.has_lists else None
+        self.todos.reset(await reader.find_documents(reader.query(where=where, order=ORDER)))
         phase("todos-read")
         self.view.filter = self.filter_name
         self.view.render()
@@ -89,7 +116,7 @@ class TodoPage:
         # Through the newest change read, not `top`: another tab's commit reaches this tab key
         # by key, so `seq` may already say `top` while the change it counts is not here yet.
         self.seen = max(doc.checkpoint for doc in docs)
-        docs = [doc for doc in docs if self.data.Todo.readable(doc)]
+        docs = await self.in_view(docs)
         for doc in docs:
             if doc.base_rev != doc.rev:
                 self.pending.add(doc.id)
@@ -100,6 +127,64 @@ class TodoPage:
         self.show_counts()
         if changed & self.conflicts:  # a write may have settled its conflict
             self.count_soon()
+
+    async def in_view(self, docs: list) -> list:
+        """The changed todos as the current list's view sees them: one of another list, or one
+        this user may no longer read, leaves the view like a delete."""
+        acting = await self.data.Todo.resolved()  # the memberships as the store holds them now
+        current = self.lists.current
+
+        def shown(doc) -> bool:
+            return (doc.owner == current or not self.has_lists) and acting.readable(doc)
+
+        return [doc if shown(doc) else replace(doc, deleted=True)
+                for doc in docs if shown(doc) or doc.id in self.todos.docs]
+
+    # ---- lists --------------------------------------------------------------------------------
+    async def list_switched(self) -> None:
+        """Another list was picked (or the current one went away): read its todos."""
+        self.view.pinned.clear()
+        self.show_lists()
+        await self.load()
+
+    def show_lists(self) -> None:
+        by_testid("list-bar").hidden = not self.has_lists
+        self.lists.render()
+        self.members.render()
+        read_only = self.lists.read_only
+        by_testid("main").classList.toggle("read-only", read_only)
+        new_todo = by_testid("new-todo")
+        new_todo.placeholder = ("You can view this list, not change it" if read_only
+                                else "What needs to be done?")
+        if self.ready:
+            new_todo.disabled = read_only
+            by_testid("new-todo-due").disabled = read_only
+        self.show_counts()
+
+    async def lists_changed(self, force: bool = False) -> None:
+        """After a sync or another tab's write: the lists, their members' names, what was kept.
+        Read only when a list changed in the store, or a pull forgot some (reading them scans
+        the store's keys: not after every sync of 10,000 todos)."""
+        local, forgot = self.data.local, self.sync.forgot
+        self.sync.forgot = False
+        top = await local.checkpoint()
+        changed = top < self.lists_seen or bool(await local.adapter.feed_docs(
+            ListModel.collection, self.lists_seen, 1))
+        self.lists_seen = top
+        if not (force or forgot or changed):
+            return
+        gone = await self.lists.refresh()
+        if gone:
+            await self.list_switched()
+        else:
+            self.show_lists()
+        await self.kept.refresh()
+        if self.members.unknown() and await self.people.refresh():
+            self.members.render()
+
+    async def people_then_members(self) -> None:
+        if await self.people.refresh():
+            self.members.render()
 
     def catch_up_soon(self) -> None:
         """Many `storage` events (another tab's sync) make one catch-up."""
@@ -112,7 +197,7 @@ class TodoPage:
         by_testid("items-left").textContent = f"{left} item{'' if left == 1 else 's'} left"
         toggle_all = by_testid("toggle-all")
         toggle_all.checked = bool(len(todos)) and left == 0
-        toggle_all.disabled = not len(todos)
+        toggle_all.disabled = not len(todos) or self.lists.read_only
         by_testid("clear-completed").hidden = todos.completed == 0
         by_testid("main").classList.toggle("empty", not len(todos))
         by_testid("pending-count").textContent = str(len(self.pending))
@@ -188,6 +273,8 @@ class TodoPage:
             self.show_error(INCOMPLETE_DATE)
             return
         values = {"title": field.value}
+        if self.has_lists:
+            values["list_id"] = self.lists.current
         if self.has_due:
             values["due"] = due_field.value or None
 
@@ -248,7 +335,7 @@ class TodoPage:
 
     def start_edit(self, id: str, row) -> None:
         doc = self.todos.docs.get(id)
-        if doc is None or self.view.editing is not None:
+        if doc is None or self.view.editing is not None or self.lists.read_only:
             return
         data = doc.data or {}
         editor = element("input", testid="todo-edit", cls="edit", maxlength="2000",
@@ -370,6 +457,21 @@ class TodoPage:
         if key is None or str(key).startswith(self.data.local.prefix):  # None: cleared
             self.catch_up_soon()
             self.count_soon(0.3)  # its sync may have acknowledged or recorded conflicts
+            self.lists_soon(force=True)  # another tab's sync may have forgotten a list
+
+    def lists_soon(self, force: bool = False) -> None:
+        """Look at the lists soon; a forced look (which reads them whatever the feed says) at
+        most once per LISTS_EVERY seconds, however many `storage` events come."""
+        self.lists_forced = self.lists_forced or force
+        if self._listing is None or self._listing.done():
+            self._listing = asyncio.ensure_future(self._lists_later())
+
+    async def _lists_later(self) -> None:
+        if self.lists_forced:
+            await asyncio.sleep(max(0.0, self.last_forced + LISTS_EVERY - time.monotonic()))
+            self.last_forced = time.monotonic()
+        force, self.lists_forced = self.lists_forced, False
+        await self.lists_changed(force)
 
     async def start(self) -> None:
         self.show_user()
@@ -394,17 +496,28 @@ class TodoPage:
             if self.sync.status == "idle":
                 self.catch_up_soon()
                 self.count_soon()
+                self.lists_soon()
             elif self.sync.status == "signed out":
                 self.live.update()
 
         self.sync.on_change = after_sync_change
         for name in FILTERS:
             by_testid(f"filter-{name}").classList.toggle("selected", name == self.filter_name)
+        self.lists.listen()
+        self.share.listen()
+        self.kept.listen()
+        self.lists_seen = await self.data.local.checkpoint()
+        await self.lists.refresh()
+        self.show_lists()
         snapshot = await self.load()
         self.show_footer()
         by_testid("new-todo-due").hidden = not self.has_due
+        self.ready = True
         for field in (new_todo, by_testid("new-todo-due")):
-            field.disabled = False
+            field.disabled = self.lists.read_only
+        self.spawn_plain(self.kept.refresh())
+        if self.members.unknown():
+            self.spawn_plain(self.people_then_members())
         new_todo.focus()
         mark_ready()
         self.count_soon(store=snapshot)
