@@ -38,6 +38,17 @@ async def before_write(store: Store, model: type[Model],
     return {id: await store.get_any(model.collection, id) for id in ids}
 
 
+async def account_ids(request: Request, model: type[Model], ids: Iterable[str]) -> set[str]:
+    """The ids among `ids` that are accounts of this server, when `model` is a group model (a
+    list): a group document may not take one. A document owned by a user's id is that user's
+    (`access.roles_of`), so a list with someone's account id would make them owner of another's
+    list, and its owner a member of whatever that user owns directly."""
+    if not is_group(model):
+        return set()
+    accounts = request.app.state.accounts
+    return {id for id in set(ids) if isinstance(id, str) and await accounts.get(id) is not None}
+
+
 def members(model: type[Model], doc: Document | None) -> set[str]:
     if doc is None or doc.deleted or doc.data is None:
         return set()

@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from models import protocol
+from models.access import WRITE
 from models.document import Document, with_owner
 from models.errors import ModelVersionError
 from models.migrations import migrate_document
@@ -117,8 +118,14 @@ class SyncAPI:
         database = await database_identity(store)
         # check_replicated of the user's model: WRITE on the incoming and the stored owner
         before = await sharing.before_write(store, model, [doc.id for doc in docs])
-        outcomes = await store.apply(self.collection, docs, merge=model.merge,
-                                     check=model.check_replicated)
+        accounts = await sharing.account_ids(request, model, [doc.id for doc in docs])
+
+        def check(doc: Document, current: Document | None = None) -> dict | None:
+            if doc.id in accounts:  # a group may not take an account's id (server/sharing.py)
+                return model._denied(WRITE).to_dict()
+            return model.check_replicated(doc, current)
+
+        outcomes = await store.apply(self.collection, docs, merge=model.merge, check=check)
         written = [o.current for o in outcomes if o.status in live.WRITTEN]
         await sharing.reach_new_members(request, store, model, before, written)
         await live.notify(request, live.document_changes(self.collection, written))
