@@ -2,9 +2,10 @@
 device ends holding exactly what its user may read, and no write is lost.
 
 Hypothesis generates a run on two users, Ann (two devices) and Bob (two devices), around the real
-app (in process, on a SQLite file): create a todo (in the device user's default list, or in
-Ann's list "Shared" when the device holds it and its user may write there), edit the title of a
-todo the device created, share "Shared" with Bob as editor or viewer, unshare it, sync a device.
+app (in process, on a SQLite file, then on PostgreSQL with fewer examples): create a todo (in
+the device user's default list, or in Ann's list "Shared" when the device holds it and its user
+may write there), edit the title of a todo the device created, share "Shared" with Bob as
+editor or viewer, unshare it, sync a device.
 Each todo is edited only on the device that created it, so no conflict arises and every write's
 fate is clear. Then every device syncs, round after round, until a round changes nothing.
 
@@ -42,9 +43,9 @@ OPS = st.lists(st.one_of(
 ), min_size=1, max_size=30)
 
 
-async def scenario(ops: list[tuple]) -> None:
+async def scenario(ops: list[tuple], database_url: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(f"sqlite:///{tmp}/offsync.db", web_dir=Path(tmp) / "web")
+        app = create_app(database_url or f"sqlite:///{tmp}/offsync.db", web_dir=Path(tmp) / "web")
         async with app.router.lifespan_context(app), contextlib.AsyncExitStack() as stack:
             users = []
             for i, name in enumerate(("ann", "bob")):
@@ -120,3 +121,12 @@ async def scenario(ops: list[tuple]) -> None:
 @settings(max_examples=25, deadline=None)
 def test_shares_and_unshares_converge_to_exactly_what_each_user_reads(ops):
     asyncio.run(scenario(ops))
+
+
+@given(ops=OPS)
+@settings(max_examples=20, deadline=None)
+def test_shares_and_unshares_converge_on_postgresql(postgres_cluster, _postgres_shared_url, ops):
+    """The same run with the server on PostgreSQL (the session's database, emptied for each
+    example: accounts too)."""
+    postgres_cluster.empty_tables(_postgres_shared_url)
+    asyncio.run(scenario(ops, _postgres_shared_url))
