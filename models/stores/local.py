@@ -195,9 +195,11 @@ class LocalStore(Store):
         return len(gone), kept
 
     async def restamp(self, model: str, owner: str) -> int:
-        """Give every document of `owner` (tombstones too) a new checkpoint, revisions kept:
-        someone who just gained access to it reads all of it at their next pull, however old,
-        and the per-owner feeds stay a walk over what changed. Returns how many."""
+        """Give every document of `owner` (tombstones too) a new checkpoint, revisions kept and
+        merge bases dropped: someone who just gained access to it reads all of it at their next
+        pull, however old, and nothing else (a merge base's body is an earlier version, or, on
+        a tombstone, the deleted body); the per-owner feeds stay a walk over what changed.
+        Returns how many."""
         docs, cursor = [], 0
         while page := await self.adapter.feed_docs(model, cursor, 1000, owner):
             cursor = page[-1].checkpoint
@@ -207,8 +209,34 @@ class LocalStore(Store):
                 for doc in docs:
                     current = await tx.read_doc(model, doc.id)
                     if current is not None and current.owner == owner:
-                        await tx.put_doc(current)
+                        # without its merge base: that body (an earlier version, or what a
+                        # tombstone deleted) is no business of whoever reads the owner now
+                        await tx.put_doc(replace(current, base_rev=current.rev,
+                                                 base_data=current.data, unacked=()))
         return len(docs)
+
+    async def delete_owned(self, model: str, owner: str) -> list[Document]:
+        """Delete every live document of `owner` (a tombstone each, in one transaction, with no
+        merge base): what a group takes with it when it is deleted. Returns the tombstones."""
+        ids, cursor = [], 0
+        while page := await self.adapter.feed_docs(model, cursor, 1000, owner):
+            cursor = page[-1].checkpoint
+            ids += [doc.id for doc in page if not doc.deleted]
+        written = []
+        if ids:
+            async with self.adapter.transaction() as tx:
+                sent = await tx.read_mark(SENT_MARK) or 0
+                for id in ids:
+                    current = await tx.read_doc(model, id)
+                    if current is not None and not current.deleted and current.owner == owner:
+                        planned = plan_write(model, id, current, None, current.rev, sent)
+                        # no merge base: the body must not travel with the tombstone to
+                        # whoever reads the owner later
+                        doc = await tx.put_doc(replace(planned, base_rev=planned.rev,
+                                                       base_data=None))
+                        await _settle_conflict(tx, doc)
+                        written.append(doc)
+        return written
 
     async def purge_tombstones(self, model: str, through: int) -> int:
         async with self.adapter.transaction() as tx:
