@@ -312,3 +312,38 @@ async def test_a_member_added_receives_no_earlier_version_and_no_deleted_body(ap
         assert (await ann.http.get(f"/api/todos/{gift.id}")).json()["title"] == "balloons"
         await b.sync()
         assert [(t.title, t.completed) for t in await b.Todos.find()] == [("balloons", True)]
+
+
+async def test_a_todo_cannot_leave_its_list_so_no_reader_keeps_a_ghost(app):
+    """A pull reads by list, so a todo moved out of a list would stay forever on the devices
+    of its readers who may not read the other one. The server refuses the move (REST and
+    sync, with the page's words); moving is deleting and creating, and the tombstone reaches
+    every reader."""
+    async with people(app, "ann", "bob") as (ann, bob):
+        a, b = Device(ann), Device(bob)
+        shopping = await a.Lists.create(name="Shopping", members={bob.id: "viewer"})
+        milk = await a.Todos.create(title="milk", list_id=shopping.id)
+        await a.sync()
+        await b.sync()
+        moved = await ann.http.patch(f"/api/todos/{milk.id}",
+                                     json={"list_id": f"inbox-{ann.id}"})
+        error = assert_error(moved, 422, "VALIDATION_FAILED")
+        local = None
+        try:
+            await (await a.Todos.find_by_id(milk.id)).update(list_id=f"inbox-{ann.id}")
+        except Exception as exc:  # the same refusal on the device
+            local = exc.message
+        assert local == error["message"]
+        doc = await a.store.get("todos", milk.id)
+        body = {**doc.data, "list_id": f"inbox-{ann.id}"}
+        pushed = await ann.http.post("/api/todos/sync/apply", json={
+            "protocol": 1, "version": Todo.version, "docs": [{
+                "id": milk.id, "rev": "2-" + "a" * 32, "history": [doc.rev], "data": body,
+                "base_rev": doc.rev}]})
+        [result] = pushed.json()["results"]
+        assert result["status"] == "rejected" and "list_id" in result["error"]["details"]
+        await (await a.Todos.find_by_id(milk.id)).delete()
+        await a.Todos.create(title="milk")
+        await a.sync()
+        await b.sync()
+        assert await b.titles() == [] and await a.titles() == ["milk"]

@@ -9,6 +9,7 @@ adapter only stores and finds, so a new database never touches any of this.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import replace
 
 from ..changes import Change, ChangeType
@@ -193,6 +194,36 @@ class LocalStore(Store):
                     await tx.forget_doc(model, doc.id)
                     await tx.put_conflict(model, doc.id, None)
         return len(gone), kept
+
+    async def set_aside(self, model: str, ids: Iterable[str]) -> int:
+        """Writes the peer refused as not allowed (the user lost the right to write there,
+        though they may still read it: an editor made a viewer while offline). Each is kept,
+        as it is, under `kept.<model>` (`models/kept.py`, as `evict` keeps), and the document
+        goes back to what the peer holds (its merge base), or is forgotten when the peer holds
+        none: the device then holds what its user may read, and the edit is not lost. Returns
+        how many."""
+        kept = 0
+        async with self.adapter.transaction() as tx:
+            for id in ids:
+                doc = await tx.read_doc(model, id)
+                if doc is None or doc.rev == doc.base_rev:
+                    continue
+                if not doc.deleted:
+                    await tx.put_doc(replace(doc, model=KEPT_PREFIX + model),
+                                     new_checkpoint=False)
+                kept += 1
+                if doc.base_rev is None:
+                    await tx.forget_doc(model, id)
+                    continue
+                history = doc.history[doc.history.index(doc.base_rev) + 1:] \
+                    if doc.base_rev in doc.history else ()
+                await tx.put_doc(replace(
+                    doc, rev=doc.base_rev, data=doc.base_data, deleted=doc.base_data is None,
+                    history=history, unacked=(),
+                    owner=owner_of(model, doc.base_data, doc.owner)))
+        if kept:
+            self.derived.clear()
+        return kept
 
     async def restamp(self, model: str, owner: str) -> int:
         """Give every document of `owner` (tombstones too) a new checkpoint, revisions kept and

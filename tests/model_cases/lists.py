@@ -283,3 +283,55 @@ async def lists_a_deleted_lists_todos_are_nobodys(store):
         exc = await raises(AccessDeniedError, todo.update(title="still here?"))
         assert exc.message == DENIED_TODOS, name
         await raises(AccessDeniedError, T.create(title="x", list_id=shopping.id))
+
+
+@case
+async def lists_a_todo_stays_in_its_list(store):
+    """A todo's list does not change (a reader of the old list who may not read the new one
+    would keep it forever: pulls read by list): locally and on a push alike, for the owner
+    and an editor; moving is deleting and creating in the other list."""
+    who, shopping, milk = await shared(store)
+    Lists, Ann = who["ann"]
+    private = await Lists.create(name="Private")
+    for name, target in (("ann", private.id), ("ann", default_list_id("ann")),
+                         ("ed", default_list_id("ed"))):
+        _, T = who[name]
+        todo = await T.find_by_id(milk.id)
+        exc = await raises(ValidationError, todo.update(list_id=target))
+        assert list(exc.details) == ["list_id"] and "cannot change" in exc.message, exc.message
+        doc = await store.get("todos", milk.id)
+        moved = type(doc)(**{**doc.__dict__, "rev": "2-" + "0" * 32, "history": (doc.rev,),
+                             "data": {**doc.data, "list_id": target}, "owner": target})
+        problem = (await T.resolved()).check_replicated(moved, doc)
+        assert problem["code"] == "VALIDATION_FAILED" and "list_id" in problem["details"], problem
+    assert (await Ann.find_by_id(milk.id)).list_id == shopping.id
+    await (await Ann.find_by_id(milk.id)).delete()
+    moved = await Ann.create(title="milk", list_id=private.id)
+    assert [t.id for t in await who["ed"][1].find()] == [], "gone from the shared list"
+    assert (await Ann.find_by_id(moved.id)).list_id == private.id
+
+
+@case
+async def lists_writes_refused_as_not_allowed_are_kept_and_undone(store):
+    """What a sync does with pushes the server refused ACCESS_DENIED while the user still
+    reads the list (an editor made a viewer while offline): `LocalStore.set_aside` keeps each
+    edit under `kept.todos` and puts the document back to what the server holds, or forgets
+    it when the server holds none."""
+    from models.kept import kept_documents
+
+    server = MemoryStore()
+    who, shopping, milk = await shared(server)
+    _, Todos = await device_of(server, who, "ed", store)
+    await (await Todos.find_by_id(milk.id)).update(title="oat milk", completed=True)
+    eggs = await Todos.create(title="eggs", list_id=shopping.id)
+    synced = await store.get("todos", milk.id)
+    assert await store.set_aside("todos", [milk.id, eggs.id, "no-such-id"]) == 2
+    back = await store.get("todos", milk.id)
+    served = await server.get("todos", milk.id)
+    assert (back.rev, back.data, back.base_rev) == (served.rev, served.data, served.rev)
+    assert back.checkpoint > synced.checkpoint, "a change the page's feed shows"
+    assert await store.get_any("todos", eggs.id) is None
+    assert sorted(d.data["title"] for d in await kept_documents(store, "todos")) == [
+        "eggs", "oat milk"]
+    assert [(t.title, t.completed) for t in await Todos.find()] == [("milk", False)]
+    assert await store.set_aside("todos", [milk.id]) == 0, "nothing unsynced left"
