@@ -659,6 +659,40 @@ def test_openapi_describes_lists_like_todos(tmp_path):
     assert "TodoList" in text and '"editor"' in text and '"viewer"' in text
 
 
+def test_a_strangers_probes_of_a_list_through_the_real_server(tmp_path):
+    """The same answers through uvicorn: a list and its todo answer a stranger like unused ids
+    on every id route, pushes claiming them are refused, the pulls hold nothing of them."""
+    server = LiveServer(tmp_path / "lists.db").start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as ada, \
+                httpx.Client(base_url=server.url, timeout=30) as bob:
+            sign_up_sync(ada)
+            sign_up_sync(bob)
+            plans = ada.post(LISTS, json={"name": "secret plans"}).json()
+            todo = ada.post(TODOS, json={"title": "secret", "list_id": plans["id"]}).json()
+            for path, body, requests in ((LISTS, plans, list_requests(plans["_rev"])),
+                                         (TODOS, todo, id_requests(todo["_rev"]))):
+                unused_id = secrets.token_hex(16)
+                for method, kwargs in requests:
+                    foreign = bob.request(method, f"{path}/{body['id']}", **kwargs)
+                    unused = bob.request(method, f"{path}/{unused_id}", **kwargs)
+                    same_answer(foreign, unused, body["id"], unused_id)
+            claim = {k: v for k, v in plans.items() if k != "_rev"}
+            pushed = bob.post("/api/todolists/sync/apply", json={
+                "protocol": 1, "version": MODELS["todolists"].version,
+                "docs": [wire({**claim, "name": "bob's"}, parent=plans["_rev"])]})
+            refused(pushed.json()["results"])
+            for collection in ("todolists", "todos"):
+                page = bob.get(f"/api/{collection}/sync/changes",
+                               params={"version": str(MODELS[collection].version)}).json()
+                assert page["docs"] == [] and "secret" not in json.dumps(page), page
+                assert plans["id"] not in json.dumps(page)
+            assert ada.get(f"{LISTS}/{plans['id']}").json()["name"] == "secret plans"
+    finally:
+        server.stop()
+    assert "Traceback" not in "".join(server.output)
+
+
 # ---- 5. the registration limit ----------------------------------------------------------------
 
 async def test_registrations_are_limited_per_address_by_default(tmp_path):
