@@ -200,9 +200,9 @@ class LocalStore(Store):
         though they may still read it: an editor made a viewer while offline). Each is kept,
         as it is, under `kept.<model>` (`models/kept.py`, as `evict` keeps), and the document
         goes back to what the peer holds (its merge base), or is forgotten when the peer holds
-        none: the device then holds what its user may read, and the edit is not lost. Returns
-        how many."""
-        kept = 0
+        none: the device then holds what its user may read, and the edit is not lost (an
+        unsynced delete is just undone, as `evict` forgets one). Returns how many were kept."""
+        kept, undone = 0, 0
         async with self.adapter.transaction() as tx:
             for id in ids:
                 doc = await tx.read_doc(model, id)
@@ -211,7 +211,8 @@ class LocalStore(Store):
                 if not doc.deleted:
                     await tx.put_doc(replace(doc, model=KEPT_PREFIX + model),
                                      new_checkpoint=False)
-                kept += 1
+                    kept += 1
+                undone += 1
                 if doc.base_rev is None:
                     await tx.forget_doc(model, id)
                     continue
@@ -221,7 +222,7 @@ class LocalStore(Store):
                     doc, rev=doc.base_rev, data=doc.base_data, deleted=doc.base_data is None,
                     history=history, unacked=(),
                     owner=owner_of(model, doc.base_data, doc.owner)))
-        if kept:
+        if undone:
             self.derived.clear()
         return kept
 

@@ -335,3 +335,18 @@ async def lists_writes_refused_as_not_allowed_are_kept_and_undone(store):
         "eggs", "oat milk"]
     assert [(t.title, t.completed) for t in await Todos.find()] == [("milk", False)]
     assert await store.set_aside("todos", [milk.id]) == 0, "nothing unsynced left"
+
+
+@case
+async def lists_a_refused_delete_is_undone_not_kept(store):
+    from models.kept import kept_documents
+
+    server = MemoryStore()
+    who, shopping, milk = await shared(server)
+    _, Todos = await device_of(server, who, "ed", store)
+    await (await Todos.find_by_id(milk.id)).delete()
+    assert await Todos.find() == []
+    assert await store.set_aside("todos", [milk.id]) == 0, "nothing to keep"
+    assert await kept_documents(store, "todos") == []
+    assert [t.title for t in await Todos.find()] == ["milk"], "back as the server holds it"
+    assert (await store.get("todos", milk.id)).rev == (await server.get("todos", milk.id)).rev
