@@ -639,6 +639,32 @@ async def test_pulls_never_name_others_ids(ada, bob, started):
         assert diff.json()["missing"] == [private["id"]], diff.text
 
 
+async def test_a_conflict_on_a_lists_todo_is_shown_to_its_readers_only(ada, bob, started):
+    """A conflict the server recorded on a todo of a shared list: its members see it in
+    `sync/conflicts`; once removed from the list, or as a stranger, nothing of it."""
+    async with client_of(started, "198.51.100.3") as cy:
+        cy.account = await sign_up(cy, "cyd")
+        shopping = await made(ada, LISTS, {"name": "Shopping",
+                                           "members": {bob.account.id: "editor"}})
+        milk = await made(ada, TODOS, {"title": "milk", "list_id": shopping["id"]})
+        [mine] = await push(ada, "todos", wire({**milk, "title": "ada's milk"}))
+        [theirs] = await push(bob, "todos", wire({**milk, "title": "bob's milk"}))
+        assert (mine["status"], theirs["status"]) == ("applied", "conflict"), theirs
+
+        def listed(client: httpx.AsyncClient):
+            return client.get("/api/todos/sync/conflicts",
+                              params={"version": str(MODELS["todos"].version)})
+
+        for client in (ada, bob):
+            assert [c["theirs"]["id"] for c in (await listed(client)).json()["conflicts"]] == \
+                [milk["id"]]
+        assert (await listed(cy)).json()["conflicts"] == []
+        assert (await ada.patch(f"{LISTS}/{shopping['id']}",
+                                json={"members": {}})).status_code == 200
+        answer = await listed(bob)
+        assert answer.json()["conflicts"] == [] and "milk" not in answer.text, answer.text
+
+
 def test_openapi_describes_lists_like_todos(tmp_path):
     """The list model is served by the same generic routes: REST, count, sync, each in the
     spec, with its fields."""
