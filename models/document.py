@@ -114,9 +114,10 @@ def with_owner(doc: Document, owner: str,
     def owned(body: dict | None) -> dict | None:
         return None if body is None else adopt(body, owner) if adopt else {**body, "owner": owner}
 
-    data = owned(doc.data)
-    return replace(doc, owner=owner_of(doc.model, data, owner), data=data,
-                   base_data=owned(doc.base_data),
+    data, base_data = owned(doc.data), owned(doc.base_data)
+    # a tombstone's owner follows from the body it deleted, as a live document's from its own
+    return replace(doc, owner=owner_of(doc.model, data if data is not None else base_data,
+                                       owner), data=data, base_data=base_data,
                    unacked=tuple((rev, owned(body) or {}) for rev, body in doc.unacked))
 
 

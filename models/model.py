@@ -290,6 +290,9 @@ class Model(AccessControlled, Replicable):
             if acting.creator_changed(data, stored.data if stored and not stored.deleted
                                       else None):
                 raise acting._denied(WRITE)
+            if acting.group_changed(data, stored.data if stored and not stored.deleted
+                                    else None):
+                raise acting.group_change_refused()
         await self._hook("before_save", is_new)
         now = type(self).clock()
         for name, field in self.fields.items():

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from .access import READ, REPLICATE, AccessRule, is_allowed, read_scope, readable_owners
 from .document import Document
-from .errors import AccessDeniedError
+from .errors import AccessDeniedError, ValidationError
 from .filters import Query
 from .memberships import memberships_in
 from .ownership import DEFAULT_FIELD
@@ -94,6 +94,24 @@ class AccessControlled:
             return False
         made_by = stored.get(DEFAULT_FIELD) if stored is not None else cls.user_id
         return data.get(DEFAULT_FIELD) != made_by
+
+    @classmethod
+    def group_changed(cls, data: dict | None, stored: dict | None) -> bool:
+        """Whether a write by this user would move a document out of the group it belongs to
+        (a todo into another list). A pull reads by owner, so a reader of the old group who
+        may not read the new one would never hear of it again and keep it forever; a move is
+        a delete and a create instead. A document whose body names no group yet (written
+        before its model had groups) may get one."""
+        if not cls.enforce_access or cls.groups is None or cls.owned_by == DEFAULT_FIELD \
+                or data is None or stored is None:
+            return False
+        before = stored.get(cls.owned_by)
+        return before is not None and data.get(cls.owned_by) != before
+
+    @classmethod
+    def group_change_refused(cls) -> ValidationError:
+        return ValidationError(cls.__name__, {cls.owned_by: [  # type: ignore[attr-defined]
+            "cannot change once set (to move it elsewhere, delete it and create it there)"]})
 
     @classmethod
     async def resolved(cls) -> Any:

@@ -69,6 +69,9 @@ class Replicable:
             if cls.creator_changed(doc.data, stored) and not (
                     current is not None and current.knows(doc.rev)):
                 return cls._denied(WRITE).to_dict()
+            if cls.group_changed(doc.data, stored) and not (
+                    current is not None and current.knows(doc.rev)):
+                return cls.group_change_refused().to_dict()
         if current is not None and current.knows(doc.rev):
             return None  # nothing to validate: a revision this store has
         problem = cls.id_problem(doc.id)

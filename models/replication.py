@@ -312,7 +312,7 @@ async def _send_page(source: Store, target: Store, model: type, docs: list[Docum
             result.conflicts.append(Conflict(model, sent, outcome.current, target, source))
         else:
             result.rejected.append({"id": outcome.id, "rev": outcome.rev,
-                                    "error": outcome.error})
+                                    "error": outcome.error, "model": collection})
     await source.mark_synced(collection, held)
 
 
@@ -328,6 +328,20 @@ async def _forget_unreadable(source: Store, target: Store, collection: str,
     for status, n in (("evicted", forgotten), ("kept", kept)):
         if n:
             result.counts[status] = result.counts.get(status, 0) + n
+
+
+async def _set_aside_refused(local: Store, push: ReplicationResult) -> None:
+    """Writes the server refused as not allowed go aside on the device, kept, each document
+    back to what the server holds (`LocalStore.set_aside`): resent, they would be refused
+    forever, and the device would hold what the server never will."""
+    refused: dict[str, list[str]] = {}
+    for rejected in push.rejected:
+        if (rejected.get("error") or {}).get("code") == "ACCESS_DENIED" and "model" in rejected:
+            refused.setdefault(rejected["model"], []).append(rejected["id"])
+    set_aside = getattr(local, "set_aside", None)
+    for collection, ids in refused.items() if set_aside is not None else ():
+        if kept := await set_aside(collection, ids):
+            push.counts["kept"] = push.counts.get("kept", 0) + kept
 
 
 async def _has_purged(source: Store, collection: str) -> bool:
@@ -427,6 +441,7 @@ async def sync(
     push = ReplicationResult(checkpoint=0, idle=True)
     if kept is None or not await _nothing_to_push(kept, models or _default_models(), batch_size):
         push = await push_pass()
+    await _set_aside_refused(local, push)
     pull = await pull_pass()
     if push.idle and pull.resynced:
         # The pull found another database behind the peer: what the old one acknowledged goes

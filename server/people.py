@@ -1,7 +1,7 @@
 """Who is who, for sharing: a username to its user id (to share a list), and the usernames of
 the people the caller shares a list with (to show a list's members).
 
-Lists name their members by user id (`TodoList.members`); people share by username. Neither
+Lists (any group model) name their members by user id; people share by username. Neither
 answer lists the users of the server:
 
     GET /api/users/lookup?username=<name>  200 {"user": {"id", "username"}}, 404 USER_NOT_FOUND,
@@ -21,10 +21,10 @@ from starlette.routing import BaseRoute, Route
 
 from models.errors import OffsyncError
 from models.memberships import memberships_in
-from models.todo_list import TodoList
 
 from .accounts import USERNAME
 from .sessions import require_user
+from .sharing import is_group
 from .state import store_of
 
 LOOKUP_ATTEMPTS = 120  # look-ups per user per window: a person shares a few lists a day
@@ -60,12 +60,12 @@ async def lookup(request: Request) -> JSONResponse:
 async def shared(request: Request) -> JSONResponse:
     user_id = require_user(request)
     store = store_of(request)
-    roles = await memberships_in(store, TodoList, user_id)
     people = {user_id}
-    for list_id in roles:
-        doc = await store.get(TodoList.collection, list_id)
-        if doc is not None and doc.data is not None:
-            people |= TodoList.members_of(doc.data)
+    for model in {m.groups for m in request.app.state.models.values() if is_group(m)}:
+        for group_id in await memberships_in(store, model, user_id):
+            doc = await store.get(model.collection, group_id)
+            if doc is not None and doc.data is not None:
+                people |= model.members_of(doc.data)
     accounts = request.app.state.accounts
     found = [user for user in [await accounts.get(id) for id in sorted(people)] if user]
     return JSONResponse({"users": [user.to_dict() for user in found]}, headers=NO_STORE)

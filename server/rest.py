@@ -143,7 +143,8 @@ class CollectionAPI:
         obj._rev = None
         if isinstance(obj.id, str):
             existing = await model.store.get_any(model.collection, obj.id)  # type: ignore
-            if existing is not None and not (await model.resolved()).readable(existing):
+            if (existing is not None and not (await model.resolved()).readable(existing)) \
+                    or await sharing.account_ids(request, model, [obj.id]):
                 raise ConflictError(f"the id {obj.id!r} is taken; choose another",
                                     {"id": obj.id})
             if existing is not None and not existing.deleted:

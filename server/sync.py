@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from models import protocol
+from models.access import WRITE
 from models.document import Document, with_owner
 from models.errors import ModelVersionError
 from models.migrations import migrate_document
@@ -117,8 +118,14 @@ class SyncAPI:
         database = await database_identity(store)
         # check_replicated of the user's model: WRITE on the incoming and the stored owner
         before = await sharing.before_write(store, model, [doc.id for doc in docs])
-        outcomes = await store.apply(self.collection, docs, merge=model.merge,
-                                     check=model.check_replicated)
+        accounts = await sharing.account_ids(request, model, [doc.id for doc in docs])
+
+        def check(doc: Document, current: Document | None = None) -> dict | None:
+            if doc.id in accounts:  # a group may not take an account's id (server/sharing.py)
+                return model._denied(WRITE).to_dict()
+            return model.check_replicated(doc, current)
+
+        outcomes = await store.apply(self.collection, docs, merge=model.merge, check=check)
         written = [o.current for o in outcomes if o.status in live.WRITTEN]
         await sharing.reach_new_members(request, store, model, before, written)
         await live.notify(request, live.document_changes(self.collection, written))
@@ -190,13 +197,29 @@ async def adopt_foreign_owners(request: Request, model: type[Model],
         return docs
     accounts = request.app.state.accounts
 
-    def creator(doc: Document) -> str | None:  # the user it names (a todo's owner is its list)
-        return doc.owner if doc.data is None else doc.data.get("owner")
+    groups = getattr(model, "groups", None)
+    store = store_of(request)
 
-    foreign = {owner for owner in {creator(doc) for doc in docs} - {None, user}
+    async def creator(doc: Document) -> str | None:
+        """The user the doc names as its maker: its body's `owner` (a tombstone's, its merge
+        base body's). A tombstone with neither names only its owner column, which for a model
+        owned by groups is a group: one here (the user's, or another's, refused as ever) is
+        never adopted, and only another server's is taken as the user's, as before."""
+        body = doc.data if doc.data is not None else doc.base_data
+        if body is not None:
+            return body.get("owner")
+        if groups is None or model.owned_by == "owner" or doc.owner is None:
+            return doc.owner
+        if doc.owner in (model.known_memberships(user) or {}) \
+                or await store.get_any(groups.collection, doc.owner) is not None:
+            return None
+        return doc.owner
+
+    creators = [await creator(doc) for doc in docs]
+    foreign = {owner for owner in set(creators) - {None, user}
                if owner is not None and await accounts.get(owner) is None}
-    return [with_owner(doc, user, model.adopted) if creator(doc) in foreign else doc
-            for doc in docs]
+    return [with_owner(doc, user, model.adopted) if made_by in foreign else doc
+            for doc, made_by in zip(docs, creators, strict=True)]
 
 
 def routes(models: Mapping[str, type[Model]], max_body_bytes: int) -> list[BaseRoute]:

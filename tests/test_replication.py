@@ -167,3 +167,63 @@ async def test_sqlite_to_sqlite_replication_both_ways(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+# ---- a member of lists: the feed over the owners they read -----------------------------------
+
+LISTS = 100
+MEMBER_OF = ("l7", "l8", "l9", "l10", "l11")  # 5 lists of 100; the 10 newest changes are in l7
+
+
+def _listed_docs(n: int, start: int = 0, list_of=lambda i: f"l{i % LISTS}") -> list[Document]:
+    out = []
+    for i in range(start, start + n):
+        data = {"id": f"d{i:06d}", "title": f"todo {i}", "completed": False, "created_at": None,
+                "updated_at": None, "order": i, "owner": "u", "list_id": list_of(i)}
+        out.append(Document("todos", data["id"], next_revision(None, data), 0, False, data,
+                            ChangeType.CREATE, owner=data["list_id"]))
+    return out
+
+
+async def _filled_lists(path: str, n: int) -> SQLiteStore:
+    store = SQLiteStore(path)
+    for start in range(0, n, 5000):
+        await store.apply("todos", _listed_docs(min(5000, n - start), start))
+    await store.apply("todos", _listed_docs(10, n, lambda i: "l7"))
+    return store
+
+
+@pytest.fixture(scope="module")
+def list_stores(tmp_path_factory):
+    import asyncio
+
+    base = tmp_path_factory.mktemp("lists")
+    loop = asyncio.new_event_loop()
+    try:
+        small = loop.run_until_complete(_filled_lists(str(base / "small.db"), 2_000))
+        big = loop.run_until_complete(_filled_lists(str(base / "big.db"), 20_000))
+    finally:
+        loop.close()
+    yield small, big
+    small.close()
+    big.close()
+
+
+async def test_a_members_pull_costs_what_changed_in_their_lists(list_stores):
+    """A member of 5 lists among 100 pulls the 10 changes after their checkpoint (what a pull
+    after a restamp is too): the statements use an index, never a scan of the table, and take
+    as many VM steps at 2,000 todos as at 20,000."""
+    costs = {}
+    for name, store in zip(("small", "big"), list_stores, strict=True):
+        last = await store.checkpoint()
+        with Steps(store.db) as seen:
+            docs = await store.feed("todos", last - 10, 1000, owner=MEMBER_OF)
+            assert await store.pending("todos", last - 10, owner=MEMBER_OF) == 10
+        assert len(docs) == 10 and {d.owner for d in docs} == {"l7"}
+        costs[name] = seen.steps
+        for sql in [s for s in seen.statements if "FROM documents" in s]:
+            plan = _plan(store.db, sql)
+            assert "INDEX documents_by_" in plan and "SCAN documents" not in plan, (
+                f"{sql}\n{plan}")
+    print("a member's pull, VM steps", costs)
+    assert costs["big"] <= costs["small"] * 1.2 + 50, costs

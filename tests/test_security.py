@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from models.registry import MODELS
 from models.revisions import next_revision
 from server import create_app
 from server.app import DEFAULT_REGISTER_ATTEMPTS
@@ -37,6 +39,7 @@ from tests.auth_helpers import (
     assert_error,
     client_of,
     query,
+    sign_up,
     sign_up_sync,
 )
 from tests.live_server import LiveServer
@@ -390,6 +393,332 @@ async def test_post_reusing_another_users_id_says_taken_alike_live_or_deleted(ad
     assert assert_error(live, 409, "REVISION_CONFLICT")["details"] == {"id": live_id}
     same_answer(live, gone, live_id, deleted_id)
     assert snapshot(started) == before
+
+
+# ---- 4b. shared lists: todolists, and todos in lists, probed by strangers and members ---------
+
+LISTS, TODOS = "/api/todolists", "/api/todos"
+
+
+def list_requests(rev: str) -> list[tuple[str, dict[str, Any]]]:
+    """`id_requests` for a list's fields."""
+    put = {"name": "bob's now", "members": {}}
+    return [
+        ("GET", {}), ("HEAD", {}),
+        ("PUT", {"json": put}), ("PUT", {"json": put, "headers": {"If-Match": rev}}),
+        ("PUT", {"json": {"name": 5}}), ("PUT", {"json": {"name": "x", "owner": "bob"}}),
+        ("PATCH", {"json": {"members": {"bob": "editor"}}}),
+        ("PATCH", {"json": {"name": "x"}, "headers": {"If-Match": rev}}),
+        ("DELETE", {}), ("DELETE", {"headers": {"If-Match": rev}}),
+    ]
+
+
+async def made(client: httpx.AsyncClient, path: str, body: dict) -> dict:
+    response = await client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def push(client: httpx.AsyncClient, collection: str, *docs: dict) -> list[dict]:
+    """The results of a sync push of `docs` (at the model's version)."""
+    version = MODELS[collection].version
+    response = await client.post(f"/api/{collection}/sync/apply",
+                                 json={"protocol": 1, "version": version, "docs": list(docs)})
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def wire(body: dict, parent: str | None = None, deleted: bool = False) -> dict:
+    """A wire doc of `body` (its `_rev` the parent unless given), one revision after it."""
+    data = {k: v for k, v in body.items() if k != "_rev"}
+    parent = parent if parent is not None else body.get("_rev")
+    rev = next_revision(parent, None if deleted else data, deleted)
+    return {"id": data["id"], "rev": rev, "history": [parent] if parent else [],
+            "deleted": deleted, "data": None if deleted else data,
+            **({"base_rev": parent} if parent else {})}
+
+
+def refused(results: list[dict]) -> None:
+    for result in results:
+        assert result["status"] == "rejected" and result["current"] is None, result
+        assert result["error"]["code"] == "ACCESS_DENIED", result
+        assert result["error"]["message"].startswith("WRITE on "), result
+
+
+@pytest.mark.parametrize("deleted", [False, True], ids=["live", "deleted"])
+async def test_another_users_list_and_its_todo_answer_like_unused_ids(ada, bob, started,
+                                                                      deleted):
+    """A list bob is no member of, and a todo in it, answer every id-addressed request
+    exactly like ids nobody uses; nothing is written."""
+    plans = await made(ada, LISTS, {"name": "ada's secret plans"})
+    todo = await made(ada, TODOS, {"title": "ada's secret plan", "list_id": plans["id"]})
+    if deleted:
+        assert (await ada.delete(f"{TODOS}/{todo['id']}")).status_code == 200
+        assert (await ada.delete(f"{LISTS}/{plans['id']}")).status_code == 200
+    before = snapshot(started)
+    for path, body, requests in ((LISTS, plans, list_requests(plans["_rev"])),
+                                 (TODOS, todo, id_requests(todo["_rev"]))):
+        unused_id = secrets.token_hex(16)
+        for method, kwargs in requests:
+            foreign = await bob.request(method, f"{path}/{body['id']}", **kwargs)
+            unused = await bob.request(method, f"{path}/{unused_id}", **kwargs)
+            assert 400 <= foreign.status_code < 500, (path, method, kwargs, foreign.text)
+            same_answer(foreign, unused, body["id"], unused_id)
+            assert "secret" not in foreign.text and body["_rev"] not in foreign.text
+        # a create reusing the id: taken, without a revision, alike live or deleted
+        fields = {"name": "x"} if path == LISTS else {"title": "x"}
+        taken = await bob.post(path, json={"id": body["id"], **fields})
+        assert assert_error(taken, 409, "REVISION_CONFLICT")["details"] == {"id": body["id"]}
+    assert snapshot(started) == before
+
+
+async def test_list_ids_in_filters_and_counts_find_nothing_of_others(ada, bob, started):
+    plans = await made(ada, LISTS, {"name": "plans"})
+    await made(ada, TODOS, {"title": "secret", "list_id": plans["id"]})
+    await made(ada, TODOS, {"title": "inbox secret"})
+    for where in ({"list_id": plans["id"]}, {"list_id": f"inbox-{ada.account.id}"},
+                  {"owner": ada.account.id}, {"title": "secret"}):
+        found = await bob.get(TODOS, params={"filter": json.dumps({"where": where})})
+        assert found.status_code == 200 and found.json() == [], (where, found.text)
+        counted = await bob.get(f"{TODOS}/count", params={"where": json.dumps(where)})
+        assert counted.json() == {"count": 0}, where
+    for where in ({"id": plans["id"]}, {"owner": ada.account.id}, {"name": "plans"}):
+        found = await bob.get(LISTS, params={"filter": json.dumps({"where": where})})
+        assert found.json() == [], where
+        assert (await bob.get(f"{LISTS}/count", params={"where": json.dumps(where)})).json() \
+            == {"count": 0}
+
+
+async def test_sync_pushes_claiming_others_lists_are_refused_and_write_nothing(
+        ada, bob, started):
+    """bob pushes: ada's list as his (a new revision with no history, one after hers, a
+    delete), ada's default list under either owner, his own todo moved into ada's list or her
+    default list, a todo of hers in her list. Each is refused alike, nothing is written."""
+    plans = await made(ada, LISTS, {"name": "plans"})
+    hers = await made(ada, TODOS, {"title": "hers", "list_id": plans["id"]})
+    mine = await made(bob, TODOS, {"title": "bob's"})
+    bob_id, ada_id = bob.account.id, ada.account.id
+    before = snapshot(started)
+    as_his = {**plans, "owner": bob_id, "name": "bob's now"}
+    refused(await push(bob, "todolists",
+                       wire(as_his, parent=""), wire(as_his),
+                       wire(plans, deleted=True),
+                       wire({**plans, "members": {bob_id: "editor"}})))
+    inbox = {"id": f"inbox-{ada_id}", "name": "My todos", "members": {bob_id: "editor"}}
+    [forged] = await push(bob, "todolists", wire({**inbox, "owner": ada_id}, parent=""))
+    refused([forged])
+    [claimed] = await push(bob, "todolists", wire({**inbox, "owner": bob_id}, parent=""))
+    assert claimed["status"] == "rejected" and claimed["error"]["code"] == "VALIDATION_FAILED"
+    assert "id" in claimed["error"]["details"], claimed
+    refused(await push(bob, "todos",
+                       wire({**mine, "list_id": plans["id"]}),
+                       wire({**mine, "list_id": f"inbox-{ada_id}"}),
+                       wire({**mine, "list_id": ada_id}),
+                       wire({**hers, "title": "bob was here"}),
+                       wire({**hers, "owner": bob_id}),
+                       wire(hers, deleted=True),
+                       wire({**hers, "id": secrets.token_hex(16), "owner": bob_id}, parent="")))
+    assert snapshot(started) == before
+    # REST alike: moving his todo into ada's list is refused as into a list nobody has
+    for list_id in (plans["id"], f"inbox-{ada_id}", secrets.token_hex(16)):
+        moved = await bob.patch(f"{TODOS}/{mine['id']}", json={"list_id": list_id})
+        assert assert_error(moved, 403, "ACCESS_DENIED")["message"] == \
+            "WRITE on todos is not allowed"
+    assert snapshot(started) == before
+
+
+async def test_a_list_may_not_take_a_users_id(ada, bob, started):
+    """A list whose id is an account's id would make that account its owner (a document owned
+    by a user's id is theirs): bob could put todos in front of ada, and ada rename bob's
+    list. Such an id is refused, by REST and by sync, and nothing is written."""
+    ada_id = ada.account.id
+    before = snapshot(started)
+    taken = await bob.post(LISTS, json={"id": ada_id, "name": "ada's now"})
+    assert_error(taken, 409, "REVISION_CONFLICT")
+    body = {"id": ada_id, "name": "x", "owner": bob.account.id, "members": {}}
+    [result] = await push(bob, "todolists", wire(body, parent=""))
+    assert result["status"] == "rejected" and result["current"] is None, result
+    assert snapshot(started) == before
+    pulled = (await ada.get("/api/todolists/sync/changes")).json()
+    assert pulled["docs"] == [], pulled
+    refused(await push(bob, "todos", wire({"id": secrets.token_hex(16), "title": "spam",
+                                           "completed": False, "order": 1, "due": None,
+                                           "owner": bob.account.id, "list_id": ada_id,
+                                           "created_at": "2026-01-01T00:00:00.000Z",
+                                           "updated_at": "2026-01-01T00:00:00.000Z"},
+                                          parent="")))
+    assert (await ada.get(TODOS)).json() == []
+
+
+async def test_members_may_write_only_what_their_role_allows_by_sync_and_rest(
+        ada, bob, started):
+    """bob as viewer, then as editor, of ada's list: a viewer's edit, create and delete of its
+    todos are refused; an editor's edit applies, but renaming, sharing or deleting the list,
+    or forging who created a todo, is refused (sync and REST say the same)."""
+    async with client_of(started, "198.51.100.3") as cy:
+        cy.account = await sign_up(cy, "cyd")
+        bob_id, cy_id = bob.account.id, cy.account.id
+        shopping = await made(ada, LISTS, {"name": "Shopping", "members": {bob_id: "viewer"}})
+        milk = await made(ada, TODOS, {"title": "milk", "list_id": shopping["id"]})
+        new_todo = {**milk, "id": secrets.token_hex(16), "owner": bob_id}
+        before = snapshot(started)
+        refused(await push(bob, "todos", wire({**milk, "completed": True}),
+                           wire(milk, deleted=True), wire(new_todo, parent="")))
+        for method, kwargs in (("PATCH", {"json": {"completed": True}}),
+                               ("PUT", {"json": {"title": "vi's"}}), ("DELETE", {})):
+            answer = await bob.request(method, f"{TODOS}/{milk['id']}", **kwargs)
+            assert assert_error(answer, 403, "ACCESS_DENIED")["message"] == \
+                "WRITE on todos is not allowed"
+        sneaked = await bob.post(TODOS, json={"title": "x", "list_id": shopping["id"]})
+        assert_error(sneaked, 403, "ACCESS_DENIED")
+        assert snapshot(started) == before
+
+        shared = await ada.patch(f"{LISTS}/{shopping['id']}",
+                                 json={"members": {bob_id: "editor"}})
+        assert shared.status_code == 200, shared.text
+        shopping = shared.json()
+        before = snapshot(started)
+        # (taking only himself out, {"members": {}}, is leaving: allowed, tests/test_sharing.py)
+        for change in ({"name": "bob's"}, {"members": {bob_id: "editor", cy_id: "editor"}},
+                       {"members": {cy_id: "viewer"}}, {"name": "bob's", "members": {}},
+                       {"owner": bob_id}):
+            refused(await push(bob, "todolists", wire({**shopping, **change})))
+        refused(await push(bob, "todolists", wire(shopping, deleted=True)))
+        refused(await push(bob, "todos", wire({**milk, "owner": bob_id}),
+                           wire({**new_todo, "owner": cy_id}, parent="")))
+        for method, kwargs in (("PATCH", {"json": {"members": {cy_id: "viewer"}}}),
+                               ("PATCH", {"json": {"name": "bob's"}}),
+                               ("PUT", {"json": {"name": "bob's", "members": {}}}),
+                               ("DELETE", {})):
+            answer = await bob.request(method, f"{LISTS}/{shopping['id']}", **kwargs)
+            assert assert_error(answer, 403, "ACCESS_DENIED")["message"] == \
+                "WRITE on todolists is not allowed"
+        assert snapshot(started) == before
+        [edited] = await push(bob, "todos", wire({**milk, "completed": True}))
+        assert edited["status"] == "applied", edited
+        assert (await ada.get(f"{TODOS}/{milk['id']}")).json()["completed"] is True
+        # cy, a stranger all along, sees none of it
+        for path in (f"{TODOS}/{milk['id']}", f"{LISTS}/{shopping['id']}"):
+            assert_error(await cy.get(path), 404, "NOT_FOUND")
+
+
+async def test_pulls_never_name_others_ids(ada, bob, started):
+    """The changes, conflicts and diff answers of a stranger and of a viewer hold nothing of
+    ada's but the list shared with the viewer: no id, no title, no list id in `owners`."""
+    async with client_of(started, "198.51.100.3") as cy:
+        cy.account = await sign_up(cy, "cyd")
+        private = await made(ada, LISTS, {"name": "private"})
+        shared = await made(ada, LISTS, {"name": "shared", "members": {cy.account.id: "viewer"}})
+        secrets_ = [await made(ada, TODOS, {"title": "secret inbox"}),
+                    await made(ada, TODOS, {"title": "secret list", "list_id": private["id"]})]
+        gone = await made(ada, TODOS, {"title": "secret gone", "list_id": private["id"]})
+        assert (await ada.delete(f"{TODOS}/{gone['id']}")).status_code == 200
+        visible = await made(ada, TODOS, {"title": "visible", "list_id": shared["id"]})
+        hidden = [private["id"], f"inbox-{ada.account.id}", gone["id"],
+                  *(t["id"] for t in secrets_)]
+        for client, expected_lists, expected_todos, unseen in (
+                (bob, [], [], [*hidden, ada.account.id, shared["id"]]),
+                (cy, [shared["id"]], [visible["id"]], hidden)):  # cy sees ada own the list
+            for collection, expected in (("todolists", expected_lists),
+                                         ("todos", expected_todos)):
+                for params in ({}, {"since": "0", "full": "1"}, {"limit": "1"}):
+                    version = {"version": str(MODELS[collection].version)}
+                    page = (await client.get(f"/api/{collection}/sync/changes",
+                                             params={**version, **params})).json()
+                    assert [d["id"] for d in page["docs"]] == expected[:int(
+                        params.get("limit", 100))], (collection, page)
+                    text = json.dumps(page)
+                    assert not any(id in text for id in unseen) and "secret" not in text, text
+                    assert page["owners"] == sorted(
+                        expected_lists + [f"inbox-{client.account.id}"]) + [
+                        client.account.id], page
+                conflicts = await client.get(f"/api/{collection}/sync/conflicts",
+                                             params=version)
+                assert conflicts.json()["conflicts"] == [], conflicts.text
+        diff = await bob.post("/api/todolists/sync/diff", json={"protocol": 1, "changes": [
+            {"id": private["id"], "rev": private["_rev"], "prev": None, "checkpoint": 1,
+             "type": "create"}]})
+        assert diff.json()["missing"] == [private["id"]], diff.text
+
+
+async def test_a_conflict_on_a_lists_todo_is_shown_to_its_readers_only(ada, bob, started):
+    """A conflict the server recorded on a todo of a shared list: its members see it in
+    `sync/conflicts`; once removed from the list, or as a stranger, nothing of it."""
+    async with client_of(started, "198.51.100.3") as cy:
+        cy.account = await sign_up(cy, "cyd")
+        shopping = await made(ada, LISTS, {"name": "Shopping",
+                                           "members": {bob.account.id: "editor"}})
+        milk = await made(ada, TODOS, {"title": "milk", "list_id": shopping["id"]})
+        [mine] = await push(ada, "todos", wire({**milk, "title": "ada's milk"}))
+        [theirs] = await push(bob, "todos", wire({**milk, "title": "bob's milk"}))
+        assert (mine["status"], theirs["status"]) == ("applied", "conflict"), theirs
+
+        def listed(client: httpx.AsyncClient):
+            return client.get("/api/todos/sync/conflicts",
+                              params={"version": str(MODELS["todos"].version)})
+
+        for client in (ada, bob):
+            assert [c["theirs"]["id"] for c in (await listed(client)).json()["conflicts"]] == \
+                [milk["id"]]
+        assert (await listed(cy)).json()["conflicts"] == []
+        assert (await ada.patch(f"{LISTS}/{shopping['id']}",
+                                json={"members": {}})).status_code == 200
+        answer = await listed(bob)
+        assert answer.json()["conflicts"] == [] and "milk" not in answer.text, answer.text
+
+
+def test_openapi_describes_lists_like_todos(tmp_path):
+    """The list model is served by the same generic routes: REST, count, sync, each in the
+    spec, with its fields."""
+    spec = make_app(tmp_path).state.openapi
+    for collection in ("todos", "todolists"):
+        paths = {path: sorted(ops) for path, ops in spec["paths"].items()
+                 if path.startswith(f"/api/{collection}")}
+        assert paths == {
+            f"/api/{collection}": ["get", "post"],
+            f"/api/{collection}/count": ["get"],
+            f"/api/{collection}/{{id}}": ["delete", "get", "patch", "put"],
+            f"/api/{collection}/sync/apply": ["post"],
+            f"/api/{collection}/sync/changes": ["get"],
+            f"/api/{collection}/sync/conflicts": ["get"],
+            f"/api/{collection}/sync/diff": ["post"],
+        }, paths
+    text = json.dumps(spec)
+    assert "TodoList" in text and '"editor"' in text and '"viewer"' in text
+
+
+def test_a_strangers_probes_of_a_list_through_the_real_server(tmp_path):
+    """The same answers through uvicorn: a list and its todo answer a stranger like unused ids
+    on every id route, pushes claiming them are refused, the pulls hold nothing of them."""
+    server = LiveServer(tmp_path / "lists.db").start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as ada, \
+                httpx.Client(base_url=server.url, timeout=30) as bob:
+            sign_up_sync(ada)
+            sign_up_sync(bob)
+            plans = ada.post(LISTS, json={"name": "secret plans"}).json()
+            todo = ada.post(TODOS, json={"title": "secret", "list_id": plans["id"]}).json()
+            for path, body, requests in ((LISTS, plans, list_requests(plans["_rev"])),
+                                         (TODOS, todo, id_requests(todo["_rev"]))):
+                unused_id = secrets.token_hex(16)
+                for method, kwargs in requests:
+                    foreign = bob.request(method, f"{path}/{body['id']}", **kwargs)
+                    unused = bob.request(method, f"{path}/{unused_id}", **kwargs)
+                    same_answer(foreign, unused, body["id"], unused_id)
+            claim = {k: v for k, v in plans.items() if k != "_rev"}
+            pushed = bob.post("/api/todolists/sync/apply", json={
+                "protocol": 1, "version": MODELS["todolists"].version,
+                "docs": [wire({**claim, "name": "bob's"}, parent=plans["_rev"])]})
+            refused(pushed.json()["results"])
+            for collection in ("todolists", "todos"):
+                page = bob.get(f"/api/{collection}/sync/changes",
+                               params={"version": str(MODELS[collection].version)}).json()
+                assert page["docs"] == [] and "secret" not in json.dumps(page), page
+                assert plans["id"] not in json.dumps(page)
+            assert ada.get(f"{LISTS}/{plans['id']}").json()["name"] == "secret plans"
+    finally:
+        server.stop()
+    assert "Traceback" not in "".join(server.output)
 
 
 # ---- 5. the registration limit ----------------------------------------------------------------

@@ -252,3 +252,118 @@ async def test_a_member_who_leaves_forgets_the_list_on_every_device(app):
         assert await b2.lists() == [] and await b2.titles() == []
         await a.sync()
         assert (await a.Lists.find_by_id(shopping.id)).members == {}
+
+
+async def test_deleting_a_list_deletes_its_todos_and_every_device_forgets_them(app):
+    """Only the owner deletes a list; the server deletes its todos with it (tombstones, by
+    REST or by a device's sync alike), every member's device forgets the list and its todos,
+    an edit a member had not synced is kept on their device, and the list's id taken again
+    once its tombstone is purged brings none of the old todos back."""
+    async with people(app, "ann", "bob", "vic") as (ann, bob, vic):
+        a, b, v = Device(ann), Device(bob), Device(vic)
+        shopping = await a.Lists.create(name="Shopping",
+                                        members={bob.id: "editor", vic.id: "viewer"})
+        for title in ("milk", "eggs"):
+            await a.Todos.create(title=title, list_id=shopping.id)
+        await a.Todos.create(title="ann's own")
+        await a.sync()
+        await b.sync()
+        await v.sync()
+        assert await b.titles() == ["eggs", "milk"] == await v.titles()
+        await (await b.Todos.find_one(where={"title": "milk"})).update(title="oat milk")
+        await b.Todos.create(title="butter", list_id=shopping.id)
+        assert_error(await bob.http.delete(f"/api/todolists/{shopping.id}"), 403,
+                     "ACCESS_DENIED")
+
+        await (await a.Lists.find_by_id(shopping.id)).delete()
+        assert await a.titles() == ["ann's own"], "gone on the owner's device at once"
+        await a.sync()
+        server = app.state.store
+        for doc in await server.feed("todos", 0, 100, owner=shopping.id):
+            assert doc.deleted and doc.data is None, doc
+        assert await a.titles() == ["ann's own"] and await a.lists() == []
+        for device in (b, v):
+            await device.sync()
+            assert await device.titles() == [] and await device.lists() == []
+            assert {d.owner for d in await device.store.feed("todos", 0, 100)} <= {
+                f"inbox-{device.person.id}", device.person.id}
+        assert sorted(d.data["title"] for d in await kept_documents(b.store, "todos")) == [
+            "butter", "oat milk"], "bob's unsynced edits are kept on his device"
+
+        # by REST too
+        other = (await ann.http.post("/api/todolists", json={"name": "Other"})).json()
+        made = await ann.http.post("/api/todos", json={"title": "x", "list_id": other["id"]})
+        assert made.status_code == 201, made.text
+        assert (await ann.http.delete(f"/api/todolists/{other['id']}")).status_code == 200
+        assert (await server.get_any("todos", made.json()["id"])).deleted
+
+        # the id taken again after the purge of the list's tombstone: nothing comes back
+        await server.purge_tombstones("todolists", await server.checkpoint())
+        again = await vic.http.post("/api/todolists", json={"id": shopping.id, "name": "mine"})
+        assert again.status_code == 201, again.text
+        page = (await vic.http.get(CHANGES, params={"version": str(Todo.version)})).json()
+        assert all(d["deleted"] and d["data"] is None for d in page["docs"]), page
+        assert "milk" not in json.dumps(page) and "eggs" not in json.dumps(page), json.dumps(page)
+
+
+async def test_a_member_added_receives_no_earlier_version_and_no_deleted_body(app):
+    """Documents written on the server after a device synced them (REST) keep that device's
+    revision as their merge base, body included; the restamp that brings a list to a new
+    member drops it, so the member reads the list as it is, never an earlier title or the
+    body of a deleted todo."""
+    async with people(app, "ann", "bob") as (ann, bob):
+        a = Device(ann)
+        party = await a.Lists.create(name="Party")
+        secret = await a.Todos.create(title="surprise for bob", list_id=party.id)
+        gift = await a.Todos.create(title="gift for bob", list_id=party.id)
+        await a.sync()
+        assert (await ann.http.delete(f"/api/todos/{secret.id}")).status_code == 200
+        assert (await ann.http.patch(f"/api/todos/{gift.id}",
+                                     json={"title": "balloons"})).status_code == 200
+        await share(a, party.id, **{bob.id: "viewer"})
+        page = (await bob.http.get(CHANGES, params={"version": str(Todo.version)})).json()
+        assert sorted(d["id"] for d in page["docs"]) == sorted([secret.id, gift.id])
+        assert "for bob" not in json.dumps(page), page
+        b = Device(bob)
+        await b.sync()
+        assert await b.titles() == ["balloons"]
+        await (await a.Todos.find_by_id(gift.id)).update(completed=True)  # ann's device
+        await a.sync()  # merges over the server's edit as before: its own base is on the device
+        assert (await ann.http.get(f"/api/todos/{gift.id}")).json()["title"] == "balloons"
+        await b.sync()
+        assert [(t.title, t.completed) for t in await b.Todos.find()] == [("balloons", True)]
+
+
+async def test_a_todo_cannot_leave_its_list_so_no_reader_keeps_a_ghost(app):
+    """A pull reads by list, so a todo moved out of a list would stay forever on the devices
+    of its readers who may not read the other one. The server refuses the move (REST and
+    sync, with the page's words); moving is deleting and creating, and the tombstone reaches
+    every reader."""
+    async with people(app, "ann", "bob") as (ann, bob):
+        a, b = Device(ann), Device(bob)
+        shopping = await a.Lists.create(name="Shopping", members={bob.id: "viewer"})
+        milk = await a.Todos.create(title="milk", list_id=shopping.id)
+        await a.sync()
+        await b.sync()
+        moved = await ann.http.patch(f"/api/todos/{milk.id}",
+                                     json={"list_id": f"inbox-{ann.id}"})
+        error = assert_error(moved, 422, "VALIDATION_FAILED")
+        local = None
+        try:
+            await (await a.Todos.find_by_id(milk.id)).update(list_id=f"inbox-{ann.id}")
+        except Exception as exc:  # the same refusal on the device
+            local = exc.message
+        assert local == error["message"]
+        doc = await a.store.get("todos", milk.id)
+        body = {**doc.data, "list_id": f"inbox-{ann.id}"}
+        pushed = await ann.http.post("/api/todos/sync/apply", json={
+            "protocol": 1, "version": Todo.version, "docs": [{
+                "id": milk.id, "rev": "2-" + "a" * 32, "history": [doc.rev], "data": body,
+                "base_rev": doc.rev}]})
+        [result] = pushed.json()["results"]
+        assert result["status"] == "rejected" and "list_id" in result["error"]["details"]
+        await (await a.Todos.find_by_id(milk.id)).delete()
+        await a.Todos.create(title="milk")
+        await a.sync()
+        await b.sync()
+        assert await b.titles() == [] and await a.titles() == ["milk"]

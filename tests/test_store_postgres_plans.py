@@ -14,7 +14,13 @@ import psycopg
 import pytest
 
 from server.postgres import PostgresStore
-from server.postgres.adapter import COUNT_CHANGED_BY_OWNER, FEED, FEED_BY_OWNER
+from server.postgres.adapter import (
+    COUNT_CHANGED_BY_OWNER,
+    COUNT_CHANGED_BY_OWNERS,
+    FEED,
+    FEED_BY_OWNER,
+    FEED_BY_OWNERS,
+)
 
 OWNERS = 100
 NEW = 10  # the changes a pull asks for, all of owner u7, the newest in the table
@@ -126,5 +132,75 @@ async def test_the_store_pulls_those_ten_through_the_feed(databases):
         assert [doc.id for doc in docs] == [f"new{n}" for n in range(1, NEW + 1)]
         assert await store.pending("todos", rows, owner="u7") == NEW
         assert len(await store.feed("todos", rows - 400, 1000, owner="u7")) == NEW + 4
+    finally:
+        await store.close()
+
+
+# ---- a member of lists: the feed over the owners they read (docs/ARCHITECTURE.md) -----------
+#
+# A pull of a member is `owner = ANY(<the lists they read, their default list, their id>)`.
+# A restamp after a member is added gives a list's documents new checkpoints, so the pulls after
+# it are the same walk over what changed. The planner picks the owner index when the owners
+# hold few of the rows, the checkpoint index (filtering) when they hold many; either way the
+# rows it touches are at most about twice those it returns (a page, or what changed), never
+# the table.
+
+MEMBERS = {"5 of 100 owners": ("u7", "u8", "u9", "u10", "u11"),
+           "50 of 100 owners": ("u7", *(f"u{n}" for n in range(50, 99)))}
+OFFLINE = 10_000  # the changes (of everyone) a device offline for a while is behind
+
+
+def _touched(plan: dict) -> tuple[int, int]:
+    """(rows the plan's scans read, rows it returned)."""
+    nodes = _nodes(plan)
+    kinds = [node["Node Type"] for node in nodes]
+    assert not any("Seq Scan" in kind for kind in kinds), kinds
+    scans = [node for node in nodes if "Scan" in node["Node Type"]
+             and node["Node Type"] != "Bitmap Index Scan"]
+    return sum(n["Actual Rows"] + n.get("Rows Removed by Filter", 0) for n in scans), \
+        plan["Actual Rows"]
+
+
+@pytest.mark.parametrize("member", MEMBERS)
+def test_a_members_pull_touches_about_what_it_returns(databases, member):
+    url, rows = databases["big"]
+    owners = list(MEMBERS[member])
+    for since in (rows, rows - OFFLINE):
+        plan = _explain(url, FEED_BY_OWNERS, ("todos", owners, since, 1000))
+        touched, returned = _touched(plan)
+        print(member, since, plan["Node Type"], [(n["Node Type"], n.get("Index Name"))
+                                                 for n in _nodes(plan)], touched, returned)
+        assert returned == (NEW if since == rows else min(1000, returned)) and returned > 0
+        assert touched <= 2.1 * returned + NEW, (member, since, touched, returned)
+        counted = _explain(url, COUNT_CHANGED_BY_OWNERS, ("todos", owners, since))
+        touched, _ = _touched(counted)
+        assert touched <= 2 * OFFLINE * len(owners) // OWNERS + 2 * NEW, (member, touched)
+
+
+def test_a_members_pull_of_ten_changes_reads_as_many_pages_at_any_table_size(databases):
+    pages = {}
+    for name, (url, rows) in databases.items():
+        for member, owners in MEMBERS.items():
+            pages[name, member, "feed"] = _pages(_explain(
+                url, FEED_BY_OWNERS, ("todos", list(owners), rows, 1000)))
+            pages[name, member, "pending"] = _pages(_explain(
+                url, COUNT_CHANGED_BY_OWNERS, ("todos", list(owners), rows)))
+    print("pages read by a member's pull of 10 changes", pages)
+    for member in MEMBERS:
+        for what in ("feed", "pending"):
+            # at most one index descent per owner more as the table grows 25 times
+            assert pages["big", member, what] <= pages["small", member, what] + len(
+                MEMBERS[member]), pages
+            assert pages["big", member, what] <= 3 * len(MEMBERS[member]) + 10, pages
+
+
+async def test_the_store_pulls_a_members_changes_through_the_feed(databases):
+    url, rows = databases["big"]
+    store = await PostgresStore.open(url)
+    try:
+        for owners in MEMBERS.values():
+            docs = await store.feed("todos", rows, 1000, owner=owners)
+            assert [doc.id for doc in docs] == [f"new{n}" for n in range(1, NEW + 1)]
+            assert await store.pending("todos", rows, owner=owners) == NEW
     finally:
         await store.close()

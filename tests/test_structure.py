@@ -61,3 +61,26 @@ def test_no_import_circles():
 
 def test_the_cycle_finder_finds_a_circle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {("a", "b", "c")}
+
+
+def test_the_server_has_no_code_of_its_own_for_any_model():
+    """REST, OpenAPI, sync, sharing and live updates serve every model of `models.registry`
+    through the same generic code: `server/` never names a model, its collection or one of
+    its fields (the demo's words in page text aside)."""
+    from models.registry import MODELS
+
+    words = {name for model in MODELS.values()
+             for name in (model.__name__, model.collection, model.owned_by)} - {"id", "owner"}
+    words |= {"list_id", "todo_list", "default_list_id", "inbox-"}
+    found = []
+    for path in (ROOT / "server").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module in (
+                    "models.todo", "models.todo_list"):
+                found.append(f"{path.name}: imports {node.module}")
+            names = ([node.id] if isinstance(node, ast.Name) else [node.attr]
+                     if isinstance(node, ast.Attribute) else [node.value]
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str) else [])
+            found += [f"{path.name}:{node.lineno}: {name!r}" for name in names
+                      if name in words or (isinstance(name, str) and name.startswith("inbox-"))]
+    assert not found, found

@@ -9,6 +9,7 @@ adapter only stores and finds, so a new database never touches any of this.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import replace
 
 from ..changes import Change, ChangeType
@@ -194,10 +195,43 @@ class LocalStore(Store):
                     await tx.put_conflict(model, doc.id, None)
         return len(gone), kept
 
+    async def set_aside(self, model: str, ids: Iterable[str]) -> int:
+        """Writes the peer refused as not allowed (the user lost the right to write there,
+        though they may still read it: an editor made a viewer while offline). Each is kept,
+        as it is, under `kept.<model>` (`models/kept.py`, as `evict` keeps), and the document
+        goes back to what the peer holds (its merge base), or is forgotten when the peer holds
+        none: the device then holds what its user may read, and the edit is not lost (an
+        unsynced delete is just undone, as `evict` forgets one). Returns how many were kept."""
+        kept, undone = 0, 0
+        async with self.adapter.transaction() as tx:
+            for id in ids:
+                doc = await tx.read_doc(model, id)
+                if doc is None or doc.rev == doc.base_rev:
+                    continue
+                if not doc.deleted:
+                    await tx.put_doc(replace(doc, model=KEPT_PREFIX + model),
+                                     new_checkpoint=False)
+                    kept += 1
+                undone += 1
+                if doc.base_rev is None:
+                    await tx.forget_doc(model, id)
+                    continue
+                history = doc.history[doc.history.index(doc.base_rev) + 1:] \
+                    if doc.base_rev in doc.history else ()
+                await tx.put_doc(replace(
+                    doc, rev=doc.base_rev, data=doc.base_data, deleted=doc.base_data is None,
+                    history=history, unacked=(),
+                    owner=owner_of(model, doc.base_data, doc.owner)))
+        if undone:
+            self.derived.clear()
+        return kept
+
     async def restamp(self, model: str, owner: str) -> int:
-        """Give every document of `owner` (tombstones too) a new checkpoint, revisions kept:
-        someone who just gained access to it reads all of it at their next pull, however old,
-        and the per-owner feeds stay a walk over what changed. Returns how many."""
+        """Give every document of `owner` (tombstones too) a new checkpoint, revisions kept and
+        merge bases dropped: someone who just gained access to it reads all of it at their next
+        pull, however old, and nothing else (a merge base's body is an earlier version, or, on
+        a tombstone, the deleted body); the per-owner feeds stay a walk over what changed.
+        Returns how many."""
         docs, cursor = [], 0
         while page := await self.adapter.feed_docs(model, cursor, 1000, owner):
             cursor = page[-1].checkpoint
@@ -207,8 +241,34 @@ class LocalStore(Store):
                 for doc in docs:
                     current = await tx.read_doc(model, doc.id)
                     if current is not None and current.owner == owner:
-                        await tx.put_doc(current)
+                        # without its merge base: that body (an earlier version, or what a
+                        # tombstone deleted) is no business of whoever reads the owner now
+                        await tx.put_doc(replace(current, base_rev=current.rev,
+                                                 base_data=current.data, unacked=()))
         return len(docs)
+
+    async def delete_owned(self, model: str, owner: str) -> list[Document]:
+        """Delete every live document of `owner` (a tombstone each, in one transaction, with no
+        merge base): what a group takes with it when it is deleted. Returns the tombstones."""
+        ids, cursor = [], 0
+        while page := await self.adapter.feed_docs(model, cursor, 1000, owner):
+            cursor = page[-1].checkpoint
+            ids += [doc.id for doc in page if not doc.deleted]
+        written = []
+        if ids:
+            async with self.adapter.transaction() as tx:
+                sent = await tx.read_mark(SENT_MARK) or 0
+                for id in ids:
+                    current = await tx.read_doc(model, id)
+                    if current is not None and not current.deleted and current.owner == owner:
+                        planned = plan_write(model, id, current, None, current.rev, sent)
+                        # no merge base: the body must not travel with the tombstone to
+                        # whoever reads the owner later
+                        doc = await tx.put_doc(replace(planned, base_rev=planned.rev,
+                                                       base_data=None))
+                        await _settle_conflict(tx, doc)
+                        written.append(doc)
+        return written
 
     async def purge_tombstones(self, model: str, through: int) -> int:
         async with self.adapter.transaction() as tx:
