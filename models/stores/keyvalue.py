@@ -38,7 +38,6 @@ from .adapter import Adapter, Owners, Transaction, owner_tuple
 from .compact import FieldShape, body_of, decode, encode, readable, shape_of
 from .packing import pack_checkpoint, pack_id, unpack_checkpoint, unpack_id
 
-
 FEED_CHUNK = 2000  # change keys a feed reads in one go
 
 
@@ -87,7 +86,7 @@ class KeyValueAdapter(Adapter, Transaction):
         self._pending: dict[str, str | None] | None = None  # a transaction's writes, in order
         self._shapes: dict[str, FieldShape] = {}  # shapes read or written (never change)
         self._checked: set[str] = set()  # shapes seen stored in the transaction in progress
-        self._ahead: dict[str, str | None] = {}  # keys a transaction read at once (`prepare_writes`)
+        self._ahead: dict[str, str | None] = {}  # read at once in a transaction (prepare_writes)
         self._last_read: tuple[str, str, Document] | None = None  # key, entry, document
 
     # ---- keys --------------------------------------------------------------------------------
