@@ -29,7 +29,8 @@ from .access import WRITE
 from .document import Document
 from .errors import OffsyncError, ValidationError
 from .fields import DateTime, FieldError
-from .ownership import owner_of
+from .model_access import AccessControlled
+from .ownership import DEFAULT_FIELD, owner_of
 
 
 def _unique(objs: list[Any]) -> None:
@@ -48,7 +49,7 @@ async def update_many(cls: Any, objs: list[Any], values: dict) -> list[Document]
     _unique(objs)
     before = [dict(obj.__dict__) for obj in objs]
     try:
-        return await _save_many(cls, objs, values)
+        return await _save_many(cls, objs, values, before)
     except BaseException:
         for obj, was in zip(objs, before, strict=True):
             obj.__dict__.clear()
@@ -56,34 +57,33 @@ async def update_many(cls: Any, objs: list[Any], values: dict) -> list[Document]
         raise
 
 
-async def _save_many(cls: Any, objs: list[Any], values: dict) -> list[Document]:
+async def _save_many(cls: Any, objs: list[Any], values: dict,
+                     given: list[dict]) -> list[Document]:
     acting = await cls.resolved() if cls.enforce_access else cls
+    access = _Access(acting)
     now = cls.clock()
     news: dict[str, bool] = {}
-    given = {obj.id: obj.to_dict() for obj in objs if not obj.is_new}  # as read from the store
     checked = _Cleaned(cls)
     writes = []
-    for obj in objs:
+    for obj, was in zip(objs, given, strict=True):
         obj.__dict__.update(values)
         is_new = obj.is_new
         obj._complete_for_save(is_new)
         news[obj.id] = is_new
         if cls.enforce_access:  # what a save one by one checks first, when it can be told now
-            data = obj.to_dict()
-            owner = owner_of(cls.collection, data)
-            if owner is not None:
-                acting._enforce(WRITE, owner, data)
+            access.new_body(obj.to_dict())
         await obj._hook("before_save", is_new)
         if is_new:
             obj._stamp_and_validate(now)
         else:
             _stamp(obj, now)
-            checked.validate(obj, given[obj.id])
+            checked.validate(obj, was)  # `was`: as read from the store
         writes.append((obj.id, obj.to_dict(), obj._rev))
-    by_id = {obj.id: obj for obj in objs}
+    by_id = {obj.id: (obj, data) for obj, (_, data, _) in zip(objs, writes, strict=True)}
 
     def check(id: str, current: Any) -> None:
-        by_id[id]._check_write(acting, None if news[id] else current)
+        obj, data = by_id[id]
+        access.write(obj, data, None if news[id] else current)
 
     docs = await cls._store().write_many(cls.collection, writes,
                                          check=check if cls.enforce_access else None)
@@ -92,6 +92,49 @@ async def _save_many(cls: Any, objs: list[Any], values: dict) -> list[Document]:
     for obj in objs:
         await obj._hook("after_save", news[obj.id])
     return docs
+
+
+class _Access:
+    """The access rules of a batch, each distinct case decided once: when the model's bodies
+    give no roles of their own (`own_role`), what decides is only who owns the new body and
+    the stored one, and who created each. A refusal ends the batch, so only passes are kept."""
+
+    def __init__(self, acting: Any) -> None:
+        self.acting = acting
+        plain = getattr(acting.own_role, "__func__", None) is AccessControlled.own_role.__func__
+        self.passed: set[tuple] | None = set() if plain else None
+
+    def new_body(self, data: dict) -> None:
+        owner = owner_of(self.acting.collection, data)
+        if owner is None:
+            return
+        key = ("new", owner)
+        if self.passed is None or key not in self.passed:
+            self.acting._enforce(WRITE, owner, data)
+            if self.passed is not None:
+                self.passed.add(key)
+
+    def write(self, obj: Any, data: dict, stored: Document | None) -> None:
+        if self.passed is None:
+            obj._check_write(self.acting, stored, data)
+            return
+        made = stored.data.get(DEFAULT_FIELD) if stored is not None and stored.data else None
+        key = (owner_of(self.acting.collection, data), data.get(DEFAULT_FIELD), stored is None,
+               stored.owner if stored else None, stored.deleted if stored else None, made)
+        if key not in self.passed:
+            obj._check_write(self.acting, stored, data)
+            self.passed.add(key)
+
+    def delete(self, obj: Any, stored: Document | None) -> None:
+        if self.passed is None:
+            obj._check_delete(self.acting, stored)
+            return
+        data = None if stored is not None else obj.to_dict()
+        key = ("delete", stored.owner if stored is not None else owner_of(
+            self.acting.collection, data), stored is None)
+        if key not in self.passed:
+            obj._check_delete(self.acting, stored)
+            self.passed.add(key)
 
 
 def _stamp(obj: Any, now: str) -> None:
@@ -154,12 +197,13 @@ async def delete_many(cls: Any, objs: list[Any]) -> list[Document]:
     the tombstones as stored."""
     _unique(objs)
     acting = await cls.resolved() if cls.enforce_access else cls
+    access = _Access(acting)
     for obj in objs:
         await obj._hook("before_delete")
     by_id = {obj.id: obj for obj in objs}
 
     def check(id: str, current: Any) -> None:
-        by_id[id]._check_delete(acting, current)
+        access.delete(by_id[id], current)
 
     docs = await cls._store().write_many(
         cls.collection, [(obj.id, None, obj._rev) for obj in objs],

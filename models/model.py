@@ -290,10 +290,12 @@ class Model(AccessControlled, Replicable):
             self.__dict__["owner"] = cls.user_id
         self.complete(is_new)
 
-    def _check_write(self, acting: Any, stored: Document | None) -> None:
-        """The access rules on writing this object over `stored` (None: nothing stored, or
-        a create): the new body's owner and the stored one's, and who created it."""
-        data = self.to_dict()
+    def _check_write(self, acting: Any, stored: Document | None,
+                     data: dict | None = None) -> None:
+        """The access rules on writing this object (its body `data`) over `stored` (None:
+        nothing stored, or a create): the new body's owner and the stored one's, and who
+        created it."""
+        data = self.to_dict() if data is None else data
         bodies = [(ownership.owner_of(self.collection, data), data)]
         if stored is not None:
             bodies.append((stored.owner, stored.data))

@@ -290,6 +290,7 @@ class KeyValueAdapter(Adapter, Transaction):
         out: list[Document] = []
         top, cursor = self._seq(), since + 1
         chunk = min(FEED_CHUNK, max(64, limit))  # change keys read in one go
+        mine = model + ":"
         while cursor <= top and len(out) < limit:
             numbers = range(cursor, min(top, cursor + chunk - 1) + 1)
             cursor = numbers[-1] + 1
@@ -299,6 +300,9 @@ class KeyValueAdapter(Adapter, Transaction):
                                             strict=True):
                 if raw is None:
                     continue  # superseded by a later write of the same document
+                if not raw.startswith(mine) and raw[:1] != "{" \
+                        and raw.partition(":")[0] not in ("", raw):
+                    continue  # another model's (it reports its own damaged pointers)
                 pointer_model, pointer_id = parse_pointer(raw)
                 if pointer_id is None:
                     self.corrupt_keys.add(key)

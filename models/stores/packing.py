@@ -66,13 +66,17 @@ def is_packed(text: str, width: int) -> bool:
     return len(text) == width and min(text) >= FIRST and max(text) <= LAST
 
 
-_hex: dict[str, str] = {}  # hex -> packed, for the ids and revisions met lately (both ways)
+_hex: dict[str, str] = {}  # hex -> packed, for the ids and revisions met lately
+_unhex: dict[str, str] = {}  # and back
+RECENT = 65_536  # ids and revisions remembered: three per document of a 10,000-todo batch
 
 
 def _remember(hex_text: str, packed: str) -> None:
-    if len(_hex) >= 8192:
+    if len(_hex) >= RECENT:
         _hex.clear()
+        _unhex.clear()
     _hex[hex_text] = packed
+    _unhex[packed] = hex_text
 
 
 def pack_hex(text: str) -> str | None:
@@ -87,6 +91,9 @@ def pack_hex(text: str) -> str | None:
 
 
 def unpack_hex(text: str) -> str:
+    known = _unhex.get(text)
+    if known is not None:
+        return known
     found = f"{unpack_int(text):032x}"
     if len(found) == 32:  # (10 characters hold 140 bits: more than 32 digits is no packed id)
         _remember(found, text)  # the entry read now is the one written next (an edit, an ack)
@@ -105,7 +112,7 @@ def pack_id(id: str) -> str:
         packed = pack_hex(id)
         if packed is None:
             packed = "=" + id if id.startswith("=") or is_packed(id, 10) else id
-        if len(_ids) >= 1024:
+        if len(_ids) >= RECENT:
             _ids.clear()
         found = _ids[id] = packed
     return found
