@@ -199,8 +199,14 @@ def pack_value(value):
     return value
 
 
+_unpacked: dict[str, object] = {}  # packed stamps and ints met lately -> their value
+
+
 def unpack_value(value):
     if isinstance(value, str) and value and value[0] in TAGS:
+        known = _unpacked.get(value)
+        if known is not None:
+            return known
         tag, body = value[0], value[1:]
         if tag == ESCAPE:
             return body
@@ -208,20 +214,34 @@ def unpack_value(value):
             return unpack_hex(body)
         if len(body) == 3:
             number = unpack_int(body)  # which refuses characters that are not packed
-            return _stamp_text(number) if tag == STAMP_TAG else number
+            found = _stamp_text(number) if tag == STAMP_TAG else number
+            if len(_unpacked) >= RECENT:
+                _unpacked.clear()
+            _unpacked[value] = found
+            return found
         raise ValueError(f"not a packed value: {value!r}")
     return value
 
 
+_checkpoints: dict[int, str] = {}
+
+
 def pack_checkpoint(checkpoint: int) -> str:
     """A checkpoint in a key: base 36, short and readable."""
+    found = _checkpoints.get(checkpoint)
+    if found is not None:
+        return found
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
+    out, number = "", checkpoint
     while True:
-        checkpoint, rest = divmod(checkpoint, 36)
+        number, rest = divmod(number, 36)
         out = digits[rest] + out
-        if not checkpoint:
-            return out
+        if not number:
+            break
+    if len(_checkpoints) >= RECENT:
+        _checkpoints.clear()
+    _checkpoints[checkpoint] = out
+    return out
 
 
 def unpack_checkpoint(text: str) -> int | None:
