@@ -17,10 +17,10 @@ import inspect
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Self, TypeVar
 
-from . import ownership
+from . import bulk, ownership
 from .access import WRITE, AccessRule
 from .document import Document
 from .errors import OffsyncError, ValidationError
@@ -266,6 +266,22 @@ class Model(AccessControlled, Replicable):
 
     async def _save(self) -> None:
         is_new = self.is_new
+        self._complete_for_save(is_new)
+        cls = type(self)
+        if cls.enforce_access:
+            acting = await cls.resolved()
+            stored = None if is_new else await self._store().get_any(self.collection, self.id)
+            self._check_write(acting, stored)
+        await self._hook("before_save", is_new)
+        self._stamp_and_validate(type(self).clock())
+        doc = await self._store().write(
+            self.collection, self.id, self.to_dict(), base_rev=self._rev
+        )
+        self._took(doc)
+        await self._hook("after_save", is_new)
+
+    def _complete_for_save(self, is_new: bool) -> None:
+        """What a save fills before the access rules look: the id, the creator, `complete`."""
         if self.id is None:
             self.id = new_id()
         cls = type(self)
@@ -273,28 +289,31 @@ class Model(AccessControlled, Replicable):
                 and self.__dict__.get("owner") is None:
             self.__dict__["owner"] = cls.user_id
         self.complete(is_new)
-        if cls.enforce_access:
-            acting = await cls.resolved()
-            stored = None if is_new else await self._store().get_any(self.collection, self.id)
-            data = self.to_dict()
-            bodies = [(ownership.owner_of(self.collection, data), data)]
-            if stored is not None:
-                bodies.append((stored.owner, stored.data))
-            if all(owner is None for owner, _ in bodies):
-                bodies = [(None, None)]
-            leaving = stored is not None and not stored.deleted \
-                and acting.is_leaving(stored.data, data, cls.user_id)
-            for owner, body in bodies:
-                if (owner is not None or len(bodies) == 1) and not leaving:
-                    acting._enforce(WRITE, owner, body)
-            if acting.creator_changed(data, stored.data if stored and not stored.deleted
-                                      else None):
-                raise acting._denied(WRITE)
-            if acting.group_changed(data, stored.data if stored and not stored.deleted
-                                    else None):
-                raise acting.group_change_refused()
-        await self._hook("before_save", is_new)
-        now = type(self).clock()
+
+    def _check_write(self, acting: Any, stored: Document | None,
+                     data: dict | None = None) -> None:
+        """The access rules on writing this object (its body `data`) over `stored` (None:
+        nothing stored, or a create): the new body's owner and the stored one's (unless the
+        write is a member leaving a group), who created it, and which group it belongs to."""
+        cls = type(self)
+        data = self.to_dict() if data is None else data
+        bodies = [(ownership.owner_of(self.collection, data), data)]
+        if stored is not None:
+            bodies.append((stored.owner, stored.data))
+        if all(owner is None for owner, _ in bodies):
+            bodies = [(None, None)]
+        leaving = stored is not None and not stored.deleted \
+            and acting.is_leaving(stored.data, data, cls.user_id)
+        for owner, body in bodies:
+            if (owner is not None or len(bodies) == 1) and not leaving:
+                acting._enforce(WRITE, owner, body)
+        before = stored.data if stored and not stored.deleted else None
+        if acting.creator_changed(data, before):
+            raise acting._denied(WRITE)
+        if acting.group_changed(data, before):
+            raise acting.group_change_refused()
+
+    def _stamp_and_validate(self, now: str) -> None:
         for name, field in self.fields.items():
             stamp = isinstance(field, DateTime) and (
                 field.auto_now or (field.auto_now_add and self.__dict__.get(name) is None)
@@ -302,12 +321,20 @@ class Model(AccessControlled, Replicable):
             if stamp:
                 self.__dict__[name] = now
         self.validate()
-        doc = await self._store().write(
-            self.collection, self.id, self.to_dict(), base_rev=self._rev
-        )
+
+    def _took(self, doc: Document) -> None:
+        """The stored document's body and revision, after a write."""
         self.__dict__.update({k: v for k, v in (doc.data or {}).items() if k in self.fields})
         self._rev = doc.rev
-        await self._hook("after_save", is_new)
+
+    def _check_delete(self, acting: Any, stored: Document | None) -> None:
+        """The access rules on deleting this object: the stored document's owner (this
+        object's, when nothing is stored)."""
+        if stored is not None:
+            acting._enforce(WRITE, stored.owner, stored.data)
+        else:
+            data = self.to_dict()
+            acting._enforce(WRITE, ownership.owner_of(self.collection, data), data)
 
     async def update(self, **values: Any) -> None:
         """Change some fields and save (LoopBack's `updateAttributes`)."""
@@ -319,15 +346,24 @@ class Model(AccessControlled, Replicable):
         self.__dict__.update(values)
         await self.save()
 
+    # ---- bulk: many objects, one store transaction (models/bulk.py) ----------------------------
+    @classmethod
+    async def update_many(cls, objs: Iterable[Model], **values: Any) -> list[Document]:
+        """`obj.update(**values)` for each object, written in one store transaction: every
+        one is saved, or none is and each object is as it was. Returns the stored documents
+        (for a caller keeping a copy). See `models.bulk`."""
+        return await bulk.update_many(cls, list(objs), values)
+
+    @classmethod
+    async def delete_many(cls, objs: Iterable[Model]) -> list[Document]:
+        """`obj.delete()` for each object, in one store transaction: all or none. Returns the
+        tombstones."""
+        return await bulk.delete_many(cls, list(objs))
+
     async def delete(self) -> None:
         if type(self).enforce_access:
             acting = await type(self).resolved()
-            stored = await self._store().get_any(self.collection, self.id)
-            if stored is not None:
-                acting._enforce(WRITE, stored.owner, stored.data)
-            else:
-                data = self.to_dict()
-                acting._enforce(WRITE, ownership.owner_of(self.collection, data), data)
+            self._check_delete(acting, await self._store().get_any(self.collection, self.id))
         await self._hook("before_delete")
         await self._store().write(self.collection, self.id, None, base_rev=self._rev)
         self._rev = None

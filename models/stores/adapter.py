@@ -57,6 +57,11 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     async def put_mark(self, name: str, value: int) -> None: ...
 
+    async def prepare_writes(self, model: str, ids: list[str]) -> None:  # noqa: B027
+        """A hint before many writes in this transaction: each of these documents is about to
+        be read and written as a change. An adapter whose every read is a round trip may read
+        what they need at once (the key-value core does); the default does nothing."""
+
     @abc.abstractmethod
     async def drop_tombstones(self, model: str, through: int) -> int:
         """Delete tombstones with checkpoint <= `through`; return how many."""

@@ -38,11 +38,16 @@ from .adapter import Adapter, Owners, Transaction, owner_tuple
 from .compact import FieldShape, body_of, decode, encode, readable, shape_of
 from .packing import pack_checkpoint, pack_id, unpack_checkpoint, unpack_id
 
+FEED_CHUNK = 2000  # change keys a feed reads in one go
+
 
 class KeySpace(Protocol):
     """Where the keys live."""
 
     def get(self, key: str) -> str | None: ...
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        """`get` of each key, in one go (one call to the browser for Web Storage)."""
+        ...
     def names(self) -> Iterable[str]: ...
     def commit(self, changes: dict[str, str | None]) -> None:
         """Set each key (None removes it), all or nothing; raise if nothing could be written."""
@@ -56,6 +61,9 @@ class DictSpace:
 
     def get(self, key: str) -> str | None:
         return self.items.get(key)
+
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        return [self.items.get(key) for key in keys]
 
     def names(self) -> Iterable[str]:
         return self.items
@@ -78,6 +86,8 @@ class KeyValueAdapter(Adapter, Transaction):
         self._pending: dict[str, str | None] | None = None  # a transaction's writes, in order
         self._shapes: dict[str, FieldShape] = {}  # shapes read or written (never change)
         self._checked: set[str] = set()  # shapes seen stored in the transaction in progress
+        self._ahead: dict[str, str | None] = {}  # read at once in a transaction (prepare_writes)
+        self._last_read: tuple[str, str, Document] | None = None  # key, entry, document
 
     # ---- keys --------------------------------------------------------------------------------
     def doc_key(self, model: str, id: str) -> str:
@@ -114,10 +124,30 @@ class KeyValueAdapter(Adapter, Transaction):
 
     def read(self, key: str) -> str | None:
         """The value, as the transaction in progress sees it."""
-        if self._pending is not None and key in self._pending:
-            return self._pending[key]
+        if self._pending is not None:
+            if key in self._pending:
+                return self._pending[key]
+            if key in self._ahead:
+                return self._ahead[key]
         raw = self.space.get(key)
         return raw if isinstance(raw, str) else None
+
+    def read_many(self, keys: list[str]) -> list[str | None]:
+        """`read` of each key, the ones the transaction does not know asked for in one go."""
+        out: list[str | None] = [None] * len(keys)
+        asked: list[int] = []
+        pending, ahead = self._pending, self._ahead
+        for i, key in enumerate(keys):
+            if pending is not None and key in pending:
+                out[i] = pending[key]
+            elif pending is not None and key in ahead:
+                out[i] = ahead[key]
+            else:
+                asked.append(i)
+        if asked:
+            for i, raw in zip(asked, self.space.get_many([keys[i] for i in asked]), strict=True):
+                out[i] = raw if isinstance(raw, str) else None
+        return out
 
     def _shape(self, shape: str) -> FieldShape | None:
         """The stored shape of that name; None when it is missing or damaged (reported)."""
@@ -231,7 +261,11 @@ class KeyValueAdapter(Adapter, Transaction):
 
     # ---- reads ---------------------------------------------------------------------------------
     async def read_doc(self, model: str, id: str) -> Document | None:
-        return self._doc(model, id)
+        doc = self._doc(model, id)
+        if doc is not None and self._pending is not None:  # `put_doc` reads it again
+            key = self.doc_key(model, id)
+            self._last_read = (key, self.read(key) or "", doc)
+        return doc
 
     async def read_conflict(self, model: str, id: str) -> Document | None:
         key = self.conflict_key(model, id)
@@ -254,26 +288,40 @@ class KeyValueAdapter(Adapter, Transaction):
     ) -> list[Document]:
         owners = owner_tuple(owner)
         out: list[Document] = []
-        for checkpoint in range(since + 1, self._seq() + 1):
-            raw = self.read(self.change_key(checkpoint))
-            if raw is None:
-                continue  # superseded by a later write of the same document
-            pointer_model, pointer_id = parse_pointer(raw)
-            if pointer_id is None:
-                self.corrupt_keys.add(self.change_key(checkpoint))
-                continue
-            if pointer_model != model:
-                continue
-            try:
-                doc = self._doc(model, pointer_id)
-            except CorruptEntryError:
-                continue  # the document's key is reported in corrupt_keys
-            if doc is not None and doc.checkpoint == checkpoint and (
-                owners is None or doc.owner in owners
-            ):
-                out.append(doc)
-                if len(out) >= limit:
-                    break
+        top, cursor = self._seq(), since + 1
+        chunk = min(FEED_CHUNK, max(64, limit))  # change keys read in one go
+        mine = model + ":"
+        while cursor <= top and len(out) < limit:
+            numbers = range(cursor, min(top, cursor + chunk - 1) + 1)
+            cursor = numbers[-1] + 1
+            change_keys = [self.change_key(checkpoint) for checkpoint in numbers]
+            hits: list[tuple[int, str]] = []
+            for checkpoint, key, raw in zip(numbers, change_keys, self.read_many(change_keys),
+                                            strict=True):
+                if raw is None:
+                    continue  # superseded by a later write of the same document
+                if not raw.startswith(mine) and raw[:1] != "{" \
+                        and raw.partition(":")[0] not in ("", raw):
+                    continue  # another model's (it reports its own damaged pointers)
+                pointer_model, pointer_id = parse_pointer(raw)
+                if pointer_id is None:
+                    self.corrupt_keys.add(key)
+                    continue
+                if pointer_model == model:
+                    hits.append((checkpoint, pointer_id))
+            doc_keys = [self.doc_key(model, id) for _, id in hits]
+            for (checkpoint, id), key, raw in zip(hits, doc_keys, self.read_many(doc_keys),
+                                                  strict=True):
+                if raw is None:
+                    continue
+                try:
+                    doc = self._decode(model, id, key, raw)
+                except CorruptEntryError:
+                    continue  # the document's key is reported in corrupt_keys
+                if doc.checkpoint == checkpoint and (owners is None or doc.owner in owners):
+                    out.append(doc)
+                    if len(out) >= limit:
+                        break
         return out
 
     async def count_changed(self, model: str, since: int, owner: Owners = None) -> int:
@@ -300,6 +348,7 @@ class KeyValueAdapter(Adapter, Transaction):
             pending = self._pending
         finally:
             self._pending = None  # an exception inside: nothing was written at all
+            self._ahead, self._last_read = {}, None
         if pending:
             self.space.commit(pending)
 
@@ -313,11 +362,28 @@ class KeyValueAdapter(Adapter, Transaction):
             self._pending.pop(key, None)  # keep the order of the last write of each key
             self._pending[key] = value
 
+    async def prepare_writes(self, model: str, ids: list[str]) -> None:
+        """Read at once what writing these documents as changes reads: their entries, their
+        conflict keys and the next change keys (each would be a call to the browser)."""
+        if self._pending is None or not ids:
+            return
+        seq = self._seq()
+        keys = [self.doc_key(model, id) for id in ids]
+        keys += [self.conflict_key(model, id) for id in ids]
+        keys += [self.change_key(seq + i) for i in range(1, len(ids) + 1)]
+        keys = [key for key in dict.fromkeys(keys) if key not in self._pending]
+        self._ahead.update(zip(keys, self.read_many(keys), strict=True))
+
     async def put_doc(self, doc: Document, *, new_checkpoint: bool = True) -> Document:
         model = doc.model
         steps: list[tuple[str, str | None]] = []
         if new_checkpoint:
-            current = self._doc(model, doc.id)  # raises on a corrupt entry
+            key, last = self.doc_key(model, doc.id), self._last_read
+            self._last_read = None
+            if last is not None and last[0] == key and last[1] == self.read(key):
+                current: Document | None = last[2]  # what the transaction just read
+            else:
+                current = self._doc(model, doc.id)  # raises on a corrupt entry
             checkpoint = self._seq() + 1
             if self.read(self.change_key(checkpoint)) is not None:
                 # The counter went backwards (damaged by hand or a crash): never reuse a number.

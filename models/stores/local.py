@@ -21,7 +21,7 @@ from ..ownership import owner_of
 from ..reconcile import Decision, classify, reconcile
 from ..revisions import join_histories, next_revision
 from .adapter import Adapter, Transaction
-from .store import Check, Merge, Store
+from .store import Check, Merge, Store, WriteCheck
 
 SENT_MARK = "sent"  # the highest checkpoint a replication handed to a peer (`note_sent`)
 CHECKPOINT_MARK = "checkpoint:"  # prefix of the saved replication checkpoints
@@ -79,6 +79,25 @@ class LocalStore(Store):
             doc = await tx.put_doc(plan_write(model, id, current, data, base_rev, sent))
             await _settle_conflict(tx, doc)
         return doc
+
+    async def write_many(
+        self, model: str, writes: list[tuple[str, dict | None, str | None]], *,
+        check: WriteCheck | None = None,
+    ) -> list[Document]:
+        """`write` for each, in one transaction (see `Store.write_many`): the same documents,
+        checkpoints, merge bases and conflict settlements as writing them one by one."""
+        out = []
+        async with self.adapter.transaction() as tx:
+            await tx.prepare_writes(model, [id for id, _, _ in writes])
+            sent = await tx.read_mark(SENT_MARK) or 0
+            for id, data, base_rev in writes:
+                current = await tx.read_doc(model, id)
+                if check is not None:
+                    check(id, current)
+                doc = await tx.put_doc(plan_write(model, id, current, data, base_rev, sent))
+                await _settle_conflict(tx, doc)
+                out.append(doc)
+        return out
 
     # ---- replication --------------------------------------------------------------------------
     async def purge_horizon(self, model: str) -> int:

@@ -66,13 +66,17 @@ def is_packed(text: str, width: int) -> bool:
     return len(text) == width and min(text) >= FIRST and max(text) <= LAST
 
 
-_hex: dict[str, str] = {}  # hex -> packed, for the ids and revisions met lately (both ways)
+_hex: dict[str, str] = {}  # hex -> packed, for the ids and revisions met lately
+_unhex: dict[str, str] = {}  # and back
+RECENT = 65_536  # ids and revisions remembered: three per document of a 10,000-todo batch
 
 
 def _remember(hex_text: str, packed: str) -> None:
-    if len(_hex) >= 8192:
+    if len(_hex) >= RECENT:
         _hex.clear()
+        _unhex.clear()
     _hex[hex_text] = packed
+    _unhex[packed] = hex_text
 
 
 def pack_hex(text: str) -> str | None:
@@ -87,6 +91,9 @@ def pack_hex(text: str) -> str | None:
 
 
 def unpack_hex(text: str) -> str:
+    known = _unhex.get(text)
+    if known is not None:
+        return known
     found = f"{unpack_int(text):032x}"
     if len(found) == 32:  # (10 characters hold 140 bits: more than 32 digits is no packed id)
         _remember(found, text)  # the entry read now is the one written next (an edit, an ack)
@@ -105,7 +112,7 @@ def pack_id(id: str) -> str:
         packed = pack_hex(id)
         if packed is None:
             packed = "=" + id if id.startswith("=") or is_packed(id, 10) else id
-        if len(_ids) >= 1024:
+        if len(_ids) >= RECENT:
             _ids.clear()
         found = _ids[id] = packed
     return found
@@ -192,8 +199,14 @@ def pack_value(value):
     return value
 
 
+_unpacked: dict[str, object] = {}  # packed stamps and ints met lately -> their value
+
+
 def unpack_value(value):
     if isinstance(value, str) and value and value[0] in TAGS:
+        known = _unpacked.get(value)
+        if known is not None:
+            return known
         tag, body = value[0], value[1:]
         if tag == ESCAPE:
             return body
@@ -201,20 +214,34 @@ def unpack_value(value):
             return unpack_hex(body)
         if len(body) == 3:
             number = unpack_int(body)  # which refuses characters that are not packed
-            return _stamp_text(number) if tag == STAMP_TAG else number
+            found = _stamp_text(number) if tag == STAMP_TAG else number
+            if len(_unpacked) >= RECENT:
+                _unpacked.clear()
+            _unpacked[value] = found
+            return found
         raise ValueError(f"not a packed value: {value!r}")
     return value
 
 
+_checkpoints: dict[int, str] = {}
+
+
 def pack_checkpoint(checkpoint: int) -> str:
     """A checkpoint in a key: base 36, short and readable."""
+    found = _checkpoints.get(checkpoint)
+    if found is not None:
+        return found
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
+    out, number = "", checkpoint
     while True:
-        checkpoint, rest = divmod(checkpoint, 36)
+        number, rest = divmod(number, 36)
         out = digits[rest] + out
-        if not checkpoint:
-            return out
+        if not number:
+            break
+    if len(_checkpoints) >= RECENT:
+        _checkpoints.clear()
+    _checkpoints[checkpoint] = out
+    return out
 
 
 def unpack_checkpoint(text: str) -> int | None:

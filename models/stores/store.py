@@ -14,11 +14,13 @@ from collections.abc import Callable
 
 from ..changes import Change
 from ..document import Document
+from ..errors import OffsyncError
 from ..filters import Query
 from ..outcome import Outcome
 
 Merge = Callable[[dict, dict, dict], "dict | None"]
 Check = Callable[[Document, "Document | None"], "dict | None"]
+WriteCheck = Callable[[str, "Document | None"], None]
 
 
 class Store(abc.ABC):
@@ -65,6 +67,19 @@ class Store(abc.ABC):
     ) -> Document:
         """Store `data` (None deletes) if the current revision is `base_rev`; record the change.
         Raises `ConflictError` when it is not, `NotFoundError` when deleting what is not there."""
+
+    async def write_many(
+        self, model: str, writes: list[tuple[str, dict | None, str | None]], *,
+        check: WriteCheck | None = None,
+    ) -> list[Document]:
+        """`write(model, id, data, base_rev=...)` for each `(id, data, base_rev)`, in order, as
+        one transaction: every write happens or (a `ConflictError`, `NotFoundError`, a full
+        storage, an error `check` raised) none does. `check(id, current)` sees each document as
+        stored (None: there is none) before its write and may raise to refuse them all (the
+        model's access rules on what is stored). The documents and the change feed end up
+        exactly as the same writes one by one would leave them. A store that cannot write them
+        together refuses."""
+        raise OffsyncError(f"{type(self).__name__} takes no bulk writes: write one by one")
 
     # ---- replication --------------------------------------------------------------------------
     @abc.abstractmethod

@@ -41,6 +41,45 @@ class StorageLike(Protocol):
     def key(self, index: int) -> str | None: ...
 
 
+class StorageBatch(Protocol):
+    """Many Web Storage calls made as one: in the browser, one call from Pyodide to JavaScript
+    for a whole transaction (web/app/storage_bridge.py) instead of one per key."""
+
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        """`getItem` of each key."""
+        ...
+
+    def write_many(self, steps: list[tuple[str, str | None]]) -> tuple[int, Exception | None]:
+        """`setItem` (or, for None, `removeItem`) of each step in order, stopping at the first
+        the storage refuses: how many were done, and what refused the next (None: all done)."""
+        ...
+
+
+class KeyByKey:
+    """`StorageBatch` over any `StorageLike`, one call per key (a dict, a test's storage)."""
+
+    def __init__(self, storage: StorageLike) -> None:
+        self.storage = storage
+
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        out = []
+        for key in keys:
+            raw = self.storage.getItem(key)
+            out.append(raw if isinstance(raw, str) else None)
+        return out
+
+    def write_many(self, steps: list[tuple[str, str | None]]) -> tuple[int, Exception | None]:
+        for done, (key, value) in enumerate(steps):
+            try:
+                if value is None:
+                    self.storage.removeItem(key)
+                else:
+                    self.storage.setItem(key, value)
+            except Exception as exc:  # noqa: BLE001 - handed back, as the browser's bridge does
+                return done, exc
+        return len(steps), None
+
+
 def is_quota_error(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {getattr(exc, 'name', '')} {exc}".lower()
     return "quota" in text
@@ -49,8 +88,10 @@ def is_quota_error(exc: BaseException) -> bool:
 class WebStorageSpace:
     """The key space of one app in a Web Storage object, with the journal of the module doc."""
 
-    def __init__(self, storage: StorageLike, prefix: str) -> None:
+    def __init__(self, storage: StorageLike, prefix: str,
+                 batch: StorageBatch | None = None) -> None:
         self.storage = storage
+        self.batch = batch if batch is not None else KeyByKey(storage)
         self.journal_key = f"{prefix}journal"
         self.prefix = prefix
         self.corrupt_journal = False
@@ -60,6 +101,9 @@ class WebStorageSpace:
         raw = self.storage.getItem(key)
         return raw if isinstance(raw, str) else None
 
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        return self.batch.get_many(keys)
+
     def names(self) -> Iterator[str]:
         for i in range(self.storage.length):
             key = self.storage.key(i)
@@ -68,44 +112,50 @@ class WebStorageSpace:
 
     def commit(self, pending: dict[str, str | None]) -> None:
         """Journal first, shrinking steps first (so a delete still fits in a full storage); on a
-        refusal, put every key back."""
-        old = {key: self.get(key) for key in pending}  # each key read once (crosses into JS)
+        refusal, put every key already written back. Three calls to the storage's batch
+        whatever the size: read the old values, write the journal, write the keys and remove
+        the journal."""
+        keys = list(pending)
+        old = dict(zip(keys, self.batch.get_many(keys), strict=True))
         changes = {key: value for key, value in pending.items() if old[key] != value}
         if not changes:
             return
         journaled = False
         if len(changes) > 1:
             cut = len(self.prefix)
-            try:
-                self.storage.setItem(self.journal_key, json.dumps(
-                    {key[cut:]: old[key] for key in changes}, ensure_ascii=False,
-                    separators=(",", ":")))
-                journaled = True
-            except Exception as exc:
-                if not is_quota_error(exc):
-                    raise  # too full for the journal: written without it (module doc)
+            done, exc = self.batch.write_many([(self.journal_key, json.dumps(
+                {key[cut:]: old[key] for key in changes}, ensure_ascii=False,
+                separators=(",", ":")))])
+            if exc is not None and not is_quota_error(exc):
+                raise exc  # too full for the journal: written without it (module doc)
+            journaled = exc is None
 
         def growth(step: tuple[str, str | None]) -> int:
             key, value = step
             return len(value or "") - len(old[key] or "")
 
-        try:
-            for key, value in sorted(changes.items(), key=growth):
-                if value is None:
-                    self.storage.removeItem(key)
-                else:
-                    self.storage.setItem(key, value)
-        except Exception as exc:
-            self._put_back({key: old[key] for key in changes})
-            if journaled:
-                self.storage.removeItem(self.journal_key)
-            if is_quota_error(exc):
-                raise StorageFullError(
-                    "local storage is full: the change was not saved and nothing else was lost",
-                ) from None
-            raise
-        if journaled:
-            self.storage.removeItem(self.journal_key)
+        steps = sorted(changes.items(), key=growth)
+        done, exc = self.batch.write_many(
+            steps + ([(self.journal_key, None)] if journaled else []))
+        if exc is None:
+            return
+        written = steps[:done + 1]  # the refused one too, in case it was half done; the rest
+        # still hold their old values
+
+        def shrink(step: tuple[str, str | None]) -> int:
+            key, value = step
+            return len(old[key] or "") - len(value or "")
+
+        undo = [(key, old[key]) for key, value in sorted(written, key=shrink)]
+        _, failed = self.batch.write_many(undo + ([(self.journal_key, None)] if journaled
+                                                  else []))
+        if failed is not None:
+            raise failed
+        if is_quota_error(exc):
+            raise StorageFullError(
+                "local storage is full: the change was not saved and nothing else was lost",
+            ) from None
+        raise exc
 
     def _put_back(self, old: dict[str, str | None]) -> None:
         """Give keys their old values. Shrinking steps go first, so undoing never needs room."""
@@ -143,9 +193,10 @@ class WebStorageStore(LocalStore):
 
     adapter: KeyValueAdapter
 
-    def __init__(self, storage: StorageLike, app: str = "app") -> None:
+    def __init__(self, storage: StorageLike, app: str = "app",
+                 batch: StorageBatch | None = None) -> None:
         prefix, record = namespace.resolve(storage, app)
-        space = WebStorageSpace(storage, prefix)
+        space = WebStorageSpace(storage, prefix, batch)
         space.roll_back_interrupted()
         super().__init__(KeyValueAdapter(space, prefix))
         self.storage = storage
@@ -249,5 +300,5 @@ class QuotaExceededError(Exception):
     """What `DictStorage` raises when full, named like the browser's DOMException."""
 
 
-__all__ = ["DictStorage", "QuotaExceededError", "StorageLike", "WebStorageStore", "is_quota_error",
-           "parse_pointer"]
+__all__ = ["DictStorage", "KeyByKey", "QuotaExceededError", "StorageBatch", "StorageLike",
+           "WebStorageStore", "is_quota_error", "parse_pointer"]

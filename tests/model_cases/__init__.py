@@ -13,6 +13,7 @@ from __future__ import annotations
 # Importing the concept modules registers their cases.
 from . import (  # noqa: F401
     access,
+    bulk,
     changes,
     conflicts,
     crud,

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import js
 from fetch_transport import FetchTransport, csrf_token
+from storage_bridge import StorageBridge
 
 from models import (
     AuthenticationError,
@@ -128,7 +129,8 @@ class UserData:
     def __init__(self, user: User) -> None:
         self.user = user
         self.namespace = f"{APP}:{user.id}"
-        self.local = WebStorageStore(storage, app=self.namespace)
+        # a transaction's keys cross to localStorage in one call (web/app/storage_bridge.py)
+        self.local = WebStorageStore(storage, app=self.namespace, batch=StorageBridge(storage))
         self.Todo = Todo.using(self.local).as_user(user.id)
         self.progress = Checkpoints(self.local, PEER)  # what `sync(..., peer=PEER)` keeps
         self.state_key = f"offsync:{self.namespace}:sync:state"  # the app's, beside the store

@@ -19,6 +19,7 @@ import asyncio
 import time
 from dataclasses import replace
 
+import bulk_edit
 import js
 import update_prompt
 from app_state import UserData, known_session_user, log_out, signed_in_user, storage
@@ -111,6 +112,10 @@ class TodoPage:
             await self.load()  # storage cleared or tombstones purged: read everything again
             return
         docs = await local.feed(collection, self.seen, EVERYTHING, full=True)
+        self.take_in(docs)
+
+    def take_in(self, docs: list) -> None:
+        """Apply changed documents (the feed after `seen`, oldest first) and redraw them."""
         if not docs:
             return
         # Through the newest change read, not `top`: another tab's commit reaches this tab key
@@ -315,23 +320,19 @@ class TodoPage:
         asyncio.ensure_future(run())
 
     async def toggle_all(self) -> None:
-        target = self.todos.left > 0
-        await self.update_all([doc for doc in self.todos.docs.values()
-                               if bool((doc.data or {}).get("completed")) != target],
-                              lambda todo: todo.update(completed=target))
+        await self.take_written(bulk_edit.toggle_all(self.data.Todo, self.todos))
 
     async def clear_completed(self) -> None:
-        await self.update_all([doc for doc in self.todos.docs.values()
-                               if (doc.data or {}).get("completed")],
-                              lambda todo: todo.delete())
+        await self.take_written(bulk_edit.clear_completed(self.data.Todo, self.todos))
 
-    async def update_all(self, docs: list, change) -> None:
-        """One change to many todos as one store transaction: all of them are saved, or (storage
-        full, a todo changed meanwhile) none is."""
-        Model = self.data.Todo
-        async with self.data.local.adapter.transaction():
-            for doc in docs:
-                await change(Model.from_dict(doc.data or {}, rev=doc.rev))
+    async def take_written(self, writing) -> None:
+        """A bulk write (models/bulk.py: all saved, or none): what it wrote goes straight into
+        the page's copy when nothing else was written since the copy was made; else the
+        catch-up after it reads the feed."""
+        unchanged = await self.data.local.checkpoint() == self.seen
+        written = await writing
+        if unchanged:
+            self.take_in(written)
 
     def start_edit(self, id: str, row) -> None:
         doc = self.todos.docs.get(id)
