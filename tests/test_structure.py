@@ -84,3 +84,12 @@ def test_the_server_has_no_code_of_its_own_for_any_model():
             found += [f"{path.name}:{node.lineno}: {name!r}" for name in names
                       if name in words or (isinstance(name, str) and name.startswith("inbox-"))]
     assert not found, found
+
+
+def test_the_page_code_compiles():
+    """web/'s Python runs only in Chromium: a syntax error there (say an `await` a merge left in
+    a plain function) would otherwise first show as a page that never starts."""
+    sources = [p for p in (ROOT / "web").rglob("*.py") if "vendor" not in p.parts]
+    assert sources
+    for path in sources:
+        compile(path.read_text(), str(path), "exec")

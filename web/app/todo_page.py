@@ -112,9 +112,9 @@ class TodoPage:
             await self.load()  # storage cleared or tombstones purged: read everything again
             return
         docs = await local.feed(collection, self.seen, EVERYTHING, full=True)
-        self.take_in(docs)
+        await self.take_in(docs)
 
-    def take_in(self, docs: list) -> None:
+    async def take_in(self, docs: list) -> None:
         """Apply changed documents (the feed after `seen`, oldest first) and redraw them."""
         if not docs:
             return
@@ -332,7 +332,7 @@ class TodoPage:
         unchanged = await self.data.local.checkpoint() == self.seen
         written = await writing
         if unchanged:
-            self.take_in(written)
+            await self.take_in(written)
 
     def start_edit(self, id: str, row) -> None:
         doc = self.todos.docs.get(id)
