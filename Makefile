@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sqlite:///data/offsync.db
 
-.PHONY: chromium postgres run test test-fast faults bench bench-deps bench-pouchdb bench-capacity lint install runtime test-deps clean
+.PHONY: chromium postgres run test test-fast faults bench bench-deps bench-pouchdb bench-capacity bench-live bench-lists lint install runtime test-deps clean
 
 run: install runtime
 	$(BIN)/offsync serve --db $(DB) --host $(HOST) --port $(PORT)
@@ -67,10 +67,15 @@ $(VENV)/.bench-installed: $(VENV)/.test-installed
 bench: install runtime test-deps bench-deps chromium postgres
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.live
+	$(BIN)/python -m bench.lists
 
 # Live updates alone: write-to-stream latency and fan-out to 500 streams (bench/live.py, ~1 min).
 bench-live: install test-deps postgres
 	$(BIN)/python -m bench.live
+
+# Shared lists alone: a member's pull as the database grows, a device receiving a 5,000-todo list
+bench-lists: install runtime test-deps chromium
+	$(BIN)/python -m bench.lists
 
 # offsync side by side with PouchDB 9 (express-pouchdb on Node, from package.json), same run, same
 # Chromium: bench/results/sidebyside.md, sidebyside.png and the section of latest.md (~10 minutes).
