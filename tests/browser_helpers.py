@@ -140,3 +140,11 @@ def stored_docs(entries: dict[str, str], prefix: str, model: str = "todos") -> d
         if name.startswith(f"{model}:doc:"):
             out[name[len(f"{model}:doc:"):]] = value
     return out
+
+
+def edit_title(page, old: str, new: str) -> None:
+    """Double-click the todo titled `old`, type `new`, Enter; wait for the edit box to close."""
+    page.locator("[data-testid=todo-title]", has_text=old).dblclick()
+    page.get_by_test_id("todo-edit").fill(new)
+    page.get_by_test_id("todo-edit").press("Enter")
+    page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")

@@ -18,6 +18,7 @@ from pathlib import Path
 from models.todo import Todo
 from tests.browser_helpers import (
     add_todo,
+    edit_title,
     open_page,
     run_in_pyodide,
     server_todos,
@@ -42,13 +43,6 @@ def v1_checkout(tmp_path: Path) -> Path:
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copyfile(V1_TODO, root / "models" / "todo.py")
     return root
-
-
-def edit_title(page, old: str, new: str) -> None:
-    page.locator("[data-testid=todo-title]", has_text=old).dblclick()
-    page.get_by_test_id("todo-edit").fill(new)
-    page.get_by_test_id("todo-edit").press("Enter")
-    page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")
 
 
 def wait_status(page, status: str) -> None:

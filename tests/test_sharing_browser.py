@@ -22,6 +22,7 @@ import pytest
 from tests.browser_helpers import (
     SYNC_TIMEOUT,
     add_todo,
+    edit_title,
     log_in,
     open_page,
     server_todos,
@@ -78,13 +79,6 @@ def share(page, username: str, role: str) -> None:
     page.get_by_test_id("share-submit").click()
     page.get_by_test_id("share-dialog").wait_for(state="hidden")
     page.locator("[data-testid=member]", has_text=username).wait_for()
-
-
-def edit_title(page, old: str, new: str) -> None:
-    page.locator("[data-testid=todo-title]", has_text=old).dblclick()
-    page.get_by_test_id("todo-edit").fill(new)
-    page.get_by_test_id("todo-edit").press("Enter")
-    page.wait_for_function("() => !document.querySelector('[data-testid=todo-edit]')")
 
 
 def sees_nothing(page, url: str) -> None:
